@@ -1,0 +1,39 @@
+# The README's two commands: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := run.py
+
+.PHONY: run test setup venv babel bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed translations
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile -f -d translations -D messages >/dev/null
+
+setup: venv
+	$(BIN)/flask portal setup
+
+run: setup
+	$(BIN)/gunicorn -w 2 -b 127.0.0.1:8080 --access-logfile - run:app
+
+test: venv
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+babel: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations -D messages --no-fuzzy-matching
+
+bench: venv
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) instance

@@ -1,0 +1,55 @@
+"""Application factory."""
+import logging
+import os
+import secrets
+
+from flask import Flask
+
+
+def _secret_key(app):
+    """SECRET_KEY from the environment; for the embedded default, one generated once
+    into the instance folder (never in the repository)."""
+    key = os.environ.get("SECRET_KEY") or app.config.get("SECRET_KEY")
+    if key:
+        return key
+    path = os.path.join(app.config["INSTANCE_DIR"], "secret_key")
+    os.makedirs(app.config["INSTANCE_DIR"], exist_ok=True)
+    if not os.path.exists(path):
+        with open(path, "w") as fh:
+            fh.write(secrets.token_hex(32))
+        os.chmod(path, 0o600)
+    with open(path) as fh:
+        return fh.read().strip()
+
+
+def create_app(overrides=None):
+    app = Flask(__name__)
+    app.config.from_object("config")
+    if overrides:
+        app.config.update(overrides)
+    app.config["SECRET_KEY"] = _secret_key(app)
+    os.makedirs(app.config["STORAGE_DIR"], exist_ok=True)
+    logging.getLogger("flask_appbuilder").setLevel(logging.WARNING)
+
+    from app.extensions import appbuilder, csrf, db
+    from app.security import PortalSecurityManager, install_request_guards
+    from app import models  # noqa: F401  (every table on Model.metadata)
+    from app.database import configure_engine
+
+    db.init_app(app)
+    csrf.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+        from app.views.home import HomeView
+        appbuilder.indexview = HomeView
+        appbuilder.security_manager_class = PortalSecurityManager
+        appbuilder.update_perms = False
+        appbuilder.init_app(app, db.session)
+        from app.views import menus
+        menus.register(appbuilder)
+        install_request_guards(app)
+        from app.views.errors import install_error_handlers
+        install_error_handlers(app)
+    from app.cli import register_cli
+    register_cli(app)
+    return app

@@ -1,0 +1,68 @@
+"""`flask portal …` commands (SPEC P16)."""
+import click
+from flask.cli import AppGroup
+
+portal = AppGroup("portal", help="卫健医保业务管理门户管理命令")
+
+
+def init_schema():
+    from flask_appbuilder import Model
+    from flask_appbuilder.security.manager import BaseSecurityManager
+    from app.extensions import appbuilder, db
+    from app.roles import sync_roles
+    from app.services.parameters import ensure_parameters
+    Model.metadata.create_all(db.engine)
+    BaseSecurityManager.create_db(appbuilder.sm)   # Admin and Public roles
+    appbuilder.add_permissions(update_perms=True)
+    sync_roles(appbuilder)
+    ensure_parameters()
+
+
+@portal.command("init-db")
+def init_db():
+    """Create the schema, permissions, roles and system parameters (idempotent)."""
+    init_schema()
+    click.echo("schema ready")
+
+
+@portal.command("load-regions")
+def load_regions_cmd():
+    from app.regions import load_regions
+    click.echo(f"regions added: {load_regions()}")
+
+
+@portal.command("create-admin")
+@click.option("--username", default="admin")
+@click.option("--password", prompt=True, hide_input=True)
+def create_admin(username, password):
+    from app.demo import ensure_admin
+    ensure_admin(username, password)
+    click.echo(f"super-admin {username} ready")
+
+
+@portal.command("load-demo")
+def load_demo_cmd():
+    from app.demo import load_demo
+    click.echo("demo data loaded" if load_demo() else "demo data already present, kept")
+
+
+@portal.command("setup")
+def setup():
+    """Everything `make run` needs: schema, regions, demo data; keeps existing data."""
+    from app.demo import load_demo
+    from app.regions import load_regions
+    init_schema()
+    click.echo(f"regions added: {load_regions()}")
+    click.echo("demo data loaded" if load_demo() else "demo data already present, kept")
+
+
+@portal.command("sync-roles")
+def sync_roles_cmd():
+    from app.extensions import appbuilder
+    from app.roles import sync_roles
+    sync_roles(appbuilder)
+    click.echo("roles synchronised")
+
+
+def register_cli(app):
+    app.cli.add_command(portal)

@@ -1,0 +1,45 @@
+"""Roles as data (SPEC P6): role → the views (FAB view-menu names) it may use, with "*"
+for every permission of that view. Created idempotently at start-up and by `flask
+portal sync-roles`; super-admins grant and revoke them in FAB's role screens."""
+ROLE_TABLE = {
+    "P 基础": {"PasswordView": "*", "AttachmentView": "*", "MeApi": "*",
+               "RegionApi": ["can_get", "can_info"]},
+    "R 医疗机构": {"ReliefApplicationView": "*", "ReliefApplicationApi": "*",
+                  "ReliefPrepaymentView": "*", "ReliefPrepaymentApi": "*"},
+    "R 经办机构": {"ReliefReviewView": "*", "ReliefApplicationApi": "*",
+                  "ReliefPrepaymentView": ["can_list", "can_show"],
+                  "ReliefPrepaymentApi": ["can_get", "can_info"],
+                  "OrganizationView": "*", "OrganizationApi": "*", "AccountView": "*"},
+    "R 卫健委": {"OrganizationView": "*", "OrganizationApi": "*", "AccountView": "*",
+                "ReliefPrepaymentView": ["can_list", "can_show"]},
+}
+BASE_ROLE = "P 基础"
+
+
+def sync_roles(appbuilder):
+    """Create every declared role and grant exactly what the table says (plus the menu
+    entries of those views). Idempotent."""
+    sm = appbuilder.sm
+    menu_of = {}
+    for view in appbuilder.baseviews:
+        name = view.class_permission_name
+        for item in appbuilder.menu.get_list():
+            for child in item.childs or []:
+                if getattr(child, "baseview", None) is view:
+                    menu_of.setdefault(name, set()).update({child.name, item.name})
+    for role_name, grants in ROLE_TABLE.items():
+        role = sm.find_role(role_name) or sm.add_role(role_name)
+        wanted = []
+        for view_name, perms in grants.items():
+            view_menu = sm.find_view_menu(view_name)
+            if view_menu is None:
+                continue
+            for pv in sm.find_permissions_view_menu(view_menu):
+                if perms == "*" or pv.permission.name in perms:
+                    wanted.append(pv)
+            for menu_name in menu_of.get(view_name, ()):
+                wanted.append(sm.add_permission_view_menu("menu_access", menu_name))
+        for pv in wanted:
+            if pv is not None and pv not in role.permissions:
+                role.permissions.append(pv)
+    sm.session.commit()

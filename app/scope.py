@@ -1,0 +1,87 @@
+"""The one scoping predicate (SPEC P7, DESIGN §3).
+
+`region_scope(model, user)` returns an SQL expression: an equality on one indexed
+column chosen by the caller's level, or on the organisation column for institution
+users. Everything that reads business rows goes through it."""
+from sqlalchemy import false, select, true
+from werkzeug.exceptions import NotFound
+
+from app.extensions import db
+from app.models.core import INSTITUTION_TYPES
+
+ADMIN_ROLE = "Admin"
+LEVEL_COLUMN = {"province": "province_code", "city": "city_code", "county": "county_code"}
+
+
+def is_superadmin(user):
+    return user is not None and any(r.name == ADMIN_ROLE for r in (user.roles or []))
+
+
+def scope_of(user):
+    """('all', None) | ('org', org_id) | ('province'|'city'|'county', code) | ('none', None)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return ("none", None)
+    if is_superadmin(user):
+        return ("all", None)
+    org = user.organization
+    if org is None:
+        return ("none", None)
+    if org.org_type in INSTITUTION_TYPES:
+        return ("org", org.id)
+    region = org.region
+    if region.level == "nation":
+        return ("all", None)
+    return (region.level, getattr(region, LEVEL_COLUMN[region.level]))
+
+
+def org_column(model):
+    return getattr(model, getattr(model, "__scope_org_column__", "organization_id"))
+
+
+def region_scope(model, user):
+    kind, value = scope_of(user)
+    if kind == "all":
+        return true()
+    if kind == "none":
+        return false()
+    if kind == "org":
+        return org_column(model) == value
+    return getattr(model, LEVEL_COLUMN[kind]) == value
+
+
+def scoped_query(model, user):
+    return select(model).where(region_scope(model, user))
+
+
+def scoped_get(model, pk, user):
+    """Load one row through the scope; anything else, including a malformed pk, is 404."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise NotFound()
+    obj = db.session.execute(
+        scoped_query(model, user).where(model.id == pk)).scalar_one_or_none()
+    if obj is None:
+        raise NotFound()
+    return obj
+
+
+def org_in_scope(org, user):
+    """Is this organisation (a write target) inside the caller's scope?"""
+    kind, value = scope_of(user)
+    if kind == "all":
+        return True
+    if kind in ("none",) or org is None:
+        return False
+    if kind == "org":
+        return org.id == value
+    return getattr(org, LEVEL_COLUMN[kind]) == value
+
+
+def region_in_scope(region, user):
+    kind, value = scope_of(user)
+    if kind == "all":
+        return True
+    if kind in ("none", "org") or region is None:
+        return False
+    return getattr(region, LEVEL_COLUMN[kind]) == value

@@ -1,0 +1,235 @@
+"""Authentication and accounts (SPEC P3): captcha login, lock-out, forced password
+change, JWT login guard, idle timeout. One `authenticate` serves the web and the API."""
+import datetime as dt
+import re
+import time
+
+from flask import (Response, current_app, flash, g, jsonify, redirect, request, session,
+                   url_for)
+from flask_appbuilder import expose
+from flask_appbuilder.security.api import SecurityApi
+from flask_appbuilder.security.sqla.manager import SecurityManager
+from flask_appbuilder.security.views import AuthDBView
+from flask_appbuilder.security.forms import LoginForm_db
+from flask_jwt_extended import create_access_token
+from flask_login import current_user, login_user, logout_user
+from werkzeug.security import check_password_hash
+from wtforms import StringField
+from wtforms.validators import DataRequired
+
+from app.extensions import db
+from app.i18n import _, _l
+from app.models.core import User, utcnow
+from app.services import captcha
+from app.services.audit import record
+from app.services.parameters import param
+
+PASSWORD_CHANGE_REQUIRED = "password_change_required"
+
+
+def captcha_enabled():
+    return bool(current_app.config.get("CAPTCHA_ENABLED", True)) and param("captcha_enabled")
+
+
+def password_problem(user, old_password, new_password, confirm=None):
+    """Chinese message when the change is not allowed, else None (SPEC P3)."""
+    if user.password and not check_password_hash(user.password, old_password or ""):
+        return _("当前密码不正确")
+    if confirm is not None and new_password != confirm:
+        return _("确认密码与新密码不一致")
+    if new_password == old_password:
+        return _("新密码不能和当前密码相同")
+    min_length, min_classes = param("password_min_length"), param("password_min_classes")
+    classes = sum(bool(re.search(p, new_password or "")) for p in
+                  (r"[A-Z]", r"[a-z]", r"\d", r"[^A-Za-z0-9]"))
+    if len(new_password or "") < min_length or classes < min_classes:
+        return _("密码至少%(n)s位，且包含大写字母、小写字母、数字、符号中的至少%(k)s种",
+                 n=min_length, k=min_classes)
+    return None
+
+
+class CaptchaLoginForm(LoginForm_db):
+    captcha = StringField(_l("验证码"))
+
+
+class PortalAuthDBView(AuthDBView):
+    login_template = "security/login.html"
+
+    @expose("/login/", methods=["GET", "POST"])
+    def login(self):
+        if g.user is not None and g.user.is_authenticated:
+            return redirect(self.appbuilder.get_url_for_index)
+        form = CaptchaLoginForm()
+        form.username.label.text = _("登录名")
+        form.password.label.text = _("密码")
+        if form.validate_on_submit():
+            sm = self.appbuilder.sm
+            if captcha_enabled() and not sm.captcha_passed(form.captcha.data):
+                flash(_("验证码错误或已过期"), "warning")
+                return redirect(self.appbuilder.get_url_for_login)
+            user, error = sm.authenticate(form.username.data, form.password.data)
+            if user is None:
+                flash(error, "warning")
+                return redirect(self.appbuilder.get_url_for_login)
+            login_user(user, remember=False)
+            session["last_seen"] = time.time()
+            if user.must_change_password:
+                return redirect(url_for("PasswordView.change"))
+            return redirect(self.appbuilder.get_url_for_index)
+        return self.render_template(self.login_template, title=_("用户登录"), form=form,
+                                    appbuilder=self.appbuilder,
+                                    captcha_on=captcha_enabled())
+
+    @expose("/captcha.png")
+    def captcha_image(self):
+        code = captcha.generate_code()
+        session["captcha"] = {"h": captcha.hash_answer(code, current_app.secret_key),
+                              "exp": time.time() + 300}
+        resp = Response(captcha.render_png(code), mimetype="image/png")
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
+
+
+class PortalSecurityApi(SecurityApi):
+    """JWT login through the same `authenticate` (captcha is for people, not clients)."""
+
+    @expose("/login", methods=["POST"])
+    def login(self):
+        payload = request.get_json(silent=True)
+        if not isinstance(payload, dict) or not payload.get("username"):
+            return self.response_400(message=_("请提供登录名和密码"))
+        user, error = self.appbuilder.sm.authenticate(
+            str(payload.get("username")), str(payload.get("password") or ""))
+        if user is None:
+            return self.response(401, message=error)
+        if user.must_change_password:
+            token = create_access_token(identity=str(user.id), fresh=True)
+            return self.response(403, message=_("首次登录或密码已重置，请先修改密码"),
+                                 code=PASSWORD_CHANGE_REQUIRED, access_token=token)
+        return self.response(200, access_token=create_access_token(identity=str(user.id),
+                                                                    fresh=True))
+
+
+class PortalSecurityManager(SecurityManager):
+    user_model = User
+    authdbview = PortalAuthDBView
+    security_api = PortalSecurityApi
+
+    def captcha_passed(self, answer):
+        stored = session.pop("captcha", None)
+        if not stored or stored.get("exp", 0) < time.time():
+            return False
+        return captcha.check_answer(answer or "", stored.get("h", ""), current_app.secret_key)
+
+    def authenticate(self, username, password):
+        """(user, None) on success, else (None, Chinese reason). Every attempt is audited."""
+        username = (username or "").strip()
+        user = db.session.execute(
+            db.select(User).where(User.username == username)).scalar_one_or_none()
+        if user is None:
+            check_password_hash(current_app.config["AUTH_DB_FAKE_PASSWORD_HASH_CHECK"], "x")
+            record(None, "login_failed", username=username, comment=_("账号不存在"))
+            db.session.commit()
+            return None, _("登录名或密码错误")
+        if not user.active:
+            record(user, "login_failed", obj=user, comment=_("账号已停用"))
+            db.session.commit()
+            return None, _("账号已停用，请联系管理员")
+        if user.is_locked:
+            record(user, "login_failed", obj=user, comment=_("账号已锁定"))
+            db.session.commit()
+            return None, self.locked_message(user)
+        if not password or not user.password or not check_password_hash(user.password, password):
+            user.fail_login_count = (user.fail_login_count or 0) + 1
+            message = _("登录名或密码错误")
+            if user.fail_login_count >= param("lockout_threshold"):
+                user.locked_until = utcnow() + dt.timedelta(minutes=param("lockout_minutes"))
+                user.fail_login_count = 0
+                record(user, "login_locked", obj=user)
+                message = self.locked_message(user)
+            record(user, "login_failed", obj=user, comment=_("密码错误"))
+            db.session.commit()
+            return None, message
+        user.fail_login_count = 0
+        user.locked_until = None
+        user.login_count = (user.login_count or 0) + 1
+        user.last_login = utcnow()
+        record(user, "login", obj=user)
+        db.session.commit()
+        return user, None
+
+    def locked_message(self, user):
+        minutes = max(1, int((user.locked_until - utcnow()).total_seconds() // 60) + 1)
+        return _("连续登录失败次数过多，账号已锁定，请%(m)s分钟后再试", m=minutes)
+
+    def auth_user_db(self, username, password):
+        return self.authenticate(username, password)[0]
+
+    def load_user_jwt(self, _jwt_header, jwt_data):
+        user = super().load_user_jwt(_jwt_header, jwt_data)
+        return user if user is not None and user.is_active else None
+
+    def reset_to_initial(self, user, actor):
+        """Reset → initial password and forced change (SPEC P3)."""
+        user.password = self._hash(param("initial_password"))
+        user.must_change_password = True
+        user.fail_login_count = 0
+        user.locked_until = None
+        record(actor, "password_reset", obj=user, comment=user.username)
+
+    def set_password(self, user, new_password):
+        user.password = self._hash(new_password)
+        user.must_change_password = False
+        user.password_changed_at = utcnow()
+
+    @staticmethod
+    def _hash(password):
+        from werkzeug.security import generate_password_hash
+        return generate_password_hash(password)
+
+
+# Endpoints reachable while a password change is pending.
+CHANGE_ALLOWED = {"PasswordView.change", "PortalAuthDBView.logout", "PortalAuthDBView.login",
+                  "PortalAuthDBView.captcha_image", "static", "appbuilder.static",
+                  "MeApi.change_password", "PortalSecurityApi.login", "LocaleView.index"}
+
+
+def install_request_guards(app):
+    @app.before_request
+    def idle_timeout_and_forced_change():
+        if request.endpoint in ("static", "appbuilder.static"):
+            return None
+        if request.path.startswith("/api/"):
+            return _api_guard()
+        if not current_user.is_authenticated:
+            return None
+        now = time.time()
+        if now - session.get("last_seen", now) > param("session_timeout_minutes") * 60:
+            logout_user()
+            session.clear()
+            flash(_("长时间未操作，已自动退出，请重新登录"), "warning")
+            return redirect(url_for("PortalAuthDBView.login"))
+        session["last_seen"] = now
+        if current_user.must_change_password and request.endpoint not in CHANGE_ALLOWED:
+            flash(_("首次登录或密码已重置，请先修改密码"), "warning")
+            return redirect(url_for("PasswordView.change"))
+        return None
+
+
+def _api_guard():
+    """A JWT of an account that must change its password opens only /me/password."""
+    if request.endpoint in CHANGE_ALLOWED:
+        return None
+    from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
+    try:
+        verify_jwt_in_request(optional=True)
+        identity = get_jwt_identity()
+    except Exception:
+        return None  # the endpoint's own protection answers 401
+    if identity is None:
+        return None
+    user = db.session.get(User, int(identity))
+    if user is not None and user.must_change_password:
+        return jsonify(message=_("首次登录或密码已重置，请先修改密码"),
+                       code=PASSWORD_CHANGE_REQUIRED), 403
+    return None

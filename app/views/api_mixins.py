@@ -1,0 +1,119 @@
+"""REST side of the mechanisms (SPEC §X): scope, validation → 422, transitions,
+batch, history and export on every business ModelRestApi."""
+from flask import g, request
+from flask_appbuilder.api import expose, protect, safe
+from flask_appbuilder.security.decorators import permission_name
+from werkzeug.exceptions import NotFound
+
+from app.extensions import db
+from app.i18n import _
+from app.scope import scoped_get
+from app.services import audit
+from app.views.filters import RegionScopeFilter
+from app.workflows.engine import Refusal, apply, apply_batch
+
+
+class ScopedApiMixin:
+    allow_browser_login = False
+
+    def __init__(self, *args, **kwargs):
+        self.base_filters = [["id", RegionScopeFilter, None]] + list(self.base_filters or [])
+        super().__init__(*args, **kwargs)
+
+    def _refused(self, exc):
+        db.session.rollback()
+        body = {"message": exc.message}
+        if exc.fields:
+            body["fields"] = {k: [str(m) for m in v] for k, v in exc.fields.items()}
+        if exc.ineligible:
+            body["ineligible"] = [{k: r[k] for k in ("id", "state", "reason")}
+                                  for r in exc.ineligible]
+        return self.response(exc.status, **body)
+
+    def post_headless(self):
+        try:
+            return super().post_headless()
+        except Refusal as exc:
+            return self._refused(exc)
+
+    def put_headless(self, pk):
+        try:
+            return super().put_headless(pk)
+        except Refusal as exc:
+            return self._refused(exc)
+
+    def delete_headless(self, pk):
+        try:
+            return super().delete_headless(pk)
+        except Refusal as exc:
+            return self._refused(exc)
+
+    def pre_add(self, item):
+        org = g.user.organization
+        if hasattr(item, "organization_id") and org is not None:
+            item.organization_id = org.id
+            item.organization = org
+        if hasattr(item, "copy_scope_from") and getattr(item, "organization", None):
+            item.copy_scope_from(item.organization)
+
+
+class WorkflowApiMixin:
+    workflow = None
+    editable_states = ()
+
+    def _check_editable(self, item):
+        if item.state not in self.editable_states:
+            raise Refusal(_("当前状态为“%(state)s”，不能修改或删除",
+                            state=self.workflow.state_label(item.state)))
+
+    def pre_update(self, item):
+        self._check_editable(item)
+        super().pre_update(item)
+
+    @expose("/<int:pk>/history", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("get")
+    def history(self, pk):
+        item = scoped_get(self.datamodel.obj, pk, g.user)
+        rows = audit.history(self.workflow.object_type, item.id)
+        return self.response(200, result=[{
+            "at": r.created_at.isoformat(), "user": r.username, "organization": r.organization_name,
+            "action": r.action, "transition": r.transition, "from": r.from_state,
+            "to": r.to_state, "comment": r.comment} for r in rows])
+
+    @expose("/<int:pk>/<string:name>", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("put")
+    def transition(self, pk, name):
+        try:
+            obj = apply(self.workflow, pk, name, g.user, self._payload())
+        except NotFound:
+            return self.response_404()
+        except Refusal as exc:
+            return self._refused(exc)
+        return self.response(200, id=obj.id, state=obj.state)
+
+    @expose("/batch/<string:name>", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("put")
+    def batch(self, name):
+        data = self._payload()
+        ids = data.pop("ids", None)
+        if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+            return self.response(422, message=_("ids 必须是记录编号列表"))
+        try:
+            objs = apply_batch(self.workflow, ids, name, g.user, data)
+        except NotFound:
+            return self.response_404()
+        except Refusal as exc:
+            return self._refused(exc)
+        return self.response(200, ids=[o.id for o in objs], state=objs[0].state)
+
+    @staticmethod
+    def _payload():
+        data = request.get_json(silent=True)
+        return {k: (v if isinstance(v, list) else "" if v is None else str(v))
+                for k, v in data.items()} if isinstance(data, dict) else {}

@@ -1,0 +1,81 @@
+"""Attachment upload on a record's page and scoped download (SPEC P10)."""
+from flask import abort, flash, g, redirect, request, send_file, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+
+from app.extensions import db
+from app.i18n import _
+from app.models.files import Attachment
+from app.scope import scoped_get
+from app.services import audit, files
+from app.services.attachments import AttachmentError
+
+# owner_type → model, filled by the views that carry attachments
+OWNER_MODELS = {}
+
+
+class AttachmentsMixin:
+    attachment_slots = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        OWNER_MODELS[self.datamodel.obj.__tablename__] = self.datamodel.obj
+
+    def can_upload(self, item, slot):
+        """Institution slots while editable; review slots by the reviewer."""
+        if slot.name == "review_proof":
+            return item.state == "submitted" and item.reviewer_org_id == g.user.organization_id
+        return (item.state in self.editable_states
+                and item.organization_id == g.user.organization_id)
+
+    def show_extras(self, item):
+        extras = super().show_extras(item)
+        present = files.files_of(item)
+        extras["attachments"] = [{
+            "label": s.label, "required": s.required, "files": present.get(s.name, []),
+            "accept": s.accept, "capture": "image" in s.kinds,
+            "can_upload": self.can_upload(item, s),
+            "upload_url": url_for(f"{self.__class__.__name__}.upload", pk=item.id, slot=s.name),
+        } for s in self.attachment_slots]
+        return extras
+
+    @expose("/upload/<pk>/<slot>", methods=["POST"])
+    @has_access
+    def upload(self, pk, slot):
+        item = self.scoped(pk)
+        slot_def = next((s for s in self.attachment_slots if s.name == slot), None)
+        if slot_def is None:
+            abort(404)
+        if not self.can_upload(item, slot_def):
+            flash(_("当前状态不能上传附件"), "danger")
+        else:
+            try:
+                row = files.attach(item, slot_def, request.files.get("file"), g.user)
+                db.session.flush()
+                audit.record(g.user, "upload", obj=item, comment=row.original_name)
+                db.session.commit()
+                flash(_("上传成功：%(name)s", name=row.original_name), "success")
+            except AttachmentError as exc:
+                db.session.rollback()
+                flash(str(exc), "danger")
+        return redirect(request.referrer or url_for(f"{self.__class__.__name__}.show", pk=pk))
+
+
+class AttachmentView(BaseView):
+    """Download: allowed only when the owning record is inside the caller's scope."""
+    route_base = "/attachments"
+    default_view = "download"
+
+    @expose("/<int:pk>")
+    @has_access
+    def download(self, pk):
+        row = db.session.get(Attachment, pk)
+        if row is None or row.owner_type not in OWNER_MODELS:
+            abort(404)
+        scoped_get(OWNER_MODELS[row.owner_type], row.owner_id, g.user)
+        try:
+            path = files.path_of(row)
+        except (FileNotFoundError, ValueError):
+            abort(404)
+        return send_file(path, as_attachment=True, download_name=row.original_name,
+                         mimetype=row.content_type or "application/octet-stream")

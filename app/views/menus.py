@@ -1,0 +1,36 @@
+"""Every add_view / add_api call, grouped by module (SPEC P6)."""
+from app.i18n import _l
+
+
+def register(appbuilder):
+    from app.views.attachments import AttachmentView
+    from app.views.core import (AccountView, AnnouncementView, AuditLogView, OrganizationView,
+                                PasswordView, SystemParameterView)
+    from app.views.core_api import MeApi, OrganizationApi, RegionApi
+    from app.views.relief import (ReliefApplicationApi, ReliefApplicationView,
+                                  ReliefPrepaymentApi, ReliefPrepaymentView, ReliefReviewView)
+
+    relief, relief_label = "疾病应急救助", _l("疾病应急救助")
+    appbuilder.add_view(ReliefApplicationView, "应急救助基金申请", label=_l("应急救助基金申请"),
+                        icon="fa-file-text-o", category=relief, category_label=relief_label)
+    appbuilder.add_view(ReliefReviewView, "救助申请审核", label=_l("救助申请审核"),
+                        icon="fa-check-square-o", category=relief)
+    appbuilder.add_view(ReliefPrepaymentView, "预拨款管理", label=_l("预拨款管理"),
+                        icon="fa-money", category=relief)
+
+    system, system_label = "系统管理", _l("系统管理")
+    appbuilder.add_view(AccountView, "账号管理", label=_l("账号管理"), icon="fa-users",
+                        category=system, category_label=system_label)
+    appbuilder.add_view(OrganizationView, "医疗机构管理", label=_l("医疗机构管理"),
+                        icon="fa-hospital-o", category=system)
+    appbuilder.add_view(SystemParameterView, "系统参数", label=_l("系统参数"), icon="fa-cog",
+                        category=system)
+    appbuilder.add_view(AnnouncementView, "通知公告", label=_l("通知公告"), icon="fa-bullhorn",
+                        category=system)
+    appbuilder.add_view(AuditLogView, "审计日志", label=_l("审计日志"), icon="fa-history",
+                        category=system)
+    appbuilder.add_view_no_menu(PasswordView)
+    appbuilder.add_view_no_menu(AttachmentView)
+
+    for api in (MeApi, RegionApi, OrganizationApi, ReliefApplicationApi, ReliefPrepaymentApi):
+        appbuilder.add_api(api)

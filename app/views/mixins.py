@@ -1,0 +1,199 @@
+"""Capabilities shared by every business view and API; no business logic here."""
+from typing import NamedTuple
+
+from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask_appbuilder import expose
+from flask_appbuilder.actions import ActionItem
+from flask_appbuilder.security.decorators import has_access
+from flask_appbuilder.widgets import ListWidget
+
+from app.extensions import db
+from app.i18n import _
+from app.scope import scoped_get
+from app.services import audit
+from app.views.filters import RegionNodeFilter, RegionScopeFilter
+from app.workflows.engine import Refusal, apply, apply_batch
+
+
+class Button(NamedTuple):
+    label: object
+    url: str
+    style: str = "default"
+    post: bool = True
+
+
+class PortalListWidget(ListWidget):
+    template = "portal/widgets/list.html"
+
+
+def clamp_page_size(page_size):
+    limit = current_app.config["MAX_PAGE_SIZE"]
+    if not page_size or page_size < 1:
+        from app.services.parameters import param
+        return min(param("default_page_size"), limit)
+    return min(page_size, limit)
+
+
+class RegionScopedMixin:
+    """Every list, show, edit, delete, action and download goes through the scope; a
+    row outside it is 404 (FAB's own action paths load by bare pk, so they are replaced)."""
+
+    list_template = "portal/list.html"
+    show_template = "portal/show.html"
+    list_widget = PortalListWidget
+
+    def __init__(self, *args, **kwargs):
+        self.base_filters = ([["id", RegionScopeFilter, None], ["id", RegionNodeFilter, None]]
+                             + list(self.base_filters or []))
+        super().__init__(*args, **kwargs)
+
+    def scoped(self, pk):
+        return scoped_get(self.datamodel.obj, pk, g.user)
+
+    def render_template(self, template, **kwargs):
+        kwargs.setdefault("view", self)
+        kwargs.setdefault("view_name", type(self).__name__)
+        return super().render_template(template, **kwargs)
+
+    def show_extras(self, item):
+        parent = getattr(super(), "show_extras", None)
+        return parent(item) if parent else {}
+
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        item = self.scoped(pk)
+        widgets = self._get_show_widget(pk, item)
+        self.update_redirect()
+        return self.render_template(self.show_template, pk=item.id, title=self.show_title,
+                                    widgets=widgets, related_views=self._related_views,
+                                    extras=self.show_extras(item))
+
+    @expose("/download/<string:filename>")
+    def download(self, filename):
+        abort(404)   # FAB's file column download is not scoped; attachments have their own
+
+    def _get_list_widget(self, filters, actions=None, order_column="", order_direction="",
+                         page=None, page_size=None, widgets=None, **kwargs):
+        widgets = widgets or {}
+        actions = actions or self.actions
+        page_size = clamp_page_size(page_size or self.page_size)
+        if not order_column and self.base_order:
+            order_column, order_direction = self.base_order
+        joined = filters.get_joined_filters(self._base_filters)
+        count, lst = self.datamodel.query(joined, order_column, order_direction,
+                                          page=page, page_size=page_size)
+        lst = list(lst)
+        pks = [item.id for item in lst]
+        widgets["list"] = self.list_widget(
+            label_columns=self.label_columns, include_columns=self.list_columns,
+            value_columns=self.datamodel.get_values(lst, self.list_columns),
+            order_columns=self.order_columns, formatters_columns=self.formatters_columns,
+            page=page, page_size=page_size, count=count, pks=pks, actions=actions,
+            filters=filters, modelview_name=self.__class__.__name__,
+            row_buttons=self.row_buttons(lst), view=self, **kwargs)
+        return widgets
+
+    def row_buttons(self, items):
+        return {}
+
+    @expose("/action/<string:name>/<pk>", methods=["POST"])
+    def action(self, name, pk):
+        item = self.scoped(pk)
+        act = self.actions.get(name) or abort(404)
+        if not self.appbuilder.sm.has_access(name, self.class_permission_name):
+            abort(403)
+        return act.func(item)
+
+    @expose("/action_post", methods=["POST"])
+    def action_post(self):
+        name = request.form.get("action", "")
+        act = self.actions.get(name) or abort(404)
+        if not self.appbuilder.sm.has_access(name, self.class_permission_name):
+            abort(403)
+        return act.func([self.scoped(pk) for pk in request.form.getlist("rowid")])
+
+    def pre_add(self, item):
+        """Institution rows belong to the caller's organisation and region."""
+        org = g.user.organization
+        if hasattr(item, "organization_id") and org is not None and item.organization_id is None:
+            item.organization_id = org.id
+            item.organization = org
+        if hasattr(item, "copy_scope_from") and getattr(item, "organization", None) is not None:
+            item.copy_scope_from(item.organization)
+
+
+class WorkflowActionsMixin:
+    """Turns the declared transitions of `workflow` into row buttons, show-page
+    buttons and bulk actions; every one goes through the engine."""
+
+    workflow = None
+    editable_states = ()
+    transition_form_endpoint = None   # view method that renders a transition's form
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for t in self.workflow.transitions.values():
+            if isinstance(self.base_permissions, set):
+                self.base_permissions.add(t.name)
+            elif t.name not in self.base_permissions:
+                self.base_permissions.append(t.name)
+            if t.batch:
+                self.actions[t.name] = ActionItem(
+                    t.name, t.label, _("确定要%(action)s所选记录吗？", action=t.label),
+                    "fa-check", True, False, self._batch_func(t.name))
+
+    def _batch_func(self, name):
+        def run(items):
+            try:
+                done = apply_batch(self.workflow, [i.id for i in items], name, g.user,
+                                   request.form.to_dict())
+                flash(_("已%(action)s%(n)s条记录", action=self.workflow.get(name).label,
+                        n=len(done)), "success")
+            except Refusal as exc:
+                flash(exc.message, "danger")
+            return redirect(self.get_redirect())
+        run.__name__ = name
+        return run
+
+    def row_buttons(self, items):
+        return {item.id: [Button(t.label, self.transition_url(t, item.id), t.style, not t.form)
+                          for t in self.workflow.available(item, g.user)]
+                for item in items}
+
+    def transition_url(self, t, pk):
+        if t.form:
+            return url_for(f"{self.__class__.__name__}.{t.form}", pk=pk)
+        return url_for(f"{self.__class__.__name__}.fire", name=t.name, pk=pk)
+
+    @expose("/transition/<string:name>/<pk>", methods=["POST"])
+    @has_access
+    def fire(self, name, pk):
+        try:
+            obj = apply(self.workflow, self.scoped(pk), name, g.user, request.form.to_dict())
+            flash(_("%(action)s成功，当前状态：%(state)s", action=self.workflow.get(name).label,
+                    state=self.workflow.state_label(obj.state)), "success")
+        except Refusal as exc:
+            if exc.status == 404:
+                abort(404)
+            flash(exc.message, "danger")
+        return redirect(request.referrer or url_for(f"{self.__class__.__name__}.list"))
+
+    def _check_editable(self, item):
+        if item.state not in self.editable_states:
+            raise Refusal(_("当前状态为“%(state)s”，不能修改或删除",
+                            state=self.workflow.state_label(item.state)))
+
+    def pre_update(self, item):
+        self._check_editable(item)
+        super().pre_update(item)
+
+    def pre_delete(self, item):
+        self._check_editable(item)
+        super().pre_delete(item)
+
+    def show_extras(self, item):
+        parent = getattr(super(), "show_extras", None)
+        return {**(parent(item) if parent else {}), "transitions": self.workflow.available(item, g.user),
+                "history": audit.history(self.workflow.object_type, item.id),
+                "state_label": self.workflow.state_label}

@@ -1,0 +1,177 @@
+"""Declared state machines and the one way to move a record between states (SPEC P8).
+
+A workflow declares its transitions with @transition; `apply` and `apply_batch` are the
+only entry points. Order of checks (DESIGN §3): scoped load (404) → role (403) → source
+state (409) → guards (409 with reasons) → side effect → conditional UPDATE on the expected
+state (0 rows → 409 状态已变更) → audit → commit."""
+from dataclasses import dataclass, field
+from typing import Callable
+
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
+
+from app.extensions import db
+from app.i18n import _
+from app.scope import scoped_get
+from app.services.audit import record
+
+
+class Refusal(Exception):
+    """A transition was refused. `status` is the HTTP status the API answers with."""
+
+    def __init__(self, message, status=409, ineligible=None, fields=None):
+        super().__init__(str(message))
+        self.message = str(message)
+        self.status = status
+        self.ineligible = ineligible or []
+        self.fields = fields or {}
+
+
+@dataclass
+class Transition:
+    name: str
+    label: object
+    source: frozenset
+    target: str
+    roles: frozenset
+    guards: tuple = ()
+    effect: Callable = None
+    batch: bool = False
+    comment_required: bool = False
+    form: str = None          # name of a view form to fill before firing (e.g. review page)
+    style: str = "default"    # button colour: primary / warning / danger / default
+
+    def refusal(self, obj, user, flow):
+        """Why `user` may not fire this on `obj` now (None when allowed)."""
+        if not user_has_role(user, self.roles):
+            return Refusal(_("您没有“%(action)s”的权限", action=self.label), status=403)
+        state = getattr(obj, flow.state_field)
+        if state not in self.source:
+            return Refusal(_("当前状态为“%(state)s”，不能%(action)s",
+                             state=flow.state_label(state), action=self.label))
+        for guard in self.guards:
+            reason = guard(obj, user)
+            if reason is not None:
+                return reason if isinstance(reason, Refusal) else Refusal(reason)
+        return None
+
+
+def user_has_role(user, roles):
+    names = {r.name for r in (getattr(user, "roles", None) or [])}
+    return bool(names & set(roles))
+
+
+def transition(source, target, roles, guards=(), label=None, batch=False,
+               comment_required=False, form=None, style="default"):
+    def decorate(func):
+        func._transition = Transition(
+            name=func.__name__, label=label if label is not None else func.__name__,
+            source=frozenset(s.value if hasattr(s, "value") else s for s in source),
+            target=target.value if hasattr(target, "value") else target,
+            roles=frozenset(roles), guards=tuple(guards), effect=func, batch=batch,
+            comment_required=comment_required, form=form, style=style)
+        return func
+    return decorate
+
+
+class Workflow:
+    model = None
+    object_type = None
+    state_field = "state"
+    state_labels = {}
+    transitions = {}
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        cls.transitions = {name: f._transition for name, f in vars(cls).items()
+                           if hasattr(f, "_transition")}
+
+    @classmethod
+    def state_label(cls, state):
+        return str(cls.state_labels.get(state, state))
+
+    @classmethod
+    def get(cls, name):
+        if name not in cls.transitions:
+            raise Refusal(_("未知的操作"), status=404)
+        return cls.transitions[name]
+
+    @classmethod
+    def available(cls, obj, user):
+        """Transitions `user` may fire on `obj` now, in declaration order."""
+        return [t for t in cls.transitions.values() if t.refusal(obj, user, cls) is None]
+
+    @classmethod
+    def table(cls):
+        """states × transitions × roles, for the docs and the tests."""
+        return [(t.name, str(t.label), sorted(t.source), t.target, sorted(t.roles))
+                for t in cls.transitions.values()]
+
+
+def _check_comment(t, data):
+    if t.comment_required and not (data.get("comment") or "").strip():
+        raise Refusal(_("请填写%(action)s意见", action=t.label), status=422,
+                      fields={"comment": [_("必填")]})
+
+
+def _fire(flow, t, obj, user, data):
+    """Side effect then the conditional state change; caller commits or rolls back."""
+    before = getattr(obj, flow.state_field)
+    _check_comment(t, data)
+    if t.effect is not None:
+        t.effect(flow, obj, user, data)
+    db.session.flush()
+    column = getattr(flow.model, flow.state_field)
+    result = db.session.execute(
+        update(flow.model).where(flow.model.id == obj.id, column == before)
+        .values({flow.state_field: t.target}).execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise Refusal(_("状态已变更，请刷新后重试"))
+    set_committed_value(obj, flow.state_field, t.target)
+    record(user, "transition", obj=obj, object_type=flow.object_type, transition=t.name,
+           from_state=before, to_state=t.target, comment=data.get("comment"))
+
+
+def apply(flow, obj_or_pk, name, user, data=None):
+    data = data or {}
+    t = flow.get(name)
+    obj = obj_or_pk if isinstance(obj_or_pk, flow.model) else scoped_get(flow.model, obj_or_pk, user)
+    refusal = t.refusal(obj, user, flow)
+    if refusal is not None:
+        raise refusal
+    try:
+        _fire(flow, t, obj, user, data)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return obj
+
+
+def apply_batch(flow, pks, name, user, data=None):
+    """All or nothing: every row is checked first; if any is ineligible nothing changes."""
+    data = data or {}
+    t = flow.get(name)
+    if not pks:
+        raise Refusal(_("请至少选择一条记录"), status=422)
+    objs = [scoped_get(flow.model, pk, user) for pk in dict.fromkeys(pks)]
+    ineligible = []
+    for obj in objs:
+        refusal = t.refusal(obj, user, flow)
+        if refusal is not None:
+            ineligible.append({"id": obj.id, "state": getattr(obj, flow.state_field),
+                               "state_label": flow.state_label(getattr(obj, flow.state_field)),
+                               "reason": refusal.message, "label": str(obj)})
+    if ineligible:
+        lines = "；".join(f"{row['label']}（{row['state_label']}）：{row['reason']}"
+                         for row in ineligible)
+        raise Refusal(_("以下记录不能%(action)s，未做任何修改：%(rows)s",
+                        action=t.label, rows=lines), ineligible=ineligible)
+    try:
+        for obj in objs:
+            _fire(flow, t, obj, user, data)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return objs
