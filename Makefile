@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := run.py
 
-.PHONY: run test setup venv babel bench clean
+.PHONY: run test setup venv babel bench clean translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)

@@ -50,6 +50,8 @@ def create_app(overrides=None):
         install_request_guards(app)
         from app.views.errors import install_error_handlers
         install_error_handlers(app)
+    from app.views.formatting import install_filters
+    install_filters(app)
     from app.cli import register_cli
     register_cli(app)
     return app

@@ -17,8 +17,9 @@ def install_error_handlers(app):
             message = _("表单已过期或缺少安全令牌（CSRF），请刷新页面后重试")
         if request.path.startswith("/api/"):
             return jsonify(message=message), code
-        return render_template_string(PAGE, code=code, message=message,
-                                      appbuilder=current_app.appbuilder), code
+        ab = current_app.appbuilder
+        return render_template_string(PAGE, code=code, message=message, appbuilder=ab,
+                                      base_template=ab.base_template), code
 
     for code in (400, 403, 404, 405, 413):
         app.register_error_handler(code, handle)

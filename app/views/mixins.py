@@ -196,4 +196,6 @@ class WorkflowActionsMixin:
         parent = getattr(super(), "show_extras", None)
         return {**(parent(item) if parent else {}), "transitions": self.workflow.available(item, g.user),
                 "history": audit.history(self.workflow.object_type, item.id),
-                "state_label": self.workflow.state_label}
+                "state_label": self.workflow.state_label,
+                "transition_label": lambda name: (self.workflow.transitions[name].label
+                                                  if name in self.workflow.transitions else name)}

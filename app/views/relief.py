@@ -116,7 +116,8 @@ class _ApplicationBase(RegionScopedMixin, AttachmentsMixin, WorkflowActionsMixin
     export_fields = EXPORT_FIELDS
     standard_export = STANDARD_EXPORT
     export_title = _l("救助申请")
-    base_permissions = ["can_list", "can_show"]
+    base_permissions = ["can_list", "can_show", "can_export", "can_export_standard",
+                        "can_fire", "can_upload"]
     list_template = "relief/applications.html"
 
 
@@ -128,8 +129,12 @@ class ReliefApplicationView(_ApplicationBase):
     add_title = _l("新增申请")
     edit_title = _l("修改申请")
     add_form = edit_form = ReliefApplicationForm
+    add_columns = edit_columns = [
+        "category", "patient_name", "gender", "id_number", "age", "household_address",
+        "nationality", "phone", "relief_place", "start_at", "end_at", "disease",
+        "other_disease", "emergency_cost", "medical_cost", "living_cost", "requested_amount"]
     base_filters = [["state", StateNotFilter, ("deleted",)]]
-    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
+    base_permissions = _ApplicationBase.base_permissions + ["can_add", "can_edit", "can_delete"]
 
     def pre_add(self, item):
         super().pre_add(item)
@@ -153,6 +158,7 @@ class ReliefReviewView(_ApplicationBase):
     show_title = _l("救助申请详情")
     base_filters = [["reviewer_org_id", ColumnFilter, lambda: g.user.organization_id],
                     ["state", StateNotFilter, ("draft", "deleted")]]
+    base_permissions = _ApplicationBase.base_permissions + ["can_review", "can_disburse"]
 
     @expose("/review/<pk>", methods=["GET"])
     @has_access
@@ -178,6 +184,7 @@ class ReliefPrepaymentView(RegionScopedMixin, ModelView):
     add_title = _l("新增拨付记录")
     list_template = "relief/prepayments.html"
     add_form = ReliefPrepaymentForm
+    add_columns = ["amount", "paid_on", "remark"]
     label_columns = {"organization": _l("医疗机构"), "organization.name": _l("医疗机构"),
                      "amount": _l("拨款金额"), "paid_on": _l("拨款时间"),
                      "remark": _l("拨款备注"), "created_at": _l("登记时间")}
@@ -217,10 +224,7 @@ class ReliefApplicationApi(ScopedApiMixin, WorkflowApiMixin, ModelRestApi):
                     "other_disease", "emergency_cost", "medical_cost", "living_cost",
                     "requested_amount", "poverty", "low_income", "review_opinion",
                     "disbursed_amount", "disbursed_on", "submitted_at"]
-    add_columns = edit_columns = [
-        "category", "patient_name", "gender", "id_number", "age", "household_address",
-        "nationality", "phone", "relief_place", "start_at", "end_at", "disease",
-        "other_disease", "emergency_cost", "medical_cost", "living_cost", "requested_amount"]
+    add_columns = edit_columns = ReliefApplicationView.add_columns
     max_page_size = 100
 
     def pre_add(self, item):
