@@ -2,6 +2,9 @@
 import datetime as dt
 
 from flask_appbuilder import Model
+# FAB's security APIs configure the mappers when imported; the string "User" in FAB's own
+# relationships must resolve before our User subclass exists, so import them first.
+import flask_appbuilder.security.sqla.manager  # noqa: F401,E402
 from flask_appbuilder.security.sqla.models import User as FabUser
 from sqlalchemy import (Boolean, Column, Date, DateTime, ForeignKey, Index, Integer,
                         String, Text, UniqueConstraint)
