@@ -104,8 +104,8 @@ class PortalSecurityApi(SecurityApi):
             return self.response(401, message=error)
         if user.must_change_password:
             token = create_access_token(identity=str(user.id), fresh=True)
-            return self.response(403, message=_("首次登录或密码已重置，请先修改密码"),
-                                 code=PASSWORD_CHANGE_REQUIRED, access_token=token)
+            return jsonify(message=_("首次登录或密码已重置，请先修改密码"),
+                           code=PASSWORD_CHANGE_REQUIRED, access_token=token), 403
         return self.response(200, access_token=create_access_token(identity=str(user.id),
                                                                     fresh=True))
 

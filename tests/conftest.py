@@ -10,6 +10,7 @@ import tempfile
 import zipfile
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import delete, func, select, text, update
 
 from app import create_app
@@ -25,6 +26,20 @@ def _database_url(tmpdir):
     return url or "sqlite:///" + os.path.join(tmpdir, "test.db")
 
 
+class FreshClient(FlaskClient):
+    """A test that holds an app context shares it with the requests it makes; give every
+    request what production gives it: no per-request cache, nothing stale in the session."""
+
+    def open(self, *args, **kwargs):
+        from flask import g, has_app_context
+        if has_app_context():
+            db.session.rollback()
+            db.session.expire_all()
+            for key in ("_parameters", "user", "_login_user"):
+                g.pop(key, None)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app():
     tmpdir = tempfile.mkdtemp(prefix="portal-test-")
@@ -34,6 +49,7 @@ def app():
         "STORAGE_DIR": os.path.join(tmpdir, "storage"), "SECRET_KEY": "test-secret",
     })
     os.makedirs(application.config["STORAGE_DIR"], exist_ok=True)
+    application.test_client_class = FreshClient
     with application.app_context():
         from flask_appbuilder import Model
         if db.engine.dialect.name == "postgresql":

@@ -53,9 +53,12 @@ def next_unit_code(region):
     140000 → 1400000008, 140100 → 1401000001, 140181 → 1401810001 (SPEC P2)."""
     prefix = region.unit_code_prefix
     width = 10 - len(prefix)
+    # Codes of this region start with its full six-digit code (140000…, 140100…), which
+    # keeps a province's own sequence apart from its cities' codes.
+    own = (region.province_code if region.is_synthetic else region.code)
     last = db.session.execute(
         db.select(func.max(Organization.unit_code))
-        .where(Organization.unit_code.like(prefix + "%"),
+        .where(Organization.unit_code.like(own + "%"),
                func.length(Organization.unit_code) == 10)).scalar()
     seq = int(last[len(prefix):]) + 1 if last and last[len(prefix):].isdigit() else 1
     if seq >= 10 ** width:

@@ -123,7 +123,7 @@ class OrganizationView(RegionTreeMixin, RegionScopedMixin, ModelView):
     edit_columns = ["name", "category", "grade", "phone", "address", "uscc", "licence_no"]
     search_columns = ["name", "unit_code", "org_type", "category"]
     base_order = ("unit_code", "asc")
-    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "generate_account"]
+    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_generate_account"]
 
     def pre_add(self, item):
         code = request.args.get("region") or request.form.get("region")
@@ -181,8 +181,8 @@ class AccountView(RegionTreeMixin, RegionScopedMixin, ModelView):
     edit_columns = ["first_name", "mobile"]
     search_columns = ["username", "first_name", "mobile", "active"]
     base_order = ("id", "asc")
-    base_permissions = ["can_list", "can_show", "can_edit", "create_account", "reset_password",
-                        "disable", "enable"]
+    base_permissions = ["can_list", "can_show", "can_edit", "can_create_account",
+                        "can_reset_password", "can_disable", "can_enable"]
 
     def pre_update(self, item):
         if not accounts.may_manage_account(g.user, item):

@@ -1,5 +1,6 @@
 """Chinese error pages and JSON errors for the API; page-size arguments validated."""
-from flask import current_app, jsonify, render_template_string, request
+from flask import current_app, g, jsonify, render_template_string, request
+from flask_login import current_user
 
 from app.i18n import _
 
@@ -17,6 +18,8 @@ def install_error_handlers(app):
             message = _("表单已过期或缺少安全令牌（CSRF），请刷新页面后重试")
         if request.path.startswith("/api/"):
             return jsonify(message=message), code
+        if "user" not in g:   # CSRF refusals come before FAB sets g.user
+            g.user = current_user._get_current_object()
         ab = current_app.appbuilder
         return render_template_string(PAGE, code=code, message=message, appbuilder=ab,
                                       base_template=ab.base_template), code
