@@ -17,9 +17,13 @@ from sqlalchemy.engine import make_url
 from bench.common import OUT_DIR
 
 BATCH = 50_000
-STATE_MIX = (("draft", 15), ("submitted", 25), ("returned", 5), ("approved", 20),
-             ("rejected", 5), ("disbursed", 28), ("deleted", 2))
-STATES = [s for s, pct in STATE_MIX for _ in range(pct)]          # 100 entries
+# Visible states (100 entries); on top of the N visible rows, N/50 rows in state
+# "deleted" are interleaved, so the list's `state NOT IN ('deleted')` filter has work
+# and the export (which shows what the list shows) has exactly N rows to write.
+STATE_MIX = (("draft", 15), ("submitted", 25), ("returned", 5), ("approved", 22),
+             ("rejected", 5), ("disbursed", 28))
+STATES = [s for s, pct in STATE_MIX for _ in range(pct)]
+DELETED_SHARE = 50
 REVIEWED = {"returned", "approved", "rejected", "disbursed"}
 DISEASES = ["急性心肌梗死", "急性脑卒中", "严重多发伤", "颅脑损伤", "急性中毒", "重症肺炎",
             "消化道大出血", "大面积烧伤", "休克", "其他"]
@@ -36,6 +40,7 @@ DATE_COLS = [COLS.index("disbursed_on")]
 BOOL_COLS = [COLS.index("poverty"), COLS.index("low_income")]
 BASE_TIME = dt.datetime(2025, 1, 1, 0, 0)
 MINUTES_PER_YEAR = 365 * 24 * 60
+GENERATOR_VERSION = "2"   # bump when generate() changes, so cached databases are rebuilt
 
 
 def log(msg):
@@ -44,7 +49,7 @@ def log(msg):
 
 def schema_fingerprint():
     from flask_appbuilder import Model
-    desc = []
+    desc = [GENERATOR_VERSION]
     for table in sorted(Model.metadata.tables.values(), key=lambda t: t.name):
         desc.append(table.name + ":" + ",".join(f"{c.name}/{c.type}" for c in table.columns)
                     + ";" + ",".join(sorted(i.name or "" for i in table.indexes)))
@@ -167,14 +172,18 @@ def make_county_hospitals(db):
         .where(Organization.org_type == "medical").order_by(Organization.id)).all()]
 
 
-def generate(orgs, start, stop):
-    """Rows start..stop-1 as tuples in COLS order; deterministic, no RNG calls."""
+def generate(orgs, start, stop, total, deleted):
+    """Rows start..stop-1 of `total` as tuples in COLS order, exactly `deleted` of all
+    `total` spread evenly in state "deleted"; deterministic, no RNG calls."""
     norg = len(orgs)
     td, tm = dt.timedelta, dt.timedelta
     for i in range(start, stop):
         oid, oname, prov, city, county = orgs[i % norg]
         h = (i * 2654435761 + 97) & 0xFFFFFFFF
-        state = STATES[(i * 37 + (h >> 7)) % 100]
+        if ((i + 1) * deleted) // total > (i * deleted) // total:
+            state = "deleted"
+        else:
+            state = STATES[(i * 37 + (h >> 7)) % 100]
         start_at = BASE_TIME + tm(minutes=h % MINUTES_PER_YEAR)
         end_at = start_at + td(days=1 + (h >> 3) % 14)
         if h % 10 == 0:
@@ -228,6 +237,8 @@ def load_applications(dbname, engine, orgs, rows):
     missing = [c for c in COLS if c not in table.c]
     if missing:
         raise SystemExit(f"relief_application lacks columns {missing}; update bench/build.py")
+    deleted = rows // DELETED_SHARE
+    total = rows + deleted
     indexes = [i for i in table.indexes]
     with engine.begin() as conn:
         for idx in indexes:
@@ -239,24 +250,26 @@ def load_applications(dbname, engine, orgs, rows):
         if dbname == "sqlite":
             sql = (f"INSERT INTO relief_application ({', '.join(COLS)}) "
                    f"VALUES ({', '.join('?' * len(COLS))})")
-            for start in range(0, rows, BATCH):
-                cur.executemany(sql, list(_sqlite_rows(generate(orgs, start, min(rows, start + BATCH)))))
+            for start in range(0, total, BATCH):
+                cur.executemany(sql, list(_sqlite_rows(
+                    generate(orgs, start, min(total, start + BATCH), total, deleted))))
                 raw.commit()
                 if (start // BATCH) % 4 == 3:
                     log(f"{dbname}: {start + BATCH:,} rows ({time.perf_counter() - t0:.0f}s)")
         else:
             pg = raw.driver_connection
             with pg.cursor() as pcur:
-                for start in range(0, rows, BATCH * 4):
+                for start in range(0, total, BATCH * 4):
+                    stop = min(total, start + BATCH * 4)
                     with pcur.copy(f"COPY relief_application ({', '.join(COLS)}) FROM STDIN") as cp:
-                        for row in generate(orgs, start, min(rows, start + BATCH * 4)):
+                        for row in generate(orgs, start, stop, total, deleted):
                             cp.write_row(row)
                     pg.commit()
-                    log(f"{dbname}: {min(rows, start + BATCH * 4):,} rows ({time.perf_counter() - t0:.0f}s)")
+                    log(f"{dbname}: {stop:,} rows ({time.perf_counter() - t0:.0f}s)")
         cur.close()
     finally:
         raw.close()
-    log(f"{dbname}: rows inserted in {time.perf_counter() - t0:.1f}s; re-creating {len(indexes)} indexes")
+    log(f"{dbname}: {rows:,} visible + {deleted:,} deleted rows inserted in {time.perf_counter() - t0:.1f}s; re-creating {len(indexes)} indexes")
     t1 = time.perf_counter()
     with engine.begin() as conn:
         for idx in indexes:

@@ -6,8 +6,8 @@ mode app  = the portal's export path for the standard format (导出查询数据
             app.services.export.write_xlsx(path, columns, rows), exactly as
             ExcelExportMixin.stream_xlsx does (minus audit record and send_file);
             the first K rows (itertools.islice) of the ordered query.
-mode bare = the anchor: a plain Core select of the same columns (outer join for
-            organization.name, ORDER BY id, yield_per=2000) and a bare
+mode bare = the anchor: a plain Core select of the same columns and rows (outer join
+            for organization.name, state <> 'deleted', ORDER BY id, yield_per=2000) and a bare
             xlsxwriter.Workbook(path, {"constant_memory": True}) loop writing the same
             cells (labels looked up once per distinct code, same number/date formats).
 
@@ -53,7 +53,9 @@ def export_bare(view, rows, path):
     source = table
     for target, local in joins.values():
         source = source.outerjoin(target, target.c.id == local)
-    stmt = select(*cols).select_from(source).order_by(table.c.id).limit(rows)
+    # The list's base filter (StateNotFilter "deleted"); the admin's scope is everything.
+    stmt = (select(*cols).select_from(source).where(table.c.state != "deleted")
+            .order_by(table.c.id).limit(rows))
 
     wb = xlsxwriter.Workbook(path, {"constant_memory": True})
     ws = wb.add_worksheet("数据")

@@ -75,7 +75,10 @@ class WorkflowApiMixin:
     @safe
     @permission_name("get")
     def history(self, pk):
-        item = scoped_get(self.datamodel.obj, pk, g.user)
+        try:
+            item = scoped_get(self.datamodel.obj, pk, g.user)
+        except NotFound:
+            return self.response_404()
         rows = audit.history(self.workflow.object_type, item.id)
         return self.response(200, result=[{
             "at": r.created_at.isoformat(), "user": r.username, "organization": r.organization_name,

@@ -50,7 +50,7 @@ class ReliefApplicationForm(DynamicForm):
 
 
 class ReliefPrepaymentForm(DynamicForm):
-    amount = DecimalField(_l("拨款金额（元）"), validators=[DataRequired(),
+    amount = DecimalField(_l("拨款金额（元）"), validators=[InputRequired(),
                           NumberRange(min=0.01, message=_l("拨款金额必须大于0"))], **MONEY)
     paid_on = DateField(_l("拨款时间"), format="%Y-%m-%d", validators=[DataRequired()],
                         widget=DatePickerWidget())
