@@ -3,6 +3,7 @@
 `region_scope(model, user)` returns an SQL expression: an equality on one indexed
 column chosen by the caller's level, or on the organisation column for institution
 users. Everything that reads business rows goes through it."""
+from flask import g, has_request_context
 from sqlalchemy import false, select, true
 from werkzeug.exceptions import NotFound
 
@@ -18,7 +19,17 @@ def is_superadmin(user):
 
 
 def scope_of(user):
-    """('all', None) | ('org', org_id) | ('province'|'city'|'county', code) | ('none', None)."""
+    """('all', None) | ('org', org_id) | ('province'|'city'|'county', code) | ('none', None).
+    Cached for the request: every list and check asks it again."""
+    if has_request_context() and user is not None and getattr(user, "id", None) is not None:
+        cache = g.setdefault("_scope", {})
+        if user.id not in cache:
+            cache[user.id] = _scope_of(user)
+        return cache[user.id]
+    return _scope_of(user)
+
+
+def _scope_of(user):
     if user is None or not getattr(user, "is_authenticated", False):
         return ("none", None)
     if is_superadmin(user):

@@ -100,7 +100,7 @@ def print_exports(exports, sizes):
         if not a or not b:
             continue
         ratio = a["seconds"] / b["seconds"]
-        for label, e, extra in (("portal export path", a, f"{ratio:>6.2f}  target<="
+        for label, e, extra in (("portal export path", a, f"{ratio:>6.3f}  target<="
                                  f"{EXPORT_TARGET:g} {verdict(ratio, EXPORT_TARGET)}"),
                                 ("bare xlsxwriter loop", b, "")):
             print(f"  {e['rows']:>9,} {label:<28} {e['seconds']:>8.2f} {e['rows_per_s']:>9,.0f} "

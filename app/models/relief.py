@@ -51,7 +51,7 @@ class ReliefApplication(ScopedMixin, Model):
     organization = relationship("Organization", lazy="joined", foreign_keys=[organization_id])
     # The agency that reviews it: nearest agency up the region chain, fixed at submission.
     reviewer_org_id = Column(Integer, ForeignKey("organization.id"), index=True)
-    reviewer_org = relationship("Organization", lazy="joined", foreign_keys=[reviewer_org_id])
+    reviewer_org = relationship("Organization", foreign_keys=[reviewer_org_id])
     state = Column(String(12), nullable=False, default=ApplicationState.DRAFT.value, index=True)
 
     category = Column(String(16), nullable=False)

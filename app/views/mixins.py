@@ -7,6 +7,8 @@ from flask_appbuilder.actions import ActionItem
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.widgets import ListWidget
 
+from sqlalchemy import func, select
+
 from app.extensions import db
 from app.i18n import _
 from app.scope import scoped_get
@@ -80,10 +82,8 @@ class RegionScopedMixin:
         page_size = clamp_page_size(page_size or self.page_size)
         if not order_column and self.base_order:
             order_column, order_direction = self.base_order
-        joined = filters.get_joined_filters(self._base_filters)
-        count, lst = self.datamodel.query(joined, order_column, order_direction,
-                                          page=page, page_size=page_size)
-        lst = list(lst)
+        count, lst = self.list_page(filters, order_column, order_direction, page or 0,
+                                    page_size)
         pks = [item.id for item in lst]
         widgets["list"] = self.list_widget(
             label_columns=self.label_columns, include_columns=self.list_columns,
@@ -93,6 +93,24 @@ class RegionScopedMixin:
             filters=filters, modelview_name=self.__class__.__name__,
             row_buttons=self.row_buttons(lst), view=self, **kwargs)
         return widgets
+
+    def list_page(self, filters, order_column, order_direction, page, page_size):
+        """Count and one page in two plain queries: the scope and the user's filters as
+        WHERE, no count-over-subquery and no per-call filter conversion (FAB's generic
+        path costs ~4 ms of Python per list, measured by `make bench`)."""
+        model = self.datamodel.obj
+        stmt = filters.apply_all(self._base_filters.apply_all(select(model)))
+        session = self.datamodel.session
+        count = session.execute(stmt.with_only_columns(func.count(model.id))
+                                .select_from(model).order_by(None)).scalar()
+        column = getattr(model, order_column, None) if order_column in self.order_columns \
+            or (order_column, order_direction) == tuple(self.base_order or ()) else None
+        if column is None:
+            column = model.id
+        ordering = column.desc() if order_direction == "desc" else column.asc()
+        items = session.execute(stmt.order_by(ordering, model.id.desc()).limit(page_size)
+                                .offset(page * page_size)).scalars().all()
+        return count, items
 
     def row_buttons(self, items):
         return {}
