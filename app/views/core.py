@@ -4,7 +4,9 @@ from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, ModelView, expose
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
+from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_login import logout_user
+from wtforms import SelectField
 
 from app.extensions import db
 from app.i18n import _, _l
@@ -16,6 +18,9 @@ from app.security import password_problem
 from app.services import accounts
 from app.services.audit import record
 from app.services.parameters import validate as validate_parameter
+from app.services import validators
+from app.services.imports import ImportColumn, RowError
+from app.views.import_mixin import ImportMixin
 from app.views.mixins import Button, RegionScopedMixin
 
 
@@ -98,7 +103,30 @@ class RegionTreeMixin:
         return super().render_template(template, **kwargs)
 
 
-class OrganizationView(RegionTreeMixin, RegionScopedMixin, ModelView):
+CATEGORIES = ("综合医院", "中医医院", "中西医结合医院", "民族医院", "专科医院", "康复医院", "疗养院",
+              "护理院（站）", "社区卫生服务中心", "社区卫生服务站", "街道卫生院", "乡镇卫生院", "门诊部",
+              "诊所", "卫生所（室）", "村卫生室", "急救中心（站）", "妇幼保健院（所、站）",
+              "疾病预防控制中心", "其他")
+GRADES = ("三级甲等", "三级乙等", "三级丙等", "二级甲等", "二级乙等", "二级丙等", "一级甲等", "一级乙等",
+          "一级丙等", "一级未定等", "二级未定等", "三级未定等", "未定级")
+ORG_LEVELS = {"省": "province", "市": "city", "县（区）": "county", "乡镇": "township", "村": "village"}
+INSTITUTION_IMPORT = (
+    ImportColumn("name", "单位名称", required=True, max_length=128, unique=True,
+                 example="太原市示例医院"),
+    ImportColumn("region_code", "所属区划代码", required=True, max_length=6, example="140105"),
+    ImportColumn("level", "机构层级", required=True, type="choice", choices=tuple(ORG_LEVELS),
+                 example="县（区）"),
+    ImportColumn("category", "医疗机构类别", type="choice", choices=CATEGORIES, example="综合医院"),
+    ImportColumn("grade", "医疗机构级别", type="choice", choices=GRADES, example="二级甲等"),
+    ImportColumn("phone", "固定电话", parse=validators.check_phone, example="0351-1234567"),
+    ImportColumn("address", "单位地址", max_length=256, example="太原市小店区示例路1号"),
+    ImportColumn("uscc", "统一社会信用代码", parse=validators.check_uscc,
+                 example="124401044553530138"),
+    ImportColumn("licence_no", "执业许可证登记号", parse=validators.check_licence_number),
+)
+
+
+class OrganizationView(ImportMixin, RegionTreeMixin, RegionScopedMixin, ModelView):
     """医疗机构管理: create under a region node, unit code automatic, 生成账户 (SPEC R2)."""
     route_base = "/system/organizations"
     datamodel = SQLAInterface(Organization)
@@ -123,9 +151,71 @@ class OrganizationView(RegionTreeMixin, RegionScopedMixin, ModelView):
     edit_columns = ["name", "category", "grade", "phone", "address", "uscc", "licence_no"]
     search_columns = ["name", "unit_code", "org_type", "category"]
     base_order = ("unit_code", "asc")
-    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_generate_account"]
+    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_generate_account",
+                        "can_import_template", "can_import_upload"]
+    add_form_extra_fields = edit_form_extra_fields = {
+        "level": SelectField(_l("机构层级"), choices=[(v, k) for k, v in ORG_LEVELS.items()],
+                             widget=Select2Widget()),
+        # Optional lists: an empty choice is allowed, anything else is checked in check_org.
+        "category": SelectField(_l("医疗机构类别"), choices=[("", "")] + [(c, c) for c in CATEGORIES],
+                                widget=Select2Widget(), validate_choice=False),
+        "grade": SelectField(_l("医疗机构级别"), choices=[("", "")] + [(c, c) for c in GRADES],
+                             widget=Select2Widget(), validate_choice=False),
+    }
+    import_columns = INSTITUTION_IMPORT
+    import_title = _l("医疗机构导入")
+
+    def import_check(self, rows):
+        problems = []
+        codes = {r["region_code"] for r in rows}
+        regions = {r.code: r for r in db.session.execute(
+            db.select(Region).where(Region.code.in_(codes))).scalars()}
+        names = {r["name"] for r in rows}
+        taken = set(db.session.execute(db.select(Organization.name).where(
+            Organization.name.in_(names))).scalars())
+        for row in rows:
+            region = regions.get(row["region_code"])
+            if region is None or region.level == "nation":
+                problems.append(RowError(row["_row"], "所属区划代码", _("区划代码不存在")))
+            elif not region_in_scope(region, g.user):
+                problems.append(RowError(row["_row"], "所属区划代码", _("该区划不在您的管辖范围内")))
+            if row["name"] in taken:
+                problems.append(RowError(row["_row"], "单位名称", _("机构已存在")))
+        return problems
+
+    def import_create(self, row):
+        region = db.session.execute(db.select(Region).where(
+            Region.code == row["region_code"])).scalar_one()
+        org = Organization(name=row["name"], org_type="medical", level=ORG_LEVELS[row["level"]],
+                           region=region, unit_code=accounts.next_unit_code(region),
+                           category=row.get("category"), grade=row.get("grade"),
+                           phone=row.get("phone"), address=row.get("address"),
+                           uscc=row.get("uscc"), licence_no=row.get("licence_no"))
+        org.province_code, org.city_code, org.county_code = (
+            region.province_code, region.city_code, region.county_code)
+        db.session.add(org)
+        db.session.flush()   # the next row's unit code counts this one
+
+    @staticmethod
+    def check_org(item):
+        item.category, item.grade = item.category or None, item.grade or None
+        if item.category not in (None,) + CATEGORIES or item.grade not in (None,) + GRADES:
+            raise ValueError(_("医疗机构类别或级别不在可选范围内"))
+        if item.level not in ORG_LEVELS.values():
+            raise ValueError(_("请选择机构层级"))
+        for field, check in (("phone", validators.check_phone), ("uscc", validators.check_uscc),
+                             ("licence_no", validators.check_licence_number)):
+            if getattr(item, field):
+                try:
+                    setattr(item, field, check(getattr(item, field)))
+                except validators.ValidationError as exc:
+                    raise ValueError(exc.message)
+
+    def pre_update(self, item):
+        self.check_org(item)
 
     def pre_add(self, item):
+        self.check_org(item)
         code = request.args.get("region") or request.form.get("region")
         region = db.session.execute(db.select(Region).where(Region.code == code)).scalar() \
             if code else None
