@@ -64,5 +64,17 @@ def sync_roles_cmd():
     click.echo("roles synchronised")
 
 
+@portal.command("workflow-docs")
+def workflow_docs():
+    """Write docs/workflows.md from the declared state machines."""
+    import os
+    from app.workflows.docs import transition_tables
+    path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "docs", "workflows.md")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(transition_tables())
+    click.echo(path)
+
+
 def register_cli(app):
     app.cli.add_command(portal)
