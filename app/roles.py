@@ -2,7 +2,7 @@
 for every permission of that view. Created idempotently at start-up and by `flask
 portal sync-roles`; super-admins grant and revoke them in FAB's role screens."""
 ROLE_TABLE = {
-    "P 基础": {"PasswordView": "*", "AttachmentView": "*", "MeApi": "*",
+    "P 基础": {"PasswordView": "*", "AttachmentView": "*", "MeApi": "*", "ExportJobView": "*",
                "RegionApi": ["can_get", "can_info"]},
     "R 医疗机构": {"ReliefApplicationView": "*", "ReliefApplicationApi": "*",
                   "ReliefPrepaymentView": "*", "ReliefPrepaymentApi": "*"},

@@ -50,6 +50,10 @@ def org_column(model):
 
 
 def region_scope(model, user):
+    owner = getattr(model, "__scope_owner_column__", None)
+    if owner is not None:     # personal rows (export jobs): the owner only, whatever the level
+        uid = getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None
+        return getattr(model, owner) == uid if uid is not None else false()
     kind, value = scope_of(user)
     if kind == "all":
         return true()

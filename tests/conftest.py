@@ -17,7 +17,8 @@ from app import create_app
 from app.extensions import db
 
 PASSWORD = "Demo@2026"
-TRIMMED = ["ab_user_role", "attachment", "audit_log", "relief_application", "relief_prepayment",
+TRIMMED = ["ab_user_role", "attachment", "audit_log", "export_job", "relief_application",
+           "relief_prepayment",
            "ab_user", "organization"]
 
 

@@ -5,7 +5,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import Callable
 
-from flask import abort, g, request, send_file
+from flask import abort, flash, g, redirect, request, send_file, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.urltools import get_filter_args
@@ -13,7 +13,11 @@ from flask_appbuilder.urltools import get_filter_args
 from app.extensions import db
 from app.i18n import _
 from app.services import audit
+from app.models.jobs import ExportJob
 from app.services.export import Column, write_xlsx
+from app.services.jobs import dispatch
+from app.services.parameters import param
+import app.services.export_jobs  # noqa: F401,E402  (registers the run_export job)
 
 
 @dataclass(frozen=True)
@@ -56,12 +60,25 @@ class ExcelExportMixin:
         return (query.with_entities(*entities).order_by(model.id)
                 .execution_options(yield_per=2000))
 
+    def export_count(self):
+        get_filter_args(self._filters)
+        joined = self._filters.get_joined_filters(self._base_filters)
+        model = self.datamodel.obj
+        query = self.datamodel.apply_filters(self.datamodel.session.query(model), joined)
+        return query.with_entities(db.func.count(model.id)).order_by(None).scalar()
+
+    @staticmethod
+    def export_columns(fields):
+        return [Column(f.key, str(f.header), "text" if f.fmt else f.type) for f in fields]
+
     def export_rows(self, fields):
         for row in self.export_query(fields):
             yield [f.fmt(v) if f.fmt else v for f, v in zip(fields, row)]
 
     def stream_xlsx(self, fields, name):
-        columns = [Column(f.key, str(f.header), "text" if f.fmt else f.type) for f in fields]
+        if self.export_count() > param("export_background_rows"):
+            return self.export_in_background(fields, name)
+        columns = self.export_columns(fields)
         fd, path = tempfile.mkstemp(suffix=".xlsx")
         os.close(fd)
         try:
@@ -74,6 +91,20 @@ class ExcelExportMixin:
             os.unlink(path)   # the open handle keeps the data until it is closed
         return send_file(handle, as_attachment=True, download_name=f"{name}.xlsx",
                          mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+    def export_in_background(self, fields, name):
+        """Large exports become a job in 导出列表; the user may leave and come back."""
+        query_string = "&".join(f"{k}={v}" for k, v in request.args.items(multi=True)
+                                if k != "col")
+        job_row = ExportJob(user_id=g.user.id, title=str(name), view_name=type(self).__name__,
+                            query_string=query_string, columns=",".join(f.key for f in fields))
+        db.session.add(job_row)
+        audit.record(g.user, "export", object_type=self.datamodel.obj.__tablename__,
+                     comment=f"{name}：后台导出")
+        db.session.commit()
+        dispatch("run_export", job_id=job_row.id)
+        flash(_("数据量较大，已转为后台导出，请在“导出列表”中查看进度并下载"), "info")
+        return redirect(url_for("ExportJobView.list"))
 
     @expose("/export/", methods=["GET"])
     @has_access

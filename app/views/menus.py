@@ -29,6 +29,9 @@ def register(appbuilder):
                         category=system)
     appbuilder.add_view(AuditLogView, "审计日志", label=_l("审计日志"), icon="fa-history",
                         category=system)
+    from app.views.jobs import ExportJobView
+    appbuilder.add_view(ExportJobView, "导出列表", label=_l("导出列表"), icon="fa-download",
+                        category=system)
     appbuilder.add_view_no_menu(PasswordView)
     appbuilder.add_view_no_menu(AttachmentView)
 

@@ -308,3 +308,30 @@ def test_account_creation_rights_by_level(app, ctx):
     assert may_create_account(user("ty_agency"), org("太原市第一人民医院"))
     assert not may_create_account(user("ty_hosp1"), org("太原市第一人民医院"))
     assert may_create_account(user("sx_ybj"), org("太原市医疗保障局"))
+
+
+def test_large_export_runs_in_background_and_only_its_owner_downloads(app, login_as):
+    import time
+    with app.app_context():
+        from app.models.core import SystemParameter
+        db.session.execute(db.update(SystemParameter).where(
+            SystemParameter.key == "export_background_rows").values(value="1"))
+        db.session.commit()
+    c = login_as("ty_agency")
+    r = c.get("/relief/review/export/standard/", follow_redirects=True)
+    assert "后台导出" in r.get_data(as_text=True)
+    from app.models.jobs import ExportJob
+    for _ in range(100):
+        with app.app_context():
+            job = db.session.execute(select(ExportJob).order_by(ExportJob.id.desc())).scalars().first()
+            if job.state in ("done", "failed"):
+                break
+        time.sleep(0.1)
+    assert job.state == "done", job.error
+    assert job.rows_written == job.rows_total and job.rows_total >= 1
+    page = c.get("/exports/list/").get_data(as_text=True)
+    assert "已完成" in page and f"/exports/file/{job.id}" in page
+    r = c.get(f"/exports/file/{job.id}")
+    ws = openpyxl.load_workbook(io.BytesIO(r.data)).active
+    assert ws.max_row == job.rows_total + 1
+    assert login_as("yc_agency").get(f"/exports/file/{job.id}").status_code == 404
