@@ -113,7 +113,8 @@ class RegionScopedMixin:
         return count, items
 
     def row_buttons(self, items):
-        return {}
+        parent = getattr(super(), "row_buttons", None)
+        return parent(items) if parent else {}
 
     @expose("/action/<string:name>/<pk>", methods=["POST"])
     def action(self, name, pk):

@@ -17,6 +17,7 @@ from app.views.api_mixins import ScopedApiMixin, WorkflowApiMixin
 from app.views.attachments import AttachmentsMixin
 from app.views.export_mixin import ExcelExportMixin, ExportField
 from app.views.filters import ColumnFilter
+from app.views.formatting import localtime
 from app.views.forms import ReliefApplicationForm, ReliefPrepaymentForm
 from app.views.mixins import RegionScopedMixin, WorkflowActionsMixin
 from app.workflows.engine import Refusal
@@ -113,6 +114,7 @@ class _ApplicationBase(RegionScopedMixin, AttachmentsMixin, WorkflowActionsMixin
                       "submitted_at"]
     order_columns = ["id", "requested_amount", "submitted_at"]
     base_order = ("id", "desc")
+    formatters_columns = {"submitted_at": localtime, "created_at": localtime}
     export_fields = EXPORT_FIELDS
     standard_export = STANDARD_EXPORT
     export_title = _l("救助申请")

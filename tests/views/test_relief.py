@@ -335,3 +335,20 @@ def test_large_export_runs_in_background_and_only_its_owner_downloads(app, login
     ws = openpyxl.load_workbook(io.BytesIO(r.data)).active
     assert ws.max_row == job.rows_total + 1
     assert login_as("yc_agency").get(f"/exports/file/{job.id}").status_code == 404
+
+
+def test_list_shows_the_allowed_transitions_per_row(app, login_as):
+    with app.app_context():
+        pk = make_application()
+    page = login_as("ty_hosp1").get("/relief/applications/list/").get_data(as_text=True)
+    assert f"/relief/applications/transition/submit/{pk}" in page
+    assert f"/relief/applications/transition/withdraw/{pk}" not in page
+    review = login_as("ty_agency").get("/relief/review/list/").get_data(as_text=True)
+    assert "/relief/review/review/" in review and "transition/submit" not in review
+
+
+def test_english_ui(login_as):
+    c = login_as("ty_hosp1")
+    c.get("/lang/en")
+    page = c.get("/relief/applications/list/").get_data(as_text=True)
+    assert "Relief fund applications" in page and "Submit" in page
