@@ -13,7 +13,7 @@ from app.models.relief import (APPLICATION_STATE_LABELS, GENDERS, RELIEF_CATEGOR
                                ReliefApplication, ReliefPrepayment)
 from app.models.types import fen_to_yuan
 from app.scope import region_scope
-from app.views.api_mixins import ScopedApiMixin, WorkflowApiMixin
+from app.views.api_mixins import ExportApiMixin, ScopedApiMixin, WorkflowApiMixin
 from app.views.attachments import AttachmentsMixin
 from app.views.export_mixin import ExcelExportMixin, ExportField
 from app.views.filters import ColumnFilter
@@ -212,7 +212,7 @@ class ReliefPrepaymentView(RegionScopedMixin, ModelView):
         return super().render_template(template, **kwargs)
 
 
-class ReliefApplicationApi(ScopedApiMixin, WorkflowApiMixin, ModelRestApi):
+class ReliefApplicationApi(ScopedApiMixin, WorkflowApiMixin, ExportApiMixin, ModelRestApi):
     resource_name = "relief_application"
     datamodel = SQLAInterface(ReliefApplication)
     workflow = ApplicationFlow
@@ -241,7 +241,7 @@ class ReliefApplicationApi(ScopedApiMixin, WorkflowApiMixin, ModelRestApi):
         raise Refusal(_("请使用删除操作（POST /<id>/delete）"), status=405)
 
 
-class ReliefPrepaymentApi(ScopedApiMixin, ModelRestApi):
+class ReliefPrepaymentApi(ScopedApiMixin, ExportApiMixin, ModelRestApi):
     resource_name = "relief_prepayment"
     datamodel = SQLAInterface(ReliefPrepayment)
     list_columns = show_columns = ["id", "organization_id", "amount", "paid_on", "remark"]

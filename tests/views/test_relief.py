@@ -352,3 +352,20 @@ def test_english_ui(login_as):
     c.get("/lang/en")
     page = c.get("/relief/applications/list/").get_data(as_text=True)
     assert "Relief fund applications" in page and "Submit" in page
+
+
+def test_rest_export_is_scoped_and_filtered(app, api):
+    with app.app_context():
+        mine = make_application(patient_name="导出甲")
+        other = make_application("yc_hosp1", patient_name="导出乙")
+    c, h = api("ty_hosp1")
+    r = c.get("/api/v1/relief_application/export?columns=id,patient_name,state", headers=h)
+    assert r.status_code == 200
+    rows = list(openpyxl.load_workbook(io.BytesIO(r.data)).active.iter_rows(min_row=2, values_only=True))
+    ids = {row[0] for row in rows}
+    assert mine in ids and other not in ids
+    q = "(filters:!((col:patient_name,opr:eq,value:导出甲)))"
+    r = c.get(f"/api/v1/relief_application/export?columns=id&q={q}", headers=h)
+    rows = list(openpyxl.load_workbook(io.BytesIO(r.data)).active.iter_rows(min_row=2, values_only=True))
+    assert [row[0] for row in rows] == [mine]
+    assert c.get("/api/v1/relief_application/export?columns=password", headers=h).status_code == 400
