@@ -41,3 +41,4 @@ JWT_ACCESS_TOKEN_EXPIRES = 3600
 # Initial values of the system parameters (SPEC P5); the live values are in the database.
 CAPTCHA_ENABLED = True
 PARAMETER_DEFAULTS = {}
+FAB_CREATE_DB = False   # the schema is ours: `flask portal init-db` (Alembic migrations)

@@ -31,13 +31,15 @@ def create_app(overrides=None):
     os.makedirs(app.config["STORAGE_DIR"], exist_ok=True)
     logging.getLogger("flask_appbuilder").setLevel(logging.WARNING)
 
-    from app.extensions import appbuilder, csrf, db
+    from app.extensions import appbuilder, csrf, db, migrate
     from app.security import PortalSecurityManager, install_request_guards
     from app import models  # noqa: F401  (every table on Model.metadata)
     from app.database import configure_engine
 
     db.init_app(app)
     csrf.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
+                     render_as_batch=True, compare_type=True)
     with app.app_context():
         configure_engine(db.engine)
         from app.views.home import HomeView

@@ -6,12 +6,18 @@ portal = AppGroup("portal", help="卫健医保业务管理门户管理命令")
 
 
 def init_schema():
-    from flask_appbuilder import Model
+    """Schema by Alembic migrations (create or upgrade), then FAB's built-in roles,
+    permissions, our roles and the system parameters. Idempotent."""
     from flask_appbuilder.security.manager import BaseSecurityManager
+    from flask_migrate import stamp, upgrade
+    from sqlalchemy import inspect
     from app.extensions import appbuilder, db
     from app.roles import sync_roles
     from app.services.parameters import ensure_parameters
-    Model.metadata.create_all(db.engine)
+    tables = inspect(db.engine).get_table_names()
+    if "alembic_version" not in tables and "ab_user" in tables:
+        stamp(revision="c247d20733af")   # created by create_all before migrations existed
+    upgrade()
     BaseSecurityManager.create_db(appbuilder.sm)   # Admin and Public roles
     appbuilder.add_permissions(update_perms=True)
     sync_roles(appbuilder)

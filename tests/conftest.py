@@ -58,6 +58,8 @@ def app():
                 conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         else:
             Model.metadata.drop_all(db.engine)
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
         from app.cli import init_schema
         from app.demo import load_demo
         from app.regions import load_regions

@@ -71,3 +71,14 @@ def test_audit_rows_cannot_be_changed(ctx):
     with pytest.raises(RuntimeError):
         db.session.flush()
     db.session.rollback()
+
+
+def test_models_and_migrations_agree(ctx):
+    """A model change without its Alembic migration fails here (`flask db migrate`)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from flask_appbuilder import Model
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
+                                Model.metadata)
+    assert diff == []
