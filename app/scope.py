@@ -50,6 +50,8 @@ def org_column(model):
 
 
 def region_scope(model, user):
+    if getattr(model, "__scope_public__", False):   # e.g. announcements: every signed-in user
+        return true() if getattr(user, "is_authenticated", False) else false()
     owner = getattr(model, "__scope_owner_column__", None)
     if owner is not None:     # personal rows (export jobs): the owner only, whatever the level
         uid = getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None

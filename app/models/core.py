@@ -184,6 +184,7 @@ class SystemParameter(Model):
 
 class Announcement(Model):
     __tablename__ = "announcement"
+    __scope_public__ = True
     id = Column(Integer, primary_key=True)
     title = Column(String(128), nullable=False)
     content = Column(Text)

@@ -39,6 +39,20 @@ def files_of(obj):
     return by_slot
 
 
+def files_of_many(objs):
+    """{owner id: [attachments]} for several records of one type, in one query."""
+    if not objs:
+        return {}
+    rows = db.session.execute(
+        db.select(Attachment).where(Attachment.owner_type == owner_type(objs[0]),
+                                    Attachment.owner_id.in_([o.id for o in objs]))
+        .order_by(Attachment.id)).scalars()
+    out = {}
+    for row in rows:
+        out.setdefault(row.owner_id, []).append(row)
+    return out
+
+
 def missing_slots(obj, slots):
     present = set(db.session.execute(
         db.select(Attachment.slot).where(Attachment.owner_type == owner_type(obj),

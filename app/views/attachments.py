@@ -29,7 +29,8 @@ class AttachmentsMixin:
                 and item.organization_id == g.user.organization_id)
 
     def show_extras(self, item):
-        extras = super().show_extras(item)
+        parent = getattr(super(), "show_extras", None)
+        extras = parent(item) if parent else {}
         present = files.files_of(item)
         extras["attachments"] = [{
             "label": s.label, "required": s.required, "files": present.get(s.name, []),

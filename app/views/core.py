@@ -20,6 +20,8 @@ from app.services.audit import record
 from app.services.parameters import validate as validate_parameter
 from app.services import validators
 from app.services.imports import ImportColumn, RowError
+from app.services.files import Slot
+from app.views.attachments import AttachmentsMixin
 from app.views.import_mixin import ImportMixin
 from app.views.mixins import Button, RegionScopedMixin
 
@@ -368,8 +370,17 @@ class AuditLogView(ModelView):
     base_permissions = ["can_list", "can_show"]
 
 
-class AnnouncementView(ModelView):
+ANNOUNCEMENT_FILES = Slot("files", _l("附件"), ("pdf", "image", "archive"))
+
+
+class AnnouncementView(RegionScopedMixin, AttachmentsMixin, ModelView):
+    """通知公告 with downloadable attachments, managed by the super-admin (SPEC P13)."""
     route_base = "/system/announcements"
+    attachment_slots = (ANNOUNCEMENT_FILES,)
+
+    def can_upload(self, item, slot):
+        return is_superadmin(g.user)
+
     datamodel = SQLAInterface(Announcement)
     list_title = _l("通知公告")
     label_columns = {"title": _l("标题"), "content": _l("内容"), "published_on": _l("发布日期"),

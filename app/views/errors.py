@@ -2,10 +2,10 @@
 from flask import current_app, g, jsonify, render_template_string, request
 from flask_login import current_user
 
-from app.i18n import _
+from app.i18n import _, _l
 
-MESSAGES = {400: "请求参数有误", 403: "没有权限访问", 404: "记录不存在或不在您的管辖范围内",
-            405: "不支持的请求方式", 413: "上传的文件过大", 500: "系统内部错误"}
+MESSAGES = {400: _l("请求参数有误"), 403: _l("没有权限访问"), 404: _l("记录不存在或不在您的管辖范围内"),
+            405: _l("不支持的请求方式"), 413: _l("上传的文件过大"), 500: _l("系统内部错误")}
 PAGE = """{% extends "appbuilder/base.html" %}{% block content %}
 <div class="alert alert-danger"><h4>{{ code }}</h4><p>{{ message }}</p></div>{% endblock %}"""
 
@@ -13,7 +13,7 @@ PAGE = """{% extends "appbuilder/base.html" %}{% block content %}
 def install_error_handlers(app):
     def handle(exc):
         code = getattr(exc, "code", 500) or 500
-        message = _(MESSAGES.get(code, MESSAGES[500]))
+        message = str(MESSAGES.get(code, MESSAGES[500]))
         if code == 400 and getattr(exc, "description", None) and "CSRF" in str(exc.description):
             message = _("表单已过期或缺少安全令牌（CSRF），请刷新页面后重试")
         if request.path.startswith("/api/"):

@@ -6,6 +6,8 @@ from sqlalchemy import func
 from app.extensions import db
 from app.i18n import _
 from app.models.core import Announcement
+from app.models.jobs import ExportJob
+from app.services import files
 from app.models.relief import ReliefApplication
 from app.scope import region_scope
 from app.workflows.engine import user_has_role
@@ -36,6 +38,16 @@ def relief_todos(user):
             for label, count, endpoint, state in rows]
 
 
+def export_todos(user):
+    ready = db.session.execute(db.select(func.count()).select_from(ExportJob).where(
+        ExportJob.user_id == user.id, ExportJob.state == "done",
+        ExportJob.file_name.is_not(None))).scalar()
+    if not ready:
+        return []
+    return [{"module": _("系统"), "label": _("导出已完成"), "count": ready,
+             "url": url_for("ExportJobView.list")}]
+
+
 class HomeView(IndexView):
     index_template = "home/index.html"
 
@@ -46,5 +58,7 @@ class HomeView(IndexView):
         announcements = db.session.execute(
             db.select(Announcement).where(Announcement.active.is_(True))
             .order_by(Announcement.published_on.desc()).limit(10)).scalars().all()
+        attachments = files.files_of_many(announcements)
         return self.render_template(self.index_template, appbuilder=self.appbuilder,
-                                    todos=relief_todos(g.user), announcements=announcements)
+                                    todos=relief_todos(g.user) + export_todos(g.user),
+                                    announcements=announcements, attachments=attachments)

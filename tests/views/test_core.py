@@ -113,3 +113,23 @@ def test_region_tree_filters_the_list(login_as):
     page = c.get("/system/organizations/list/?region=140800").get_data(as_text=True)
     assert "运城市中心医院" in page and "太原市第一人民医院" not in page
     assert "运城市" in page   # the tree shows the path to the selected node
+
+
+def test_announcement_attachment_for_every_user(app, login_as):
+    with app.app_context():
+        from app.models.core import Announcement
+        pk = db.session.execute(select(Announcement.id)).scalars().first()
+    admin = login_as("admin")
+    pdf = (io.BytesIO(b"%PDF-1.4\n%\xe2\xe3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"), "通知.pdf")
+    r = admin.post(f"/system/announcements/upload/{pk}/files", data={"file": pdf},
+                   content_type="multipart/form-data", follow_redirects=True)
+    assert "上传成功" in r.get_data(as_text=True)
+    hosp = login_as("ty_hosp1")
+    home = hosp.get("/").get_data(as_text=True)
+    link = home.split('href="/attachments/')[1].split('"')[0]
+    assert "通知.pdf" in home
+    r = hosp.get(f"/attachments/{link}")
+    assert r.status_code == 200 and r.data.startswith(b"%PDF")
+    assert hosp.post(f"/system/announcements/upload/{pk}/files",
+                     data={"file": (io.BytesIO(b"%PDF-1.4"), "x.pdf")},
+                     content_type="multipart/form-data").status_code in (302, 403)
