@@ -225,3 +225,14 @@ def test_idle_session_times_out(app, login_as):
         s["last_seen"] = s["last_seen"] - 31 * 60
     r = c.get("/relief/applications/list/")
     assert r.status_code == 302 and "/login" in r.headers["Location"]
+
+
+def test_english_catalogue_is_complete():
+    import os
+    from babel.messages.pofile import read_po
+    path = os.path.join(os.path.dirname(__file__), "..", "translations", "en", "LC_MESSAGES",
+                        "messages.po")
+    with open(path, "rb") as fh:
+        catalog = read_po(fh)
+    missing = [m.id for m in catalog if m.id and not m.string]
+    assert missing == [], f"untranslated: {missing[:5]}"

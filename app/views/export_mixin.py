@@ -1,5 +1,6 @@
 """Excel export of what a list currently shows (SPEC P11): same filters, same scope,
 all pages; chosen columns or a declared standard format; streamed with constant memory."""
+import io
 import os
 import tempfile
 from dataclasses import dataclass
@@ -117,6 +118,46 @@ class ExcelExportMixin:
         dispatch("run_export", job_id=job_row.id)
         flash(_("数据量较大，已转为后台导出，请在“导出列表”中查看进度并下载"), "info")
         return redirect(url_for("ExportJobView.list"))
+
+    @expose("/dossier/<pk>", methods=["GET"])
+    @has_access
+    def dossier(self, pk):
+        """导出资料: one zip holding an xlsx of every field and every attachment under its
+        original name, for archiving (SPEC P11 (c), R6)."""
+        import zipfile
+        from app.scope import scoped_get
+        from app.services import files
+        item = scoped_get(self.datamodel.obj, pk, g.user)
+        fields = list(self.export_fields)
+        row = next(iter(self.export_query(fields).filter(self.datamodel.obj.id == item.id)), None)
+        if row is None:
+            abort(404)
+        values = list(row)
+        labels = [(f.fmt(v) if f.fmt else v) for f, v in zip(fields, values)]
+        fd, path = tempfile.mkstemp(suffix=".zip")
+        os.close(fd)
+        try:
+            with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+                sheet = io.BytesIO()
+                write_xlsx(sheet, [Column("field", str(_("字段"))), Column("value", str(_("内容")))],
+                           [[str(f.header), "" if v is None else str(v)]
+                            for f, v in zip(fields, labels)])
+                zf.writestr(f"{item.id}/申请信息.xlsx", sheet.getvalue())
+                used = set()
+                for slot_rows in files.files_of(item).values():
+                    for att in slot_rows:
+                        name = att.original_name
+                        while name in used:
+                            name = f"{att.id}_{name}"
+                        used.add(name)
+                        zf.write(files.path_of(att), f"{item.id}/附件/{name}")
+            audit.record(g.user, "export", obj=item, comment=str(_("导出资料")))
+            db.session.commit()
+            handle = open(path, "rb")
+        finally:
+            os.unlink(path)
+        return send_file(handle, as_attachment=True, mimetype="application/zip",
+                         download_name=f"{self.export_title}_{item.id}.zip")
 
     @expose("/export/", methods=["GET"])
     @has_access

@@ -19,7 +19,7 @@ from app.views.export_mixin import ExcelExportMixin, ExportField
 from app.views.filters import ColumnFilter
 from app.views.formatting import localtime
 from app.views.forms import ReliefApplicationForm, ReliefPrepaymentForm
-from app.views.mixins import RegionScopedMixin, WorkflowActionsMixin
+from app.views.mixins import Button, RegionScopedMixin, WorkflowActionsMixin
 from app.workflows.engine import Refusal
 from app.workflows.relief import ALL_SLOTS, ApplicationFlow, check_application
 
@@ -160,7 +160,15 @@ class ReliefReviewView(_ApplicationBase):
     show_title = _l("救助申请详情")
     base_filters = [["reviewer_org_id", ColumnFilter, lambda: g.user.organization_id],
                     ["state", StateNotFilter, ("draft", "deleted")]]
-    base_permissions = _ApplicationBase.base_permissions + ["can_review", "can_disburse"]
+    base_permissions = _ApplicationBase.base_permissions + ["can_review", "can_disburse",
+                                                            "can_dossier"]
+
+    def row_buttons(self, items):
+        rows = super().row_buttons(items)
+        for item in items:
+            rows.setdefault(item.id, []).append(
+                Button(_("导出资料"), url_for("ReliefReviewView.dossier", pk=item.id), post=False))
+        return rows
 
     @expose("/review/<pk>", methods=["GET"])
     @has_access

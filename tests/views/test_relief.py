@@ -369,3 +369,21 @@ def test_rest_export_is_scoped_and_filtered(app, api):
     rows = list(openpyxl.load_workbook(io.BytesIO(r.data)).active.iter_rows(min_row=2, values_only=True))
     assert [row[0] for row in rows] == [mine]
     assert c.get("/api/v1/relief_application/export?columns=password", headers=h).status_code == 400
+
+
+def test_dossier_zip_holds_fields_and_attachments(app, login_as):
+    import zipfile
+    with app.app_context():
+        pk = make_application(patient_name="归档患者")
+    login_as("ty_hosp1").post(f"/relief/applications/transition/submit/{pk}")
+    agency = login_as("ty_agency")
+    assert f"/relief/review/dossier/{pk}" in agency.get("/relief/review/list/").get_data(as_text=True)
+    r = agency.get(f"/relief/review/dossier/{pk}")
+    assert r.status_code == 200
+    zf = zipfile.ZipFile(io.BytesIO(r.data))
+    names = zf.namelist()
+    assert f"{pk}/申请信息.xlsx" in names and sum("/附件/" in n for n in names) == 2
+    ws = openpyxl.load_workbook(io.BytesIO(zf.read(f"{pk}/申请信息.xlsx"))).active
+    values = {row[0]: row[1] for row in ws.iter_rows(min_row=2, values_only=True)}
+    assert values["姓名"] == "归档患者" and values["申请状态"] == "已提交"
+    assert login_as("yc_agency").get(f"/relief/review/dossier/{pk}").status_code == 404
