@@ -17,8 +17,9 @@ BASE_ROLE = "P 基础"
 
 
 def sync_roles(appbuilder):
-    """Create every declared role and grant exactly what the table says (plus the menu
-    entries of those views). Idempotent."""
+    """Create every declared role and grant what the table says (plus the menu entries of
+    those views). Idempotent; it never revokes, so grants and revocations a super-admin
+    made in the role screens survive the next start."""
     sm = appbuilder.sm
     menu_of = {}
     for view in appbuilder.baseviews:

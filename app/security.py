@@ -9,7 +9,7 @@ from flask import (Response, current_app, flash, g, jsonify, redirect, request, 
 from flask_appbuilder import expose
 from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
-from flask_appbuilder.security.views import AuthDBView
+from flask_appbuilder.security.views import AuthDBView, ResetMyPasswordView
 from flask_appbuilder.security.forms import LoginForm_db
 from flask_jwt_extended import create_access_token
 from flask_login import current_user, login_user, logout_user
@@ -110,10 +110,20 @@ class PortalSecurityApi(SecurityApi):
                                                                     fresh=True))
 
 
+class ChangeOwnPasswordView(ResetMyPasswordView):
+    """FAB's "reset my password" never asks for the current password; send everyone to
+    the change form that does (DESIGN.md §4)."""
+
+    @expose("/form", methods=["GET", "POST"])
+    def this_form_get(self):
+        return redirect(url_for("PasswordView.change"))
+
+
 class PortalSecurityManager(SecurityManager):
     user_model = User
     authdbview = PortalAuthDBView
     security_api = PortalSecurityApi
+    resetmypasswordview = ChangeOwnPasswordView
 
     def captcha_passed(self, answer):
         stored = session.pop("captcha", None)

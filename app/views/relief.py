@@ -255,8 +255,18 @@ class ReliefPrepaymentApi(ScopedApiMixin, ExportApiMixin, ModelRestApi):
     list_columns = show_columns = ["id", "organization_id", "amount", "paid_on", "remark"]
     add_columns = ["amount", "paid_on", "remark"]
     edit_columns = ["amount", "paid_on", "remark"]
+    # Registered prepayments are kept: no delete through the API either.
+    base_permissions = ["can_get", "can_info", "can_post", "can_put"]
+
+    @staticmethod
+    def _check(item):
+        if item.amount is None or item.amount <= 0:
+            raise Refusal(_("拨款金额必须大于0"), status=422, fields={"amount": [_("必须大于0")]})
 
     def pre_add(self, item):
         super().pre_add(item)
-        if item.amount is None or item.amount <= 0:
-            raise Refusal(_("拨款金额必须大于0"), status=422, fields={"amount": [_("必须大于0")]})
+        self._check(item)
+
+    def pre_update(self, item):
+        super().pre_update(item)
+        self._check(item)

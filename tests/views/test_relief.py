@@ -387,3 +387,22 @@ def test_dossier_zip_holds_fields_and_attachments(app, login_as):
     values = {row[0]: row[1] for row in ws.iter_rows(min_row=2, values_only=True)}
     assert values["姓名"] == "归档患者" and values["申请状态"] == "已提交"
     assert login_as("yc_agency").get(f"/relief/review/dossier/{pk}").status_code == 404
+
+
+def test_prepayment_api_validates_and_keeps_records(app, api):
+    c, h = api("ty_hosp1")
+    assert c.post("/api/v1/relief_prepayment/", json={"amount": "-5", "paid_on": "2026-03-01"},
+                  headers=h).status_code == 422
+    r = c.post("/api/v1/relief_prepayment/", json={"amount": "12.34", "paid_on": "2026-03-01"},
+               headers=h)
+    assert r.status_code == 201
+    pk = r.json["id"]
+    assert c.put(f"/api/v1/relief_prepayment/{pk}", json={"amount": "0"}, headers=h).status_code == 422
+    assert c.delete(f"/api/v1/relief_prepayment/{pk}", headers=h).status_code in (403, 405)
+    co, ho = api("yc_hosp1")
+    assert co.get(f"/api/v1/relief_prepayment/{pk}", headers=ho).status_code == 404
+
+
+def test_fab_reset_my_password_goes_to_the_change_form(login_as):
+    r = login_as("admin").get("/resetmypassword/form")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/password/change")
