@@ -18,8 +18,9 @@ BASE_ROLE = "P 基础"
 
 def sync_roles(appbuilder):
     """Create every declared role and grant what the table says (plus the menu entries of
-    those views). Idempotent; it never revokes, so grants and revocations a super-admin
-    made in the role screens survive the next start."""
+    those views). Idempotent and add-only: extra grants a super-admin makes in the role
+    screens survive; a declared permission revoked there comes back at the next sync,
+    so a lasting revocation belongs in ROLE_TABLE (or in a separate role)."""
     sm = appbuilder.sm
     menu_of = {}
     for view in appbuilder.baseviews:
