@@ -70,6 +70,15 @@ def sync_roles_cmd():
     click.echo("roles synchronised")
 
 
+@portal.command("run-jobs")
+@click.option("--export-days", default=7, show_default=True, help="keep export files this long")
+def run_jobs(export_days):
+    """Scheduled jobs (cron or a scheduler calls this): export clean-up. The W6 and M6
+    jobs join here when those modules land."""
+    from app.services.export_jobs import cleanup
+    click.echo(f"export files removed: {cleanup(export_days)}")
+
+
 @portal.command("workflow-docs")
 def workflow_docs():
     """Write docs/workflows.md from the declared state machines."""

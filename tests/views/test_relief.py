@@ -406,3 +406,31 @@ def test_prepayment_api_validates_and_keeps_records(app, api):
 def test_fab_reset_my_password_goes_to_the_change_form(login_as):
     r = login_as("admin").get("/resetmypassword/form")
     assert r.status_code == 302 and r.headers["Location"].endswith("/password/change")
+
+
+def test_rest_post_cannot_place_a_row_in_another_organisation(app, api):
+    with app.app_context():
+        from app.models.core import Organization
+        other = db.session.execute(select(Organization.id).where(
+            Organization.name == "运城市中心医院")).scalar()
+    c, h = api("ty_hosp1")
+    body = {k: v for k, v in APPLICATION_FORM.items() if v != ""}
+    r = c.post("/api/v1/relief_application/", json=dict(body, organization_id=other,
+                                                        city_code="140800"), headers=h)
+    if r.status_code == 201:
+        with app.app_context():
+            item = db.session.get(ReliefApplication, r.json["id"])
+            assert item.organization.name == "太原市第一人民医院" and item.city_code == "140100"
+    else:
+        assert r.status_code in (400, 422)
+
+
+def test_openapi_document_lists_the_resources(api):
+    c, h = api("admin")
+    r = c.get("/api/v1/_openapi", headers=h)
+    assert r.status_code == 200 and "/relief_application/" in str(r.json["paths"])
+
+
+def test_scheduled_jobs_command(app):
+    result = app.test_cli_runner().invoke(args=["portal", "run-jobs"])
+    assert result.exit_code == 0 and "export files removed" in result.output
