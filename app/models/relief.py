@@ -3,11 +3,12 @@ import enum
 
 from flask_appbuilder import Model
 from sqlalchemy import (Boolean, Column, Date, DateTime, ForeignKey, Index, Integer,
-                        String, Text)
+                        String, Table, Text, UniqueConstraint)
 from sqlalchemy.orm import relationship
 
 from app.i18n import _l
 from app.models.core import ScopedMixin, utcnow
+from app.models.reporting import ReportMixin, ReportTaskMixin
 from app.models.types import Money
 
 
@@ -113,3 +114,119 @@ Index("ix_relief_app_county_id", ReliefApplication.county_code, ReliefApplicatio
 Index("ix_relief_app_province_id", ReliefApplication.province_code, ReliefApplication.id)
 Index("ix_relief_app_org_id", ReliefApplication.organization_id, ReliefApplication.id)
 Index("ix_relief_app_reviewer_state", ReliefApplication.reviewer_org_id, ReliefApplication.state)
+
+
+# ---- R7 evaluation, R8 recovery, R9–R10 reporting, R11 performance -------------------------
+
+
+EVALUATION_SIDES = {"agency": _l("经办机构评价医疗机构"), "institution": _l("医疗机构评价经办机构")}
+
+
+class ReliefEvaluation(ScopedMixin, Model):
+    """评价: one per side per disbursed application (SPEC R7)."""
+    __tablename__ = "relief_evaluation"
+    __table_args__ = (UniqueConstraint("application_id", "side"),)
+    id = Column(Integer, primary_key=True)
+    application_id = Column(Integer, ForeignKey("relief_application.id"), nullable=False,
+                            index=True)
+    application = relationship("ReliefApplication")
+    side = Column(String(12), nullable=False)
+    organization_id = Column(Integer, ForeignKey("organization.id"), nullable=False, index=True)
+    organization = relationship("Organization", foreign_keys=[organization_id], lazy="joined")
+    evaluated_org_id = Column(Integer, ForeignKey("organization.id"), nullable=False, index=True)
+    evaluated_org = relationship("Organization", foreign_keys=[evaluated_org_id], lazy="joined")
+    year = Column(Integer, nullable=False)
+    score = Column(Integer, nullable=False)
+    content = Column(Text)
+    created_at = Column(DateTime, default=utcnow, nullable=False)
+    updated_at = Column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+recovery_application = Table(
+    "relief_recovery_application", Model.metadata,
+    Column("recovery_id", Integer, ForeignKey("relief_recovery.id"), primary_key=True),
+    Column("application_id", Integer, ForeignKey("relief_application.id"), primary_key=True),
+)
+
+
+class ReliefRecovery(ScopedMixin, Model):
+    """追缴资金登记 (SPEC R8)."""
+    __tablename__ = "relief_recovery"
+    id = Column(Integer, primary_key=True)
+    organization_id = Column(Integer, ForeignKey("organization.id"), nullable=False, index=True)
+    organization = relationship("Organization", lazy="joined")
+    amount = Column(Money, nullable=False)
+    recovered_on = Column(Date, nullable=False, index=True)
+    remark = Column(String(256))
+    applications = relationship("ReliefApplication", secondary=recovery_application)
+    created_at = Column(DateTime, default=utcnow, nullable=False)
+
+
+class ReliefReportTask(ReportTaskMixin, Model):
+    __tablename__ = "relief_report_task"
+
+
+# figure column → label (SPEC R9); every figure is a whole number or an amount (Money)
+REPORT_FIGURES = {
+    "apps_total": _l("申请总数"), "apps_unidentified": _l("身份不明申请数"),
+    "apps_unable_to_pay": _l("无力支付申请数"), "apps_pending": _l("待审核申请数"),
+    "apps_approved": _l("审核通过申请数"), "apps_returned": _l("退回申请数"),
+    "apps_rejected": _l("审核不通过申请数"), "apps_disbursed": _l("已拨款申请数"),
+    "amount_requested": _l("申请金额"), "amount_approved": _l("审核通过金额"),
+    "amount_disbursed": _l("拨款金额"), "amount_prepaid": _l("预拨款金额"),
+    "amount_recovered": _l("追缴金额"),
+}
+MONEY_FIGURES = ("amount_requested", "amount_approved", "amount_disbursed", "amount_prepaid",
+                 "amount_recovered")
+
+
+class ReliefReport(ReportMixin, Model):
+    """数据上报: a unit's figures for a task, or the aggregate of its subordinates."""
+    __tablename__ = "relief_report"
+    __table_args__ = (UniqueConstraint("task_id", "organization_id"),)
+    FIGURES = tuple(REPORT_FIGURES)
+    task_id = Column(Integer, ForeignKey("relief_report_task.id"), nullable=False, index=True)
+    task = relationship("ReliefReportTask", lazy="joined")
+    aggregate_id = Column(Integer, ForeignKey("relief_report.id"), index=True)
+    apps_total = Column(Integer, nullable=False, default=0)
+    apps_unidentified = Column(Integer, nullable=False, default=0)
+    apps_unable_to_pay = Column(Integer, nullable=False, default=0)
+    apps_pending = Column(Integer, nullable=False, default=0)
+    apps_approved = Column(Integer, nullable=False, default=0)
+    apps_returned = Column(Integer, nullable=False, default=0)
+    apps_rejected = Column(Integer, nullable=False, default=0)
+    apps_disbursed = Column(Integer, nullable=False, default=0)
+    amount_requested = Column(Money, nullable=False, default=0)
+    amount_approved = Column(Money, nullable=False, default=0)
+    amount_disbursed = Column(Money, nullable=False, default=0)
+    amount_prepaid = Column(Money, nullable=False, default=0)
+    amount_recovered = Column(Money, nullable=False, default=0)
+
+    def __repr__(self):
+        return f"{self.organization} · {self.task.name if self.task else ''}"
+
+
+class ReliefPerformance(ScopedMixin, Model):
+    """绩效填报 (SPEC R11): quantitative figures computed, qualitative text typed."""
+    __tablename__ = "relief_performance"
+    __table_args__ = (UniqueConstraint("organization_id", "period_start", "period_end"),)
+    id = Column(Integer, primary_key=True)
+    organization_id = Column(Integer, ForeignKey("organization.id"), nullable=False, index=True)
+    organization = relationship("Organization", lazy="joined")
+    period_start = Column(Date, nullable=False)
+    period_end = Column(Date, nullable=False)
+    apps_received = Column(Integer, nullable=False, default=0)
+    apps_approved = Column(Integer, nullable=False, default=0)
+    apps_returned = Column(Integer, nullable=False, default=0)
+    apps_rejected = Column(Integer, nullable=False, default=0)
+    approval_rate = Column(Integer)               # per mille, shown as a percentage
+    avg_review_days = Column(Integer)             # hundredths of a day
+    amount_approved = Column(Money, nullable=False, default=0)
+    amount_disbursed = Column(Money, nullable=False, default=0)
+    amount_recovered = Column(Money, nullable=False, default=0)
+    reports_on_time = Column(Integer, nullable=False, default=0)
+    reports_total = Column(Integer, nullable=False, default=0)
+    work_summary = Column(Text)          # 定性: 工作开展情况
+    problems = Column(Text)              # 定性: 存在问题
+    improvements = Column(Text)          # 定性: 改进措施
+    generated_at = Column(DateTime)

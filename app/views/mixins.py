@@ -148,15 +148,15 @@ class WorkflowActionsMixin:
 
     workflow = None
     editable_states = ()
-    transition_form_endpoint = None   # view method that renders a transition's form
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for t in self.workflow.transitions.values():
+        for name in ["can_fire", "can_transition_form"] + list(self.workflow.transitions):
             if isinstance(self.base_permissions, set):
-                self.base_permissions.add(t.name)
-            elif t.name not in self.base_permissions:
-                self.base_permissions.append(t.name)
+                self.base_permissions.add(name)
+            elif name not in self.base_permissions:
+                self.base_permissions.append(name)
+        for t in self.workflow.transitions.values():
             if t.batch:
                 self.actions[t.name] = ActionItem(
                     t.name, t.label, _("确定要%(action)s所选记录吗？", action=t.label),
@@ -176,20 +176,35 @@ class WorkflowActionsMixin:
         return run
 
     def row_buttons(self, items):
-        return {item.id: [Button(t.label, self.transition_url(t, item.id), t.style, not t.form)
+        return {item.id: [Button(t.label, self.transition_url(t, item.id), t.style,
+                                 not (t.form or t.comment_required))
                           for t in self.workflow.available(item, g.user)]
                 for item in items}
 
     def transition_url(self, t, pk):
         if t.form:
             return url_for(f"{self.__class__.__name__}.{t.form}", pk=pk)
+        if t.comment_required:
+            return url_for(f"{self.__class__.__name__}.transition_form", name=t.name, pk=pk)
         return url_for(f"{self.__class__.__name__}.fire", name=t.name, pk=pk)
+
+    @expose("/transition/<string:name>/<pk>", methods=["GET"])
+    @has_access
+    def transition_form(self, name, pk):
+        """A transition that needs an opinion (退回, 不通过) asks for it first."""
+        item = self.scoped(pk)
+        t = self.workflow.transitions.get(name) or abort(404)
+        return self.render_template("portal/transition_form.html", item=item, t=t,
+                                    title=str(t.label),
+                                    action=url_for(f"{type(self).__name__}.fire", name=name,
+                                                   pk=item.id))
 
     @expose("/transition/<string:name>/<pk>", methods=["POST"])
     @has_access
     def fire(self, name, pk):
         try:
-            obj = apply(self.workflow, self.scoped(pk), name, g.user, request.form.to_dict())
+            data = {**request.args.to_dict(), **request.form.to_dict()}
+            obj = apply(self.workflow, self.scoped(pk), name, g.user, data)
             flash(_("%(action)s成功，当前状态：%(state)s", action=self.workflow.get(name).label,
                     state=self.workflow.state_label(obj.state)), "success")
         except Refusal as exc:

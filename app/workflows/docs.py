@@ -15,7 +15,7 @@ def transition_tables():
                 "|---|---|---|---|---|---|---|"]
         for t in flow.transitions.values():
             out.append(f"| `{t.name}` | {t.label} | {', '.join(sorted(t.source))} | {t.target} | "
-                       f"{', '.join(sorted(t.roles))} | {'是' if t.batch else ''} | "
+                       f"{', '.join(sorted(t.roles_for(flow)))} | {'是' if t.batch else ''} | "
                        f"{'是' if t.comment_required else ''} |")
         out.append("")
     return "\n".join(out)

@@ -41,9 +41,13 @@ class Transition:
     form: str = None          # name of a view form to fill before firing (e.g. review page)
     style: str = "default"    # button colour: primary / warning / danger / default
 
+    def roles_for(self, flow):
+        """Roles may name a set on the workflow (generic flows let each module say who)."""
+        return getattr(flow, self.roles) if isinstance(self.roles, str) else self.roles
+
     def refusal(self, obj, user, flow):
         """Why `user` may not fire this on `obj` now (None when allowed)."""
-        if not user_has_role(user, self.roles):
+        if not user_has_role(user, self.roles_for(flow)):
             return Refusal(_("您没有“%(action)s”的权限", action=self.label), status=403)
         state = getattr(obj, flow.state_field)
         if state not in self.source:
@@ -68,7 +72,8 @@ def transition(source, target, roles, guards=(), label=None, batch=False,
             name=func.__name__, label=label if label is not None else func.__name__,
             source=frozenset(s.value if hasattr(s, "value") else s for s in source),
             target=target.value if hasattr(target, "value") else target,
-            roles=frozenset(roles), guards=tuple(guards), effect=func, batch=batch,
+            roles=roles if isinstance(roles, str) else frozenset(roles), guards=tuple(guards),
+            effect=func, batch=batch,
             comment_required=comment_required, form=form, style=style)
         return func
     return decorate
@@ -83,8 +88,11 @@ class Workflow:
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
-        cls.transitions = {name: f._transition for name, f in vars(cls).items()
-                           if hasattr(f, "_transition")}
+        # Inherited transitions first (a generic flow), then the subclass's own.
+        cls.transitions = {}
+        for klass in reversed(cls.__mro__):
+            cls.transitions.update({name: f._transition for name, f in vars(klass).items()
+                                    if hasattr(f, "_transition")})
 
     @classmethod
     def state_label(cls, state):
@@ -104,7 +112,7 @@ class Workflow:
     @classmethod
     def table(cls):
         """states × transitions × roles, for the docs and the tests."""
-        return [(t.name, str(t.label), sorted(t.source), t.target, sorted(t.roles))
+        return [(t.name, str(t.label), sorted(t.source), t.target, sorted(t.roles_for(cls)))
                 for t in cls.transitions.values()]
 
 
