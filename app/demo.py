@@ -82,6 +82,7 @@ def load_demo():
                                  must_change=False, roles=["P 基础"])
     db.session.commit()
     load_relief(orgs, users)
+    load_relief_reporting(orgs, users)
     db.session.add(Announcement(title="关于做好2026年度疾病应急救助工作的通知",
                                 content="请各医疗机构按时提交救助申请，经办机构及时审核。"))
     db.session.commit()
@@ -140,3 +141,34 @@ def load_relief(orgs, users):
                 data = dict(review, disbursed_amount=str(app.requested_amount),
                             disbursed_on="2026-04-01")
                 engine.apply(ApplicationFlow, app, step, actor, data)
+
+
+def load_relief_reporting(orgs, users):
+    """A finished and a running report task, one report awaiting review, an evaluation
+    and a recovery, so that every R7–R10 screen has something to show."""
+    from app.models.relief import ReliefApplication, ReliefReport, ReliefReportTask
+    from app.workflows.relief import ReliefReportFlow, evaluate, extract_figures
+    # The demo applications were 'submitted' in spring: date them so, for the first task.
+    for app in db.session.execute(db.select(ReliefApplication)).scalars():
+        if app.submitted_at is not None:
+            app.submitted_at = app.start_at + dt.timedelta(days=1)
+            if app.reviewed_at is not None:
+                app.reviewed_at = app.start_at + dt.timedelta(days=3)
+    first = ReliefReportTask(name="2026年上半年", period_start=dt.date(2026, 1, 1),
+                             period_end=dt.date(2026, 6, 30), deadline=dt.date(2026, 7, 31))
+    second = ReliefReportTask(name="2026年下半年", period_start=dt.date(2026, 7, 1),
+                              period_end=dt.date(2026, 12, 31), deadline=dt.date(2027, 1, 31))
+    db.session.add_all([first, second])
+    db.session.commit()
+    org = orgs["ty_hosp2"]
+    report = ReliefReport(task_id=first.id, organization_id=org.id, kind="unit", state="draft",
+                          **extract_figures(org, first))
+    report.copy_scope_from(org)
+    db.session.add(report)
+    db.session.commit()
+    engine.apply(ReliefReportFlow, report, "submit", users["ty_hosp2"])
+    disbursed = db.session.execute(db.select(ReliefApplication).where(
+        ReliefApplication.organization_id == orgs["ty_hosp1"].id,
+        ReliefApplication.state == "disbursed")).scalars().first()
+    if disbursed is not None:
+        evaluate(disbursed, users["ty_agency"], 92, "材料齐全，救治及时。")

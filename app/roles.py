@@ -1,17 +1,24 @@
 """Roles as data (SPEC P6): role → the views (FAB view-menu names) it may use, with "*"
 for every permission of that view. Created idempotently at start-up and by `flask
 portal sync-roles`; super-admins grant and revoke them in FAB's role screens."""
+RELIEF_SHARED = {"ReliefEvaluationView": "*", "ReliefEvaluationApi": "*",
+                 "ReliefRecoveryView": "*", "ReliefRecoveryApi": "*", "ReliefReportView": "*",
+                 "ReliefReportApi": "*", "ReliefPerformanceView": "*", "ReliefPerformanceApi": "*",
+                 "ReliefReportTaskApi": ["can_get", "can_info"], "机构互评总览": ["menu_access"]}
+RELIEF_REVIEW = {"ReliefReportReviewView": "*"}
 ROLE_TABLE = {
     "P 基础": {"PasswordView": "*", "AttachmentView": "*", "MeApi": "*", "ExportJobView": "*",
                "RegionApi": ["can_get", "can_info"]},
     "R 医疗机构": {"ReliefApplicationView": "*", "ReliefApplicationApi": "*",
-                  "ReliefPrepaymentView": "*", "ReliefPrepaymentApi": "*"},
+                  "ReliefPrepaymentView": "*", "ReliefPrepaymentApi": "*", **RELIEF_SHARED},
     "R 经办机构": {"ReliefReviewView": "*", "ReliefApplicationApi": "*",
                   "ReliefPrepaymentView": ["can_list", "can_show"],
                   "ReliefPrepaymentApi": ["can_get", "can_info"],
-                  "OrganizationView": "*", "OrganizationApi": "*", "AccountView": "*"},
+                  "OrganizationView": "*", "OrganizationApi": "*", "AccountView": "*",
+                  **RELIEF_SHARED, **RELIEF_REVIEW},
     "R 卫健委": {"OrganizationView": "*", "OrganizationApi": "*", "AccountView": "*",
-                "ReliefPrepaymentView": ["can_list", "can_show"]},
+                "ReliefPrepaymentView": ["can_list", "can_show"],
+                "ReliefReportView": "*", "ReliefReportApi": "*", **RELIEF_REVIEW},
 }
 BASE_ROLE = "P 基础"
 

@@ -17,9 +17,9 @@ from app import create_app
 from app.extensions import db
 
 PASSWORD = "Demo@2026"
-TRIMMED = ["ab_user_role", "attachment", "audit_log", "export_job", "relief_application",
-           "relief_prepayment",
-           "ab_user", "organization"]
+TRIMMED = ["ab_user_role", "attachment", "audit_log", "export_job", "relief_evaluation",
+           "relief_performance", "relief_report", "relief_report_task", "relief_application",
+           "relief_prepayment", "ab_user", "organization"]
 
 
 def _database_url(tmpdir):
@@ -72,7 +72,7 @@ def app():
 
 def _baseline():
     ids = {}
-    for table in TRIMMED:
+    for table in TRIMMED + ["relief_recovery"]:
         col = "id"
         ids[table] = db.session.execute(text(f"SELECT max({col}) FROM {table}")).scalar() or 0
     from app.models.core import User
@@ -87,6 +87,13 @@ def _restore(app):
     with app.app_context():
         db.session.rollback()
         base = app.config["_BASELINE"]
+        ids = base["ids"]
+        db.session.execute(text("DELETE FROM relief_recovery_application WHERE recovery_id > :m"),
+                           {"m": ids["relief_recovery"]})
+        db.session.execute(text("DELETE FROM relief_recovery WHERE id > :m"),
+                           {"m": ids["relief_recovery"]})
+        db.session.execute(text("UPDATE relief_report SET aggregate_id = NULL "
+                                "WHERE aggregate_id > :m"), {"m": ids["relief_report"]})
         for table in TRIMMED:
             db.session.execute(text(f"DELETE FROM {table} WHERE id > :m"),
                                {"m": base["ids"][table]})

@@ -230,3 +230,11 @@ class ReliefPerformance(ScopedMixin, Model):
     problems = Column(Text)              # 定性: 存在问题
     improvements = Column(Text)          # 定性: 改进措施
     generated_at = Column(DateTime)
+
+    @property
+    def approval_rate_text(self):
+        return "" if self.approval_rate is None else f"{self.approval_rate / 10:.1f}%"
+
+    @property
+    def avg_review_days_text(self):
+        return "" if self.avg_review_days is None else f"{self.avg_review_days / 100:.2f}"

@@ -37,3 +37,11 @@ class RegionNodeFilter(BaseFilter):
         if region is None or region.level not in LEVEL_COLUMN:
             return query
         return query.filter(getattr(self.model, LEVEL_COLUMN[region.level]) == code)
+
+
+class StateNotInFilter(ColumnFilter):
+    """Hide rows in the given states (e.g. deleted ones, kept for the record)."""
+    name = "state not in"
+
+    def apply(self, query, value):
+        return query.filter(self.model.state.not_in(value))

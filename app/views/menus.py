@@ -17,6 +17,21 @@ def register(appbuilder):
                         icon="fa-check-square-o", category=relief)
     appbuilder.add_view(ReliefPrepaymentView, "预拨款管理", label=_l("预拨款管理"),
                         icon="fa-money", category=relief)
+    from app.views import relief_reporting as rr
+    appbuilder.add_view(rr.ReliefEvaluationView, "我的评价", label=_l("评价管理"),
+                        icon="fa-star", category=relief)
+    appbuilder.add_link("机构互评总览", label=_l("机构互评总览"), href="/relief/evaluations/overview",
+                        icon="fa-bar-chart", category=relief)
+    appbuilder.add_view(rr.ReliefRecoveryView, "追缴资金登记", label=_l("追缴资金登记"),
+                        icon="fa-undo", category=relief)
+    appbuilder.add_view(rr.ReliefReportView, "数据上报", label=_l("数据上报"), icon="fa-upload",
+                        category=relief)
+    appbuilder.add_view(rr.ReliefReportReviewView, "上报数据浏览", label=_l("上报数据浏览"),
+                        icon="fa-sitemap", category=relief)
+    appbuilder.add_view(rr.ReliefPerformanceView, "绩效填报", label=_l("绩效填报"),
+                        icon="fa-line-chart", category=relief)
+    appbuilder.add_view(rr.ReliefReportTaskView, "上报任务", label=_l("上报任务"),
+                        icon="fa-tasks", category=relief)
 
     system, system_label = "系统管理", _l("系统管理")
     appbuilder.add_view(AccountView, "账号管理", label=_l("账号管理"), icon="fa-users",
@@ -35,5 +50,7 @@ def register(appbuilder):
     appbuilder.add_view_no_menu(PasswordView)
     appbuilder.add_view_no_menu(AttachmentView)
 
-    for api in (MeApi, RegionApi, OrganizationApi, ReliefApplicationApi, ReliefPrepaymentApi):
+    for api in (MeApi, RegionApi, OrganizationApi, ReliefApplicationApi, ReliefPrepaymentApi,
+                rr.ReliefEvaluationApi, rr.ReliefRecoveryApi, rr.ReliefReportTaskApi,
+                rr.ReliefReportApi, rr.ReliefPerformanceApi):
         appbuilder.add_api(api)

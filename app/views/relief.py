@@ -16,7 +16,7 @@ from app.scope import region_scope
 from app.views.api_mixins import ExportApiMixin, ScopedApiMixin, WorkflowApiMixin
 from app.views.attachments import AttachmentsMixin
 from app.views.export_mixin import ExcelExportMixin, ExportField
-from app.views.filters import ColumnFilter
+from app.views.filters import ColumnFilter, StateNotInFilter
 from app.views.formatting import localtime
 from app.views.forms import ReliefApplicationForm, ReliefPrepaymentForm
 from app.views.mixins import Button, RegionScopedMixin, WorkflowActionsMixin
@@ -84,11 +84,6 @@ STANDARD_EXPORT = ("id", "organization.name", "category", "patient_name", "gende
                    "requested_amount", "state", "disbursed_amount")
 
 
-class StateNotFilter(ColumnFilter):
-    def apply(self, query, value):
-        return query.filter(self.model.state.not_in(value))
-
-
 class _ApplicationBase(RegionScopedMixin, AttachmentsMixin, WorkflowActionsMixin,
                        ExcelExportMixin, ModelView):
     datamodel = SQLAInterface(ReliefApplication)
@@ -122,6 +117,16 @@ class _ApplicationBase(RegionScopedMixin, AttachmentsMixin, WorkflowActionsMixin
                         "can_fire", "can_upload"]
     list_template = "relief/applications.html"
 
+    def row_buttons(self, items):
+        """评价 appears on disbursed applications for both sides (SPEC R7)."""
+        rows = super().row_buttons(items)
+        for item in items:
+            if item.state == "disbursed":
+                rows.setdefault(item.id, []).append(Button(
+                    _("评价"), url_for("ReliefEvaluationView.new", app_pk=item.id), "info",
+                    post=False))
+        return rows
+
 
 class ReliefApplicationView(_ApplicationBase):
     """应急救助基金申请 — the institution's side (SPEC R4)."""
@@ -135,7 +140,7 @@ class ReliefApplicationView(_ApplicationBase):
         "category", "patient_name", "gender", "id_number", "age", "household_address",
         "nationality", "phone", "relief_place", "start_at", "end_at", "disease",
         "other_disease", "emergency_cost", "medical_cost", "living_cost", "requested_amount"]
-    base_filters = [["state", StateNotFilter, ("deleted",)]]
+    base_filters = [["state", StateNotInFilter, ("deleted",)]]
     base_permissions = _ApplicationBase.base_permissions + ["can_add", "can_edit", "can_delete"]
 
     def pre_add(self, item):
@@ -159,7 +164,7 @@ class ReliefReviewView(_ApplicationBase):
     list_title = _l("救助申请审核")
     show_title = _l("救助申请详情")
     base_filters = [["reviewer_org_id", ColumnFilter, lambda: g.user.organization_id],
-                    ["state", StateNotFilter, ("draft", "deleted")]]
+                    ["state", StateNotInFilter, ("draft", "deleted")]]
     base_permissions = _ApplicationBase.base_permissions + ["can_review", "can_disburse",
                                                             "can_dossier"]
 
@@ -225,7 +230,7 @@ class ReliefApplicationApi(ScopedApiMixin, WorkflowApiMixin, ExportApiMixin, Mod
     datamodel = SQLAInterface(ReliefApplication)
     workflow = ApplicationFlow
     editable_states = ("draft", "returned")
-    base_filters = [["state", StateNotFilter, ("deleted",)]]
+    base_filters = [["state", StateNotInFilter, ("deleted",)]]
     list_columns = ["id", "organization_id", "state", "category", "patient_name",
                     "id_number", "disease", "requested_amount", "submitted_at"]
     show_columns = ["id", "organization_id", "reviewer_org_id", "state", "category",

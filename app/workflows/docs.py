@@ -1,8 +1,8 @@
 """The transition tables of every declared workflow, as Markdown (docs/workflows.md).
 A test regenerates them and compares, so the document cannot go stale."""
-from app.workflows.relief import ApplicationFlow
+from app.workflows.relief import ApplicationFlow, ReliefReportFlow
 
-WORKFLOWS = (ApplicationFlow,)
+WORKFLOWS = (ApplicationFlow, ReliefReportFlow)
 
 
 def transition_tables():
