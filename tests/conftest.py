@@ -47,7 +47,7 @@ def app():
     application = create_app({
         "SQLALCHEMY_DATABASE_URI": _database_url(tmpdir), "TESTING": True,
         "CAPTCHA_ENABLED": False, "WTF_CSRF_ENABLED": False, "INSTANCE_DIR": tmpdir,
-        "STORAGE_DIR": os.path.join(tmpdir, "storage"), "SECRET_KEY": "test-secret",
+        "STORAGE_DIR": os.path.join(tmpdir, "storage"), "SECRET_KEY": "test-secret-key-of-at-least-32-bytes!",
     })
     os.makedirs(application.config["STORAGE_DIR"], exist_ok=True)
     application.test_client_class = FreshClient

@@ -255,20 +255,39 @@ class ReliefReportView(_ReportBase):
         return redirect(url_for("ReliefReportView.show", pk=report.id))
 
 
+def chosen_task_id():
+    """The task picked on 上报数据浏览; by default the newest one whose period has ended
+    (reports can only be submitted after the period, see reporting.period_ended)."""
+    picked = request.args.get("task", type=int)
+    if picked:
+        return picked
+    T = ReliefReportTask
+    return db.session.execute(db.select(T.id).where(T.period_end < dt.date.today())
+                              .order_by(T.period_end.desc(), T.id.desc()).limit(1)).scalar()
+
+
+class ChosenTaskFilter(ColumnFilter):
+    name = "chosen task"
+
+    def apply(self, query, value):
+        return query.filter(self.model.task_id == chosen_task_id())
+
+
 class ReliefReportReviewView(_ReportBase):
     """上报数据浏览: subordinates' reports, review, 数据汇总, drill-down (SPEC R10)."""
     route_base = "/relief/report-review"
     list_title = _l("上报数据浏览")
     list_template = "relief/report_review.html"
     base_filters = [["reviewer_org_id", ColumnFilter, lambda: g.user.organization_id],
-                    ["state", StateNotInFilter, ("draft", "deleted")]]
+                    ["state", StateNotInFilter, ("draft", "deleted")],
+                    ["task_id", ChosenTaskFilter, None]]
     base_permissions = ["can_list", "can_show", "can_aggregate", "can_detail"]
 
     def render_template(self, template, **kwargs):
         if template == self.list_template:
             tasks = db.session.execute(db.select(ReliefReportTask).order_by(
                 ReliefReportTask.period_start.desc())).scalars().all()
-            chosen = request.args.get("task", type=int) or (tasks[0].id if tasks else None)
+            chosen = chosen_task_id()
             kwargs.update(tasks=tasks, chosen=chosen,
                           mine=ReliefReportFlow.own_report(chosen, g.user.organization_id)
                           if chosen else None)

@@ -346,3 +346,13 @@ def test_performance_generation_keeps_qualitative_text(app, login_as):
     with app.app_context():
         row = db.session.get(ReliefPerformance, pk)
         assert row.apps_received == 3 and row.work_summary == "按时审核"
+
+
+def test_review_list_shows_the_chosen_task_only(app, login_as):
+    with app.app_context():
+        task = _task("另一任务", dt.date(2024, 1, 1), dt.date(2024, 12, 31))
+    agency = login_as("ty_agency")
+    default = agency.get("/relief/report-review/list/").get_data(as_text=True)
+    assert "太原市中心医院" in default           # the demo report of 2026年上半年
+    other = agency.get(f"/relief/report-review/list/?task={task}").get_data(as_text=True)
+    assert "太原市中心医院" not in other
