@@ -17,6 +17,7 @@ from app.scope import region_scope, scoped_get
 from app.services.parameters import param
 from app.services.periods import parse_period
 from app.views.attachments import AttachmentsMixin
+from app.views.core import RegionTreeMixin
 from app.views.filters import ColumnFilter, StateNotInFilter
 from app.views.formatting import localtime
 from app.views.mixins import Button, RegionScopedMixin, WorkflowActionsMixin
@@ -273,7 +274,7 @@ class ChosenTaskFilter(ColumnFilter):
         return query.filter(self.model.task_id == chosen_task_id())
 
 
-class ReliefReportReviewView(_ReportBase):
+class ReliefReportReviewView(RegionTreeMixin, _ReportBase):
     """上报数据浏览: subordinates' reports, review, 数据汇总, drill-down (SPEC R10)."""
     route_base = "/relief/report-review"
     list_title = _l("上报数据浏览")

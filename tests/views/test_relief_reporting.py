@@ -356,3 +356,29 @@ def test_review_list_shows_the_chosen_task_only(app, login_as):
     assert "太原市中心医院" in default           # the demo report of 2026年上半年
     other = agency.get(f"/relief/report-review/list/?task={task}").get_data(as_text=True)
     assert "太原市中心医院" not in other
+
+
+def test_withdraw_delete_and_region_tree(app, login_as):
+    with app.app_context():
+        task = _task()
+    h = login_as("ty_hosp1")
+    with app.app_context():
+        rid = _make_report(h, "ty_hosp1", task)
+        assert db.session.get(ReliefReport, rid).state == "submitted"
+    h.post(f"/relief/reports/transition/withdraw/{rid}")
+    with app.app_context():
+        assert db.session.get(ReliefReport, rid).state == "draft"
+    h.post(f"/relief/reports/transition/submit/{rid}")
+    agency = login_as("ty_agency")
+    page = agency.get(f"/relief/report-review/list/?task={task}").get_data(as_text=True)
+    assert "行政区划" in page and "太原市第一人民医院" in page
+    other = agency.get(f"/relief/report-review/list/?task={task}&region=140106").get_data(as_text=True)
+    assert "太原市第一人民医院" not in other.split("上报数据浏览")[-1]
+    agency.post(f"/relief/report-review/transition/approve/{rid}")
+    r = h.post(f"/relief/reports/transition/withdraw/{rid}", follow_redirects=True)
+    assert "不能撤回" in r.get_data(as_text=True)
+    agency.post(f"/relief/report-review/transition/send_back/{rid}", data={"comment": "重报"})
+    h.post(f"/relief/reports/transition/delete/{rid}")
+    with app.app_context():
+        assert db.session.get(ReliefReport, rid).state == "deleted"
+    assert f"/relief/reports/show/{rid}" not in h.get("/relief/reports/list/").get_data(as_text=True)
