@@ -10,6 +10,7 @@ from app.i18n import _
 from app.scope import scoped_get
 from app.services import audit
 from app.views.filters import RegionScopeFilter
+from app.views.mixins import EditableStatesMixin
 from app.workflows.engine import Refusal, apply, apply_batch
 
 
@@ -111,19 +112,7 @@ class ExportApiMixin:
         return send_file(handle, as_attachment=True, download_name=f"{self.resource_name}.xlsx")
 
 
-class WorkflowApiMixin:
-    workflow = None
-    editable_states = ()
-
-    def _check_editable(self, item):
-        if item.state not in self.editable_states:
-            raise Refusal(_("当前状态为“%(state)s”，不能修改或删除",
-                            state=self.workflow.state_label(item.state)))
-
-    def pre_update(self, item):
-        self._check_editable(item)
-        super().pre_update(item)
-
+class WorkflowApiMixin(EditableStatesMixin):
     @expose("/<int:pk>/history", methods=["GET"])
     @protect()
     @safe

@@ -142,12 +142,24 @@ class RegionScopedMixin:
             item.copy_scope_from(item.organization)
 
 
-class WorkflowActionsMixin:
-    """Turns the declared transitions of `workflow` into row buttons, show-page
-    buttons and bulk actions; every one goes through the engine."""
-
+class EditableStatesMixin:
+    """Edit (and delete) only in the workflow's editable states; shared by views and APIs."""
     workflow = None
     editable_states = ()
+
+    def _check_editable(self, item):
+        if item.state not in self.editable_states:
+            raise Refusal(_("当前状态为“%(state)s”，不能修改或删除",
+                            state=self.workflow.state_label(item.state)))
+
+    def pre_update(self, item):
+        self._check_editable(item)
+        super().pre_update(item)
+
+
+class WorkflowActionsMixin(EditableStatesMixin):
+    """Turns the declared transitions of `workflow` into row buttons, show-page
+    buttons and bulk actions; every one goes through the engine."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -212,15 +224,6 @@ class WorkflowActionsMixin:
                 abort(404)
             flash(exc.message, "danger")
         return redirect(request.referrer or url_for(f"{self.__class__.__name__}.list"))
-
-    def _check_editable(self, item):
-        if item.state not in self.editable_states:
-            raise Refusal(_("当前状态为“%(state)s”，不能修改或删除",
-                            state=self.workflow.state_label(item.state)))
-
-    def pre_update(self, item):
-        self._check_editable(item)
-        super().pre_update(item)
 
     def pre_delete(self, item):
         self._check_editable(item)

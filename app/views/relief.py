@@ -84,6 +84,18 @@ STANDARD_EXPORT = ("id", "organization.name", "category", "patient_name", "gende
                    "requested_amount", "state", "disbursed_amount")
 
 
+class ApplicationRulesMixin:
+    """The SPEC R4 field rules on every save, screen or API."""
+
+    def pre_add(self, item):
+        super().pre_add(item)
+        check_application(item)
+
+    def pre_update(self, item):
+        super().pre_update(item)
+        check_application(item)
+
+
 class _ApplicationBase(RegionScopedMixin, AttachmentsMixin, WorkflowActionsMixin,
                        ExcelExportMixin, ModelView):
     datamodel = SQLAInterface(ReliefApplication)
@@ -128,7 +140,7 @@ class _ApplicationBase(RegionScopedMixin, AttachmentsMixin, WorkflowActionsMixin
         return rows
 
 
-class ReliefApplicationView(_ApplicationBase):
+class ReliefApplicationView(ApplicationRulesMixin, _ApplicationBase):
     """应急救助基金申请 — the institution's side (SPEC R4)."""
     route_base = "/relief/applications"
     list_title = _l("应急救助基金申请")
@@ -142,14 +154,6 @@ class ReliefApplicationView(_ApplicationBase):
         "other_disease", "emergency_cost", "medical_cost", "living_cost", "requested_amount"]
     base_filters = [["state", StateNotInFilter, ("deleted",)]]
     base_permissions = _ApplicationBase.base_permissions + ["can_add", "can_edit", "can_delete"]
-
-    def pre_add(self, item):
-        super().pre_add(item)
-        check_application(item)
-
-    def pre_update(self, item):
-        super().pre_update(item)
-        check_application(item)
 
     @expose("/delete/<pk>", methods=["POST"])
     @has_access
@@ -225,7 +229,8 @@ class ReliefPrepaymentView(RegionScopedMixin, ModelView):
         return super().render_template(template, **kwargs)
 
 
-class ReliefApplicationApi(ScopedApiMixin, WorkflowApiMixin, ExportApiMixin, ModelRestApi):
+class ReliefApplicationApi(ApplicationRulesMixin, ScopedApiMixin, WorkflowApiMixin,
+                           ExportApiMixin, ModelRestApi):
     resource_name = "relief_application"
     datamodel = SQLAInterface(ReliefApplication)
     workflow = ApplicationFlow
@@ -241,14 +246,6 @@ class ReliefApplicationApi(ScopedApiMixin, WorkflowApiMixin, ExportApiMixin, Mod
                     "disbursed_amount", "disbursed_on", "submitted_at"]
     add_columns = edit_columns = ReliefApplicationView.add_columns
     max_page_size = 100
-
-    def pre_add(self, item):
-        super().pre_add(item)
-        check_application(item)
-
-    def pre_update(self, item):
-        super().pre_update(item)
-        check_application(item)
 
     def pre_delete(self, item):
         raise Refusal(_("请使用删除操作（POST /<id>/delete）"), status=405)
