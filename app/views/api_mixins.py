@@ -10,11 +10,11 @@ from app.i18n import _
 from app.scope import scoped_get
 from app.services import audit
 from app.views.filters import RegionScopeFilter
-from app.views.mixins import EditableStatesMixin
+from app.views.mixins import AuditedCrudMixin, EditableStatesMixin
 from app.workflows.engine import Refusal, apply, apply_batch
 
 
-class ScopedApiMixin:
+class ScopedApiMixin(AuditedCrudMixin):
     allow_browser_login = False
 
     def __init__(self, *args, **kwargs):

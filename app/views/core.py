@@ -52,7 +52,7 @@ class PasswordView(BaseView):
                                     forced=g.user.must_change_password)
 
 
-class SystemParameterView(ModelView):
+class SystemParameterView(ModelView):   # audited as parameter_change below
     route_base = "/system/parameters"
     datamodel = SQLAInterface(SystemParameter)
     list_title = show_title = edit_title = _l("系统参数")

@@ -36,7 +36,28 @@ def clamp_page_size(page_size):
     return min(page_size, limit)
 
 
-class RegionScopedMixin:
+class AuditedCrudMixin:
+    """Every add / edit / delete through FAB's generic screens or REST leaves an audit row
+    (SPEC P9); the workflow engine audits its own transitions."""
+
+    def _audit(self, action, item):
+        audit.record(g.user, action, obj=item, object_type=self.datamodel.obj.__tablename__)
+        db.session.commit()
+
+    def post_add(self, item):
+        super().post_add(item)
+        self._audit("create", item)
+
+    def post_update(self, item):
+        super().post_update(item)
+        self._audit("update", item)
+
+    def post_delete(self, item):
+        super().post_delete(item)
+        self._audit("delete", item)
+
+
+class RegionScopedMixin(AuditedCrudMixin):
     """Every list, show, edit, delete, action and download goes through the scope; a
     row outside it is 404 (FAB's own action paths load by bare pk, so they are replaced)."""
 

@@ -14,13 +14,15 @@ from app.models.relief import (EVALUATION_SIDES, MONEY_FIGURES, REPORT_FIGURES,
                                ReliefRecovery, ReliefReport, ReliefReportTask)
 from app.models.reporting import REPORT_KINDS, REPORT_STATE_LABELS
 from app.scope import region_scope, scoped_get
+from app.services import audit
 from app.services.parameters import param
 from app.services.periods import parse_period
 from app.views.attachments import AttachmentsMixin
 from app.views.core import RegionTreeMixin
 from app.views.filters import ColumnFilter, StateNotInFilter
 from app.views.formatting import localtime
-from app.views.mixins import Button, RegionScopedMixin, WorkflowActionsMixin
+from app.views.mixins import (AuditedCrudMixin, Button, RegionScopedMixin,
+                              WorkflowActionsMixin)
 from app.workflows.engine import Refusal
 from app.workflows.relief import (RECOVERY_SLOT, ReliefReportFlow, evaluate, extract_figures,
                                   generate_performance, register_recovery)
@@ -143,7 +145,7 @@ class ReliefRecoveryView(RegionScopedMixin, AttachmentsMixin, ModelView):
                                     today=dt.date.today(), slot=RECOVERY_SLOT)
 
 
-class ReliefReportTaskView(ModelView):
+class ReliefReportTaskView(AuditedCrudMixin, ModelView):
     """上报任务 (super-admin): name and period (SPEC R9)."""
     route_base = "/relief/report-tasks"
     datamodel = SQLAInterface(ReliefReportTask)
@@ -236,6 +238,8 @@ class ReliefReportView(_ReportBase):
                                       state="draft", **extract_figures(org, task))
                 report.copy_scope_from(org)
                 db.session.add(report)
+                db.session.flush()
+                audit.record(g.user, "create", obj=report, comment=str(task))
                 db.session.commit()
                 flash(_("已完成数据提取，可修改后保存并提交"), "success")
                 return redirect(url_for("ReliefReportView.show", pk=report.id))
@@ -251,6 +255,7 @@ class ReliefReportView(_ReportBase):
         else:
             for name, value in extract_figures(report.organization, report.task).items():
                 setattr(report, name, value)
+            audit.record(g.user, "update", obj=report, comment=str(_("数据提取")))
             db.session.commit()
             flash(_("已重新提取数据"), "success")
         return redirect(url_for("ReliefReportView.show", pk=report.id))
@@ -491,6 +496,8 @@ class ReliefReportApi(ScopedApiMixin, WorkflowApiMixin, ExportApiMixin, ModelRes
                               **extract_figures(org, task))
         report.copy_scope_from(org)
         db.session.add(report)
+        db.session.flush()
+        audit.record(g.user, "create", obj=report, comment=str(task))
         db.session.commit()
         return self.response(201, id=report.id, state=report.state)
 

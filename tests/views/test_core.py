@@ -133,3 +133,17 @@ def test_announcement_attachment_for_every_user(app, login_as):
     assert hosp.post(f"/system/announcements/upload/{pk}/files",
                      data={"file": (io.BytesIO(b"%PDF-1.4"), "x.pdf")},
                      content_type="multipart/form-data").status_code in (302, 403)
+
+
+def test_generic_edits_are_audited(app, login_as):
+    with app.app_context():
+        from app.models.audit import AuditLog
+        from app.models.core import Announcement
+        pk = db.session.execute(select(Announcement.id)).scalars().first()
+    login_as("admin").post(f"/system/announcements/edit/{pk}",
+                           data={"title": "新标题", "content": "内容", "published_on": "2026-01-01",
+                                 "active": "y"})
+    with app.app_context():
+        row = db.session.execute(select(AuditLog).where(
+            AuditLog.object_type == "announcement", AuditLog.object_id == pk)).scalars().first()
+        assert row is not None and row.action == "update" and row.username == "admin"
