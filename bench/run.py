@@ -1,11 +1,13 @@
 """`make bench`: scoped list pages and Excel export on BENCH_ROWS relief applications,
-for SQLite and PostgreSQL. See bench/README.md for what each figure means.
+then the aggregation benchmark (数据提取 / 数据汇总) on BENCH_AGG_ROWS applications in one
+province, for SQLite and PostgreSQL. See bench/README.md for what each figure means.
 
     python -m bench.run [--rows N] [--databases sqlite,postgresql] [--repeat 20]
                         [--export-small 100000] [--rebuild] [--no-export]
+                        [--agg-rows N] [--no-aggregation] [--only lists|aggregation]
 
 Environment equivalents: BENCH_ROWS, BENCH_DATABASES, BENCH_REPEAT, BENCH_EXPORT_SMALL,
-BENCH_REBUILD=1, BENCH_PG_URL. Each database is built and timed in its own process and
+BENCH_REBUILD=1, BENCH_PG_URL, BENCH_AGG_ROWS, BENCH_AGG_PG_URL. Each database is built and timed in its own process and
 every export runs in a fresh process (peak RSS per export). Always exits 0 unless the
 benchmark itself cannot run; targets that are missed are reported as MISSED."""
 import argparse
@@ -17,8 +19,11 @@ import time
 
 from bench.common import DEFAULT_ROWS, OUT_DIR, url_for
 
+DEFAULT_AGG_ROWS = 1_000_000   # = bench.aggregation.DEFAULT_AGG_ROWS (not imported: no app import here)
+
 LIST_TARGET = 2.0
 EXPORT_TARGET = 1.5
+AGG_TARGET = 2.0
 
 
 def _env_int(name, default):
@@ -35,7 +40,15 @@ def parse_args(argv):
     ap.add_argument("--rebuild", action="store_true",
                     default=os.environ.get("BENCH_REBUILD", "") not in ("", "0"))
     ap.add_argument("--no-export", action="store_true")
-    return ap.parse_args(argv)
+    ap.add_argument("--agg-rows", type=int, default=_env_int("BENCH_AGG_ROWS", DEFAULT_AGG_ROWS),
+                    help="applications in the aggregation dataset (one province)")
+    ap.add_argument("--no-aggregation", action="store_true")
+    ap.add_argument("--only", choices=("lists", "aggregation"),
+                    help="run only the list/export part or only the aggregation part")
+    args = ap.parse_args(argv)
+    if args.only == "lists":
+        args.no_aggregation = True
+    return args
 
 
 def run_child(args, marker):
@@ -126,19 +139,23 @@ def main(argv=None):
     os.makedirs(OUT_DIR, exist_ok=True)
     sizes = sorted({min(args.export_small, args.rows), args.rows})
     print(f"bench: {args.rows:,} relief applications; databases: {', '.join(databases)}; "
-          f"export sizes: {', '.join(f'{s:,}' for s in sizes)}", flush=True)
+          f"export sizes: {', '.join(f'{s:,}' for s in sizes)}; aggregation: "
+          f"{'off' if args.no_aggregation else f'{args.agg_rows:,} rows in 山西省'}", flush=True)
     results = {}
     for dbname in databases:
         if dbname == "postgresql" and not pg_available(url_for(dbname)):
             continue
-        print(f"\n== {dbname}: preparing and timing lists", flush=True)
         t0 = time.perf_counter()
-        child = ["bench.db_one", "--db", dbname, "--rows", str(args.rows),
-                 "--repeat", str(args.repeat)] + (["--rebuild"] if args.rebuild else [])
-        res = run_child(child, "BENCH_RESULT")
-        res["repeat"] = args.repeat
+        if args.only == "aggregation":
+            res = {"skipped_lists": True}
+        else:
+            print(f"\n== {dbname}: preparing and timing lists", flush=True)
+            child = ["bench.db_one", "--db", dbname, "--rows", str(args.rows),
+                     "--repeat", str(args.repeat)] + (["--rebuild"] if args.rebuild else [])
+            res = run_child(child, "BENCH_RESULT")
+            res["repeat"] = args.repeat
         exports = {}
-        if not args.no_export:
+        if not args.no_export and args.only != "aggregation":
             for n in sizes:
                 for mode in ("app", "bare"):
                     out = os.path.join(OUT_DIR, f"export-{dbname}-{mode}-{n}.xlsx")
@@ -149,15 +166,28 @@ def main(argv=None):
                           f"{e['seconds']:7.2f}s {e['rows_per_s']:>9,.0f} rows/s "
                           f"peak RSS {mb(e['peak_kb']):.0f}MB", flush=True)
         res["exports"] = exports
+        if not args.no_aggregation:
+            print(f"\n== {dbname}: aggregation dataset ({args.agg_rows:,} applications in "
+                  f"山西省) and timings", flush=True)
+            res["aggregation"] = run_child(
+                ["bench.aggregation", "--db", dbname, "--rows", str(args.agg_rows),
+                 "--repeat", str(args.repeat)] + (["--rebuild"] if args.rebuild else []),
+                "BENCH_AGG")
         res["wall_s"] = time.perf_counter() - t0
         results[dbname] = res
 
     for dbname, res in results.items():
-        build = f"built in {res['build_s']:.0f}s" if res["built"] else "reused cached build"
-        print(f"\n=== {dbname} — {args.rows:,} relief applications ({build}) ===")
-        print_lists(res)
+        if res.get("skipped_lists"):
+            print(f"\n=== {dbname} ===")
+        else:
+            build = f"built in {res['build_s']:.0f}s" if res["built"] else "reused cached build"
+            print(f"\n=== {dbname} — {args.rows:,} relief applications ({build}) ===")
+            print_lists(res)
         if res["exports"]:
             print_exports(res["exports"], sizes)
+        if res.get("aggregation"):
+            from bench.aggregation import print_aggregation
+            print_aggregation(res["aggregation"], AGG_TARGET)
     print()
     return 0
 

@@ -7,7 +7,7 @@ A module subclasses `ReportingFlow`, names its model, its roles and the hooks
 `superior_of` / `subordinates_of`; the transitions, guards and `aggregate` are shared."""
 import datetime as dt
 
-from sqlalchemy import BigInteger, func, select, type_coerce, update
+from sqlalchemy import BigInteger, bindparam, func, select, type_coerce, update
 
 from app.extensions import db
 from app.i18n import _, _l
@@ -132,16 +132,28 @@ class ReportingFlow(Workflow):
         return [o for o in cls.subordinates_of(org) if o.id not in done]
 
     @classmethod
-    def sums(cls, where):
-        """SUM of every figure in one SQL statement; money summed as integer fen."""
+    def sums_statement(cls):
+        """SUM of every figure over one reviewer's approved reports for one task, in one
+        SQL statement (money summed as integer fen). Built once per flow: rebuilding
+        26 SQL expressions per call cost ~1 ms, more than the query itself."""
+        if cls.__dict__.get("_sums_stmt") is None:
+            table = cls.model.__table__      # Core columns: no ORM compile step per call
+            cols = []
+            for name in cls.model.FIGURES:
+                col = table.c[name]
+                if isinstance(col.type, Money):
+                    col = type_coerce(col, BigInteger)
+                cols.append(func.coalesce(func.sum(col), 0))
+            cls._sums_stmt = select(*cols).where(
+                table.c.task_id == bindparam("task_id"),
+                table.c.reviewer_org_id == bindparam("reviewer_id"), table.c.state == "approved")
+        return cls._sums_stmt
+
+    @classmethod
+    def sums(cls, task_id, reviewer_id):
         model = cls.model
-        cols = []
-        for name in model.FIGURES:
-            col = getattr(model, name)
-            if isinstance(col.type, Money):
-                col = type_coerce(col, BigInteger)
-            cols.append(func.coalesce(func.sum(col), 0))
-        row = db.session.execute(select(*cols).where(*where)).one()
+        row = db.session.connection().execute(
+            cls.sums_statement(), {"task_id": task_id, "reviewer_id": reviewer_id}).one()
         return {name: (fen_to_yuan(v) if isinstance(getattr(model, name).type, Money) else int(v))
                 for name, v in zip(model.FIGURES, row)}
 
@@ -159,7 +171,7 @@ class ReportingFlow(Workflow):
         children = db.session.execute(select(cls.model.id).where(*where)).scalars().all()
         if not children:
             raise Refusal(_("没有审核通过的下级数据，无法汇总"))
-        figures = cls.sums(where)
+        figures = cls.sums(task.id, org.id)
         if mine is None:
             mine = cls.model(task_id=task.id, organization_id=org.id, state="draft")
             mine.copy_scope_from(org)
