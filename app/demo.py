@@ -78,8 +78,8 @@ def load_demo():
         users[login].roles.append(appbuilder.sm.find_role("P 基础"))
     for login, org_name, display in EXTRA_USERS:
         org = next(o for o in orgs.values() if o.name == org_name)
-        u = accounts.create_user(admin, org, login, display, password=DEMO_PASSWORD,
-                                 must_change=False, roles=["P 基础"])
+        accounts.create_user(admin, org, login, display, password=DEMO_PASSWORD,
+                             must_change=False, roles=["P 基础"])
     db.session.commit()
     load_relief(orgs, users)
     load_relief_reporting(orgs, users)

@@ -15,7 +15,6 @@ from flask_jwt_extended import create_access_token
 from flask_login import current_user, login_user, logout_user
 from werkzeug.security import check_password_hash
 from wtforms import StringField
-from wtforms.validators import DataRequired
 
 from app.extensions import db
 from app.i18n import _, _l

@@ -11,7 +11,7 @@ import zipfile
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import select, text, update
 
 from app import create_app
 from app.extensions import db

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models.audit import AuditLog
 from app.models.core import Organization, Region
-from tests.conftest import PASSWORD, flashes, user
+from tests.conftest import PASSWORD, user
 
 
 def test_all_regions_loaded_with_nation_and_province_own_nodes(ctx):

@@ -1,6 +1,6 @@
 """Platform screens: home (to-do), password, parameters, regions, organisations,
 accounts, audit log, announcements (SPEC P1–P5, P9, P13)."""
-from flask import abort, flash, g, redirect, request, url_for
+from flask import flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, ModelView, expose
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
@@ -11,9 +11,9 @@ from wtforms import SelectField
 from app.extensions import db
 from app.i18n import _, _l
 from app.models.audit import AuditLog
-from app.models.core import (ORG_TYPES, Announcement, Organization, Region, SystemParameter,
+from app.models.core import (Announcement, Organization, Region, SystemParameter,
                              User)
-from app.scope import is_superadmin, region_in_scope, scope_of, scoped_get
+from app.scope import is_superadmin, region_in_scope, scope_of
 from app.security import password_problem
 from app.services import accounts
 from app.services.audit import record
@@ -52,7 +52,7 @@ class PasswordView(BaseView):
                                     forced=g.user.must_change_password)
 
 
-class SystemParameterView(ModelView):   # audited as parameter_change below
+class SystemParameterView(ModelView):
     route_base = "/system/parameters"
     datamodel = SQLAInterface(SystemParameter)
     list_title = show_title = edit_title = _l("系统参数")

@@ -1,7 +1,7 @@
 """REST resources of the platform (SPEC §X): me/password, region, organization."""
 from flask import g, request
 from flask_appbuilder import ModelRestApi
-from flask_appbuilder.api import BaseApi, expose, protect, safe
+from flask_appbuilder.api import BaseApi, expose, safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_jwt_extended import jwt_required
 

@@ -1,7 +1,7 @@
 """疾病应急救助 screens and REST resources (SPEC R3–R5)."""
 import datetime as dt
 
-from flask import abort, flash, g, redirect, request, url_for
+from flask import g, request, url_for
 from flask_appbuilder import ModelRestApi, ModelView, expose
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access

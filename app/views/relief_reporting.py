@@ -9,10 +9,9 @@ from sqlalchemy import extract, func
 
 from app.extensions import db
 from app.i18n import _, _l
-from app.models.relief import (EVALUATION_SIDES, MONEY_FIGURES, REPORT_FIGURES,
+from app.models.relief import (EVALUATION_SIDES, REPORT_FIGURES,
                                ReliefApplication, ReliefEvaluation, ReliefPerformance,
                                ReliefRecovery, ReliefReport, ReliefReportTask)
-from app.models.reporting import REPORT_KINDS, REPORT_STATE_LABELS
 from app.scope import region_scope, scoped_get
 from app.services import audit
 from app.services.parameters import param
@@ -164,9 +163,6 @@ class ReliefReportTaskView(AuditedCrudMixin, ModelView):
     pre_update = pre_add
 
 
-FIGURE_LABELS = {k: v for k, v in REPORT_FIGURES.items()}
-
-
 class _ReportBase(RegionScopedMixin, WorkflowActionsMixin, ModelView):
     datamodel = SQLAInterface(ReliefReport)
     workflow = ReliefReportFlow
@@ -175,7 +171,7 @@ class _ReportBase(RegionScopedMixin, WorkflowActionsMixin, ModelView):
     label_columns = {"task": _l("上报任务"), "organization": _l("上报单位"), "kind_label": _l("类型"),
                      "state_label": _l("状态"), "submitted_at": _l("提交时间"),
                      "reviewer_org": _l("审核单位"), "review_opinion": _l("审核意见"),
-                     "aggregated_at": _l("汇总时间"), **FIGURE_LABELS}
+                     "aggregated_at": _l("汇总时间"), **REPORT_FIGURES}
     list_columns = ["task", "organization", "kind_label", "state_label", "apps_total",
                     "amount_requested", "amount_disbursed", "submitted_at"]
     show_columns = ["task", "organization", "kind_label", "state_label", "reviewer_org",
@@ -401,8 +397,7 @@ class ReliefEvaluationApi(ScopedApiMixin, ModelRestApi):
     def pre_update(self, item):
         if item.organization_id != g.user.organization_id:
             raise Refusal(_("只能修改本单位的评价"), status=403)
-        _check = item.score
-        if not isinstance(_check, int) or not 1 <= _check <= 100:
+        if not isinstance(item.score, int) or not 1 <= item.score <= 100:
             raise Refusal(_("分值必须是1到100之间的整数"), status=422, fields={"score": ["1–100"]})
 
     @api_expose("/", methods=["POST"])

@@ -4,7 +4,7 @@ A workflow declares its transitions with @transition; `apply` and `apply_batch` 
 only entry points. Order of checks (DESIGN §3): scoped load (404) → role (403) → source
 state (409) → guards (409 with reasons) → side effect → conditional UPDATE on the expected
 state (0 rows → 409 状态已变更) → audit → commit."""
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from sqlalchemy import update

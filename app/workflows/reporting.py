@@ -111,8 +111,9 @@ class ReportingFlow(Workflow):
     @transition(source={S.DRAFT, S.RETURNED}, target=S.DELETED, roles="SUBMITTER_ROLES",
                 guards=[own_unit], label=_l("删除"), style="danger")
     def delete(self, report, user, data):
-        db.session.execute(update(cls_model(report)).where(
-            cls_model(report).aggregate_id == report.id).values(aggregate_id=None))
+        model = type(report)     # the aggregate's inputs become free again
+        db.session.execute(update(model).where(model.aggregate_id == report.id)
+                           .values(aggregate_id=None))
 
     # ---- queries ---------------------------------------------------------------------------
     @classmethod
@@ -198,6 +199,3 @@ class ReportingFlow(Workflow):
         return db.session.execute(select(cls.model).where(cls.model.aggregate_id == report.id)
                                   .order_by(cls.model.id)).scalars().all()
 
-
-def cls_model(report):
-    return type(report)

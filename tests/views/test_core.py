@@ -6,7 +6,6 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models.core import Organization, User
-from tests.conftest import flashes
 
 
 def _template(client):

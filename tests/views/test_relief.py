@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models.relief import ReliefApplication
-from tests.conftest import APPLICATION_FORM, flashes, make_application, png_bytes, user
+from tests.conftest import APPLICATION_FORM, make_application, png_bytes, user
 
 
 def state_of(app, pk):

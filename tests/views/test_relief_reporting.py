@@ -1,7 +1,6 @@
 """疾病应急救助 R7–R11 through HTTP and REST: evaluation, recovery, reporting chain with
 aggregation checked figure by figure, performance."""
 import datetime as dt
-import io
 from decimal import Decimal
 
 from sqlalchemy import select
