@@ -68,6 +68,7 @@ def required_attachments(slots):
             return _("请上传附件：%(slots)s", slots="、".join(str(s.label) for s in missing))
         return None
     guard.__name__ = "required_attachments"
+    guard.queries = True
     return guard
 
 

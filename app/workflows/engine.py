@@ -45,8 +45,10 @@ class Transition:
         """Roles may name a set on the workflow (generic flows let each module say who)."""
         return getattr(flow, self.roles) if isinstance(self.roles, str) else self.roles
 
-    def refusal(self, obj, user, flow):
-        """Why `user` may not fire this on `obj` now (None when allowed)."""
+    def refusal(self, obj, user, flow, guards=True):
+        """Why `user` may not fire this on `obj` now (None when allowed). guards=False
+        skips the guards marked `queries` (they hit the database): cheap enough for every
+        row of a list; the engine applies all guards when the transition fires."""
         if not user_has_role(user, self.roles_for(flow)):
             return Refusal(_("您没有“%(action)s”的权限", action=self.label), status=403)
         state = getattr(obj, flow.state_field)
@@ -54,10 +56,18 @@ class Transition:
             return Refusal(_("当前状态为“%(state)s”，不能%(action)s",
                              state=flow.state_label(state), action=self.label))
         for guard in self.guards:
+            if not guards and getattr(guard, "queries", False):
+                continue
             reason = guard(obj, user)
             if reason is not None:
                 return reason if isinstance(reason, Refusal) else Refusal(reason)
         return None
+
+
+def querying(guard):
+    """Mark a guard that reads the database (skipped when drawing list rows)."""
+    guard.queries = True
+    return guard
 
 
 def user_has_role(user, roles):
@@ -105,9 +115,11 @@ class Workflow:
         return cls.transitions[name]
 
     @classmethod
-    def available(cls, obj, user):
-        """Transitions `user` may fire on `obj` now, in declaration order."""
-        return [t for t in cls.transitions.values() if t.refusal(obj, user, cls) is None]
+    def available(cls, obj, user, guards=True):
+        """Transitions `user` may fire on `obj` now, in declaration order. List rows pass
+        guards=False (guards may query; the engine still applies them on firing)."""
+        return [t for t in cls.transitions.values()
+                if t.refusal(obj, user, cls, guards) is None]
 
     @classmethod
     def table(cls):

@@ -7,7 +7,7 @@ from app.i18n import _, _l
 from app.models.core import Organization, utcnow
 from app.models.relief import APPLICATION_STATE_LABELS, ApplicationState as S, ReliefApplication
 from app.services.files import Slot, required_attachments
-from app.workflows.engine import Refusal, Workflow, transition
+from app.workflows.engine import Refusal, Workflow, querying, transition
 
 INSTITUTION = "R 医疗机构"
 AGENCY = "R 经办机构"
@@ -39,6 +39,7 @@ def nearest_agency(org):
     return None
 
 
+@querying
 def has_reviewer(app, user):
     if nearest_agency(app.organization) is None:
         return _("未找到上级经办机构，无法提交")

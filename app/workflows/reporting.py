@@ -15,7 +15,7 @@ from app.models.core import utcnow
 from app.models.reporting import REPORT_STATE_LABELS, ReportState as S
 from app.models.types import Money, fen_to_yuan
 from app.services.audit import record
-from app.workflows.engine import Refusal, Workflow, transition
+from app.workflows.engine import Refusal, Workflow, querying, transition
 
 FLOWS = {}   # report model → its flow, for the shared guards
 
@@ -44,12 +44,14 @@ def period_ended(report, user):
     return None
 
 
+@querying
 def has_superior(report, user):
     if flow_of(report).superior_of(report.organization) is None:
         return _("未找到上级单位，无法提交")
     return None
 
 
+@querying
 def own_aggregate_open(report, user):
     """While the reviewer's own aggregate stands (not returned), its inputs are frozen."""
     flow = flow_of(report)

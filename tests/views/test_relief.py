@@ -434,3 +434,24 @@ def test_openapi_document_lists_the_resources(api):
 def test_scheduled_jobs_command(app):
     result = app.test_cli_runner().invoke(args=["portal", "run-jobs"])
     assert result.exit_code == 0 and "export files removed" in result.output
+
+
+def test_list_page_runs_few_queries(app, login_as):
+    """Permissions are read once per request and row buttons do not query per row."""
+    from sqlalchemy import event
+    with app.app_context():
+        for _ in range(3):
+            make_application()
+        engine = db.engine
+    c = login_as("ty_hosp1")
+    c.get("/relief/applications/list/")
+    count = [0]
+
+    def counter(*args):
+        count[0] += 1
+    event.listen(engine, "before_cursor_execute", counter)
+    try:
+        assert c.get("/relief/applications/list/").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", counter)
+    assert count[0] <= 10, count[0]
