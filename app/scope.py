@@ -102,3 +102,14 @@ def region_in_scope(region, user):
     if kind in ("none", "org") or region is None:
         return False
     return getattr(region, LEVEL_COLUMN[kind]) == value
+
+
+def claim_for_caller(item, user):
+    """A row created by a user belongs to the user's organisation and its region, whatever
+    a form or request body said (a POST cannot create a row in another region)."""
+    org = getattr(user, "organization", None)
+    if hasattr(item, "organization_id") and org is not None:
+        item.organization_id = org.id
+        item.organization = org
+    if hasattr(item, "copy_scope_from") and getattr(item, "organization", None) is not None:
+        item.copy_scope_from(item.organization)

@@ -7,7 +7,7 @@ from werkzeug.exceptions import NotFound
 
 from app.extensions import db
 from app.i18n import _
-from app.scope import scoped_get
+from app.scope import claim_for_caller, scoped_get
 from app.services import audit
 from app.views.filters import RegionScopeFilter
 from app.views.mixins import AuditedCrudMixin, EditableStatesMixin
@@ -50,12 +50,7 @@ class ScopedApiMixin(AuditedCrudMixin):
             return self._refused(exc)
 
     def pre_add(self, item):
-        org = g.user.organization
-        if hasattr(item, "organization_id") and org is not None:
-            item.organization_id = org.id
-            item.organization = org
-        if hasattr(item, "copy_scope_from") and getattr(item, "organization", None):
-            item.copy_scope_from(item.organization)
+        claim_for_caller(item, g.user)
 
 
 def _cell_type(attr):

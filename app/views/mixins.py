@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.i18n import _
-from app.scope import scoped_get
+from app.scope import claim_for_caller, scoped_get
 from app.services import audit
 from app.views.filters import RegionNodeFilter, RegionScopeFilter
 from app.workflows.engine import Refusal, apply, apply_batch
@@ -154,13 +154,7 @@ class RegionScopedMixin(AuditedCrudMixin):
         return act.func([self.scoped(pk) for pk in request.form.getlist("rowid")])
 
     def pre_add(self, item):
-        """Institution rows belong to the caller's organisation and region."""
-        org = g.user.organization
-        if hasattr(item, "organization_id") and org is not None and item.organization_id is None:
-            item.organization_id = org.id
-            item.organization = org
-        if hasattr(item, "copy_scope_from") and getattr(item, "organization", None) is not None:
-            item.copy_scope_from(item.organization)
+        claim_for_caller(item, g.user)
 
 
 class EditableStatesMixin:
