@@ -31,6 +31,13 @@ ORGS = [
     ("xd_county", "小店区卫生健康局", "health_commission", "county", "140105"),
     ("xd_town1", "小店区北格镇卫生院", "medical", "township", "140105"),
     ("ty_employer", "太原重型机械有限公司", "employer", "county", "140105"),
+    # 体外诊断试剂报量: the 运城 and 省本级 reviewers and hospitals in every state
+    ("yc_ybj", "运城市医疗保障局", "insurance_bureau", "city", "140800"),
+    ("sx_sbj", "山西省省本级医疗保障局", "insurance_bureau", "city", "149900"),
+    ("ty_hosp3", "太原市第三人民医院", "medical", "county", "140107"),
+    ("ty_mch", "太原市妇幼保健院", "medical", "county", "140109"),
+    ("yc_hosp2", "运城市第二人民医院", "medical", "county", "140802"),
+    ("sx_hosp", "山西省人民医院", "medical", "city", "149900"),
 ]
 EXTRA_USERS = [("ty_maint", "太原市第一人民医院", "机构信息维护员")]
 
@@ -75,7 +82,6 @@ def load_demo():
     for login, name, *_ in ORGS:
         users[login] = accounts.create_user(admin, orgs[login], login, name,
                                             password=DEMO_PASSWORD, must_change=False)
-        users[login].roles.append(appbuilder.sm.find_role("P 基础"))
     for login, org_name, display in EXTRA_USERS:
         org = next(o for o in orgs.values() if o.name == org_name)
         accounts.create_user(admin, org, login, display, password=DEMO_PASSWORD,
@@ -83,6 +89,8 @@ def load_demo():
     db.session.commit()
     load_relief(orgs, users)
     load_relief_reporting(orgs, users)
+    from app.demo_ivd import load_ivd
+    load_ivd(orgs, users)
     db.session.add(Announcement(title="关于做好2026年度疾病应急救助工作的通知",
                                 content="请各医疗机构按时提交救助申请，经办机构及时审核。"))
     db.session.commit()

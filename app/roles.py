@@ -6,9 +6,10 @@ RELIEF_SHARED = {"ReliefEvaluationView": "*", "ReliefEvaluationApi": "*",
                  "ReliefReportApi": "*", "ReliefPerformanceView": "*", "ReliefPerformanceApi": "*",
                  "ReliefReportTaskApi": ["can_get", "can_info"], "机构互评总览": ["menu_access"]}
 RELIEF_REVIEW = {"ReliefReportReviewView": "*"}
+IVD_READ = {"IvdProjectApi": ["can_get", "can_info"], "IvdCatalogItemApi": "*"}
 ROLE_TABLE = {
     "P 基础": {"PasswordView": "*", "AttachmentView": "*", "MeApi": "*", "ExportJobView": "*",
-               "RegionApi": ["can_get", "can_info"]},
+               "ExportJobApi": "*", "RegionApi": ["can_get", "can_info"]},
     "R 医疗机构": {"ReliefApplicationView": "*", "ReliefApplicationApi": "*",
                   "ReliefPrepaymentView": "*", "ReliefPrepaymentApi": "*", **RELIEF_SHARED},
     "R 经办机构": {"ReliefReviewView": "*", "ReliefApplicationApi": "*",
@@ -19,6 +20,11 @@ ROLE_TABLE = {
     "R 卫健委": {"OrganizationView": "*", "OrganizationApi": "*", "AccountView": "*",
                 "ReliefPrepaymentView": ["can_list", "can_show"],
                 "ReliefReportView": "*", "ReliefReportApi": "*", **RELIEF_REVIEW},
+    "Q 医疗机构": {"IvdFillView": "*", "IvdHospitalReportApi": "*", **IVD_READ},
+    "Q 医保局": {"IvdHospitalReviewView": "*", "IvdAreaReviewView": "*",
+                "IvdHospitalReportApi": ["can_get", "can_info", "can_put"],
+                "IvdAreaReportApi": "*", "报量项目审核": ["menu_access"],
+                "报量项目管理": ["menu_access"], **IVD_READ},
 }
 BASE_ROLE = "P 基础"
 

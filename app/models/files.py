@@ -10,7 +10,7 @@ class Attachment(Model):
     id = Column(Integer, primary_key=True)
     owner_type = Column(String(40), nullable=False)
     owner_id = Column(Integer, nullable=False)
-    slot = Column(String(40), nullable=False)
+    slot = Column(String(80), nullable=False)     # ivd: "cert:" + 注册证号
     original_name = Column(String(200), nullable=False)
     stored_name = Column(String(64), nullable=False, unique=True)
     thumb_name = Column(String(80))

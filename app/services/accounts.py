@@ -1,10 +1,13 @@
-"""Who may create whom (SPEC P4), unit codes (SPEC P2) and account generation (R2)."""
+"""Who may create whom (SPEC P4), unit codes (SPEC P2), account generation (R2) and the
+用户管理 screen's rules: organisation by 用户类型, 授权 (SPEC Q1)."""
 from sqlalchemy import func
 
 from app.extensions import appbuilder, db
 from app.i18n import _
-from app.models.core import INSTITUTION_TYPES, Organization, User
-from app.scope import is_superadmin, org_in_scope
+from app.models.core import INSTITUTION_TYPES, NATION_CODE, Organization, Region, User
+from app.roles import BASE_ROLE
+from app.scope import ADMIN_ROLE, is_superadmin, org_in_scope, region_scope
+from app.services import validators
 from app.services.audit import record
 from app.services.parameters import param
 
@@ -13,9 +16,13 @@ USER_TYPE_OF_ORG = {"health_commission": "health_commission", "agency": "agency"
                     "employer": "employer", "public_health": "public_health",
                     "national": "national"}
 # The module roles an account gets by organisation type (SPEC P6).
-DEFAULT_ROLES = {"medical": ["R 医疗机构"], "agency": ["R 经办机构"],
-                 "health_commission": ["R 卫健委"], "insurance_bureau": ["R 卫健委"],
+DEFAULT_ROLES = {"medical": ["R 医疗机构", "Q 医疗机构"], "agency": ["R 经办机构"],
+                 "health_commission": ["R 卫健委"], "insurance_bureau": ["R 卫健委", "Q 医保局"],
                  "national": ["R 卫健委"], "employer": [], "public_health": []}
+# Administrative organisations whose users create institution accounts (SPEC P4).
+INSTITUTION_CREATORS = ("health_commission", "agency", "insurance_bureau", "national")
+# 用户类型 on the create screen (SPEC Q1); "other" is the plain organisation choice.
+ACCOUNT_KINDS = ("insurance_bureau", "medical", "other")
 
 
 def may_create_account(actor, org):
@@ -26,7 +33,7 @@ def may_create_account(actor, org):
     if mine is None or org is None or not org_in_scope(org, actor) or mine.is_institution:
         return False
     if org.org_type in INSTITUTION_TYPES:
-        return mine.org_type in ("health_commission", "agency", "insurance_bureau", "national")
+        return mine.org_type in INSTITUTION_CREATORS
     kind, level = mine.org_type, mine.level
     if kind == "national":
         return org.level == "province" and org.org_type in ("health_commission",
@@ -75,9 +82,13 @@ def create_user(actor, org, username, display_name, mobile=None, email=None, pas
         raise ValueError(_("请填写登录名"))
     if db.session.execute(db.select(User.id).where(User.username == username)).first():
         raise ValueError(_("登录名“%(name)s”已存在", name=username))
+    mobile, email = clean_mobile(mobile), (email or "").strip()
+    if email and db.session.execute(db.select(User.id).where(User.email == email)).first():
+        raise ValueError(_("邮箱“%(email)s”已被其他账号使用", email=email))
     role_names = roles if roles is not None else DEFAULT_ROLES.get(org.org_type, [])
+    role_names = [BASE_ROLE] + [n for n in role_names if n != BASE_ROLE]   # P 基础 always
     user = User(username=username, first_name=display_name or username, last_name="",
-                email=(email or "").strip() or f"{username}@users.invalid", active=True,
+                email=email or f"{username}@users.invalid", active=True,
                 organization=org, mobile=mobile, must_change_password=must_change,
                 user_type=USER_TYPE_OF_ORG.get(org.org_type))
     user.copy_scope_from(org)
@@ -98,3 +109,146 @@ def generate_institution_account(actor, org):
     user = create_user(actor, org, org.name, org.name)
     record(actor, "account_generate", obj=org, comment=org.name)
     return user, _("账户已生成，登录名：%(name)s，密码为系统初始密码", name=org.name)
+
+
+def clean_mobile(mobile):
+    """An optional mobile number, normalised; a bad one raises ValueError (Chinese message)."""
+    return validators.check_mobile(mobile) if (mobile or "").strip() else None
+
+
+def may_create_institution_accounts(actor):
+    mine = actor.organization
+    return is_superadmin(actor) or (mine is not None and mine.org_type in INSTITUTION_CREATORS)
+
+
+def creatable_orgs(actor, limit=500):
+    """其他机构: organisations the actor may create accounts in, except medical institutions
+    and 医保局, which the create screen chooses by name and by region (SPEC Q1)."""
+    rows = db.session.execute(
+        db.select(Organization).where(Organization.active.is_(True),
+                                      Organization.org_type.notin_(("medical",
+                                                                    "insurance_bureau")),
+                                      region_scope(Organization, actor))
+        .order_by(Organization.unit_code).limit(limit)).scalars()
+    return [o for o in rows if may_create_account(actor, o)]
+
+
+def _bureau_stub(region):
+    """An unsaved 医保局 of `region`, only to ask may_create_account about it."""
+    return Organization(org_type="insurance_bureau", level=region.level,
+                        province_code=region.province_code, city_code=region.city_code,
+                        county_code=region.county_code)
+
+
+def bureau_regions(actor):
+    """Regions whose 医保局 accounts the actor may create: those directly below its own region
+    (super-admin and 国家级 → provinces; a province → its cities and its 省本级, which reviews
+    the province's own hospitals like a city, seed 001 FAQ 2)."""
+    mine = actor.organization
+    if is_superadmin(actor) or mine is None:
+        parent_id = db.select(Region.id).where(Region.code == NATION_CODE).scalar_subquery()
+    else:
+        parent_id = mine.region_id
+    children = db.session.execute(db.select(Region).where(Region.parent_id == parent_id)
+                                  .order_by(Region.code)).scalars()
+    return [r for r in children if may_create_account(actor, _bureau_stub(r))]
+
+
+def bureau_name(region):
+    """太原市医保局, 山西省医保局; 省本级 carries its province: 山西省省本级医保局."""
+    prefix = region.parent.name if region.is_synthetic else ""
+    return f"{prefix}{region.name}医保局"
+
+
+def bureau_of_region(actor, region):
+    """The 医保局 organisation of `region`, created (and audited) when there is none yet."""
+    org = db.session.execute(
+        db.select(Organization).where(Organization.org_type == "insurance_bureau",
+                                      Organization.region_id == region.id)
+        .order_by(Organization.id)).scalars().first()
+    if org is None:
+        org = Organization(name=bureau_name(region), org_type="insurance_bureau",
+                           level=region.level, region=region,
+                           unit_code=next_unit_code(region))
+        org.copy_scope_from(region)
+        db.session.add(org)
+        db.session.flush()
+        record(actor, "create", obj=org, comment=org.name)
+    return org
+
+
+def find_institution(actor, name):
+    """The medical institution with exactly this name inside the actor's scope; none found
+    means it has to be imported first (seed 001 FAQ 1)."""
+    name = (name or "").strip()
+    if not name:
+        raise ValueError(_("请输入所属医疗机构名称"))
+    found = db.session.execute(
+        db.select(Organization).where(Organization.org_type == "medical",
+                                      Organization.active.is_(True), Organization.name == name,
+                                      region_scope(Organization, actor))
+        .limit(2)).scalars().all()
+    if not found:
+        raise ValueError(_("未找到医疗机构“%(name)s”，请联系技术人员导入医疗机构信息后再创建用户",
+                           name=name))
+    if len(found) > 1:
+        raise ValueError(_("找到多家名为“%(name)s”的医疗机构，请联系技术人员核实", name=name))
+    if not may_create_account(actor, found[0]):
+        raise ValueError(_("您没有为该医疗机构创建账号的权限"))
+    return found[0]
+
+
+def institution_suggestions(actor, limit=50):
+    """Names of in-scope medical institutions for the name field's suggestion list."""
+    if not may_create_institution_accounts(actor):
+        return []
+    return db.session.execute(
+        db.select(Organization.name).where(Organization.org_type == "medical",
+                                           Organization.active.is_(True),
+                                           region_scope(Organization, actor))
+        .order_by(Organization.name).limit(limit)).scalars().all()
+
+
+def account_org(actor, kind, value):
+    """The organisation of a new account by 用户类型 (SPEC Q1): 医保机构 → the 医保局 of the
+    chosen region code, 医疗机构 → the institution named, 其他机构 → the organisation id chosen.
+    Raises ValueError with a Chinese message."""
+    if kind == "insurance_bureau":
+        region = next((r for r in bureau_regions(actor) if r.code == value), None)
+        if region is None:
+            raise ValueError(_("请选择您有权创建医保机构账号的区划"))
+        return bureau_of_region(actor, region)
+    if kind == "medical":
+        return find_institution(actor, value)
+    org = next((o for o in creatable_orgs(actor) if str(o.id) == value), None)
+    if org is None:
+        raise ValueError(_("请选择您有权创建账号的所属机构"))
+    return org
+
+
+def grantable_roles(actor):
+    """授权: a super-admin grants any role, anyone else only roles it holds, never Admin; the
+    base role is not a choice (every account keeps it)."""
+    superadmin = is_superadmin(actor)
+    roles = appbuilder.sm.get_all_roles() if superadmin else actor.roles
+    return sorted((r for r in roles if r.name != BASE_ROLE
+                   and (superadmin or r.name != ADMIN_ROLE)), key=lambda r: r.name)
+
+
+def set_roles(actor, user, role_ids):
+    """The ticked roles replace the grantable ones `user` holds; roles the actor may not grant
+    stay as they are and the base role is always kept. The caller checked
+    may_manage_account and commits."""
+    grantable = {str(r.id): r for r in grantable_roles(actor)}
+    wanted = set(role_ids)
+    if wanted - set(grantable):
+        raise ValueError(_("所选角色中有您无权授予的角色"))
+    roles = {r.id: r for r in user.roles if str(r.id) not in grantable}
+    roles.update({r.id: r for key, r in grantable.items() if key in wanted})
+    base = appbuilder.sm.find_role(BASE_ROLE)
+    if base is not None:
+        roles.setdefault(base.id, base)
+    user.roles = list(roles.values())
+    record(actor, "user_roles", obj=user,
+           comment=f"{user.username}：" + "、".join(sorted(r.name for r in user.roles)))
+    return user.roles

@@ -28,20 +28,28 @@ def _set(job_id, **values):
         conn.execute(update(ExportJob).where(ExportJob.id == job_id).values(**values))
 
 
-@job
-def run_export(job_id):
+def start(user, title, job_name, query_string="", columns="-"):
+    """Queue a background file job for `user`; it appears in 导出列表 at once."""
+    from app.services.jobs import dispatch
+    row = ExportJob(user_id=user.id, title=title, view_name=job_name,
+                    query_string=query_string, columns=columns, state="pending")
+    db.session.add(row)
+    db.session.commit()
+    dispatch(job_name, job_id=row.id)
+    return row
+
+
+def run_file_job(job_id, ext, produce):
+    """Run `produce(path, progress, total)` as the job's user, inside a request context
+    carrying the job's query string; state, progress and failures go to the job row.
+    `produce` returns the number of rows written."""
     row = db.session.get(ExportJob, job_id)
-    view = next(v for v in appbuilder.baseviews if type(v).__name__ == row.view_name)
     user = db.session.get(User, row.user_id)
-    fields_by_key = view.export_field_map()
-    fields = [fields_by_key[k] for k in row.columns.split(",")]
-    name = uuid.uuid4().hex + ".xlsx"
+    name = f"{uuid.uuid4().hex}.{ext}"
     _set(job_id, state="running")
     try:
         with current_app.test_request_context("/?" + row.query_string):
             g.user = user
-            total = view.export_count()
-            _set(job_id, rows_total=total)
 
             def counted(rows):
                 for n, r in enumerate(rows, 1):
@@ -49,12 +57,29 @@ def run_export(job_id):
                         _set(job_id, rows_written=n)
                     yield r
 
-            written = write_xlsx(os.path.join(export_dir(), name), view.export_columns(fields),
-                                 counted(view.export_rows(fields)))
+            def total(n):
+                _set(job_id, rows_total=n)
+
+            written = produce(os.path.join(export_dir(), name), counted, total)
         _set(job_id, state="done", rows_written=written, file_name=name, finished_at=utcnow())
     except Exception as exc:   # the user sees the failure in 导出列表
         db.session.rollback()
         _set(job_id, state="failed", error=str(exc)[:500], finished_at=utcnow())
+
+
+@job
+def run_export(job_id):
+    """A list's export (the view named in the job) as xlsx."""
+    row = db.session.get(ExportJob, job_id)
+    view = next(v for v in appbuilder.baseviews if type(v).__name__ == row.view_name)
+    fields_by_key = view.export_field_map()
+    fields = [fields_by_key[k] for k in row.columns.split(",")]
+
+    def produce(path, counted, total):
+        total(view.export_count())
+        return write_xlsx(path, view.export_columns(fields), counted(view.export_rows(fields)))
+
+    run_file_job(job_id, "xlsx", produce)
 
 
 def cleanup(days=7):

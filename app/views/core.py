@@ -254,7 +254,8 @@ class OrganizationView(ImportMixin, RegionTreeMixin, RegionScopedMixin, ModelVie
 
 
 class AccountView(RegionTreeMixin, RegionScopedMixin, ModelView):
-    """账号管理: create by level and region (SPEC P4), reset, disable, enable."""
+    """用户管理 (seed 001): 查询, 添加 by 用户类型 and region (SPEC P4, Q1), 编辑 with an
+    immutable login name, 授权, 停用/启用, 重置密码."""
     route_base = "/system/accounts"
     datamodel = SQLAInterface(User)
     list_title = _l("账号管理")
@@ -270,54 +271,94 @@ class AccountView(RegionTreeMixin, RegionScopedMixin, ModelView):
                     "active"]
     show_columns = ["username", "first_name", "organization", "user_type_label", "mobile",
                     "email", "active", "must_change_password", "last_login", "roles"]
-    edit_columns = ["first_name", "mobile"]
+    edit_columns = ["first_name", "mobile", "email"]
     search_columns = ["username", "first_name", "mobile", "active"]
     base_order = ("id", "asc")
     base_permissions = ["can_list", "can_show", "can_edit", "can_create_account",
-                        "can_reset_password", "can_disable", "can_enable"]
+                        "can_reset_password", "can_disable", "can_enable", "can_roles"]
+    # 用户类型 → the form field naming its organisation (SPEC Q1).
+    KIND_FIELDS = {"insurance_bureau": "region_code", "medical": "institution",
+                   "other": "organization_id"}
+    KIND_LABELS = {"insurance_bureau": _l("医保机构"), "medical": _l("医疗机构"),
+                   "other": _l("其他机构")}
 
     def pre_update(self, item):
         if not accounts.may_manage_account(g.user, item):
             raise ValueError(_("您没有管理该账号的权限"))
+        item.mobile = accounts.clean_mobile(item.mobile)
 
-    def creatable_orgs(self):
-        rows = db.session.execute(
-            db.select(Organization).where(Organization.active.is_(True))
-            .where(self._scope_expr()).order_by(Organization.unit_code).limit(500)).scalars()
-        return [o for o in rows if accounts.may_create_account(g.user, o)]
+    def _managed(self, pk):
+        """The account behind pk when the caller may manage it, else None with a message
+        (outside the caller's scope it is 404, SPEC P7)."""
+        user = self.scoped(pk)
+        if accounts.may_manage_account(g.user, user):
+            return user
+        flash(_("您没有管理该账号的权限"), "danger")
+        return None
 
-    def _scope_expr(self):
-        from app.scope import region_scope
-        return region_scope(Organization, g.user)
+    @expose("/edit/<pk>", methods=["GET", "POST"])
+    @has_access
+    def edit(self, pk):
+        if self._managed(pk) is None:
+            return redirect(url_for("AccountView.list"))
+        return super().edit(pk)
+
+    def create_choices(self):
+        """What the create form offers the caller, per 用户类型; a type with nothing to
+        offer is left out."""
+        choices = {"insurance_bureau": accounts.bureau_regions(g.user),
+                   "medical": accounts.institution_suggestions(g.user),
+                   "other": accounts.creatable_orgs(g.user)}
+        kinds = [k for k in accounts.ACCOUNT_KINDS if choices[k]
+                 or (k == "medical" and accounts.may_create_institution_accounts(g.user))]
+        return choices, kinds
 
     @expose("/create", methods=["GET", "POST"])
     @has_access
     def create_account(self):
-        orgs = self.creatable_orgs()
         if request.method == "POST":
             f = request.form
-            org = next((o for o in orgs if str(o.id) == f.get("organization_id")), None)
-            if org is None:
-                flash(_("请选择您有权创建账号的所属机构"), "danger")
-            else:
-                try:
-                    user = accounts.create_user(g.user, org, f.get("username"),
-                                                f.get("first_name"), f.get("mobile"),
-                                                f.get("email"))
-                    db.session.commit()
-                    flash(_("账号已创建：%(name)s，密码为系统初始密码，首次登录须修改",
-                            name=user.username), "success")
-                    return redirect(url_for("AccountView.list"))
-                except ValueError as exc:
-                    db.session.rollback()
-                    flash(str(exc), "danger")
-        return self.render_template("core/account_create.html", title=_("新增账号"), orgs=orgs,
+            kind = f.get("user_type") if f.get("user_type") in self.KIND_FIELDS else "other"
+            try:
+                org = accounts.account_org(g.user, kind, f.get(self.KIND_FIELDS[kind]))
+                user = accounts.create_user(g.user, org, f.get("username"),
+                                            f.get("first_name"), f.get("mobile"),
+                                            f.get("email"))
+                db.session.commit()
+                flash(_("账号已创建：%(name)s，密码为系统初始密码，首次登录须修改",
+                        name=user.username), "success")
+                return redirect(url_for("AccountView.list"))
+            except ValueError as exc:
+                db.session.rollback()
+                flash(str(exc), "danger")
+        choices, kinds = self.create_choices()
+        return self.render_template("core/account_create.html", title=_("新增账号"),
+                                    choices=choices, kinds=kinds, kind_labels=self.KIND_LABELS,
                                     form=request.form)
 
+    @expose("/roles/<pk>", methods=["GET", "POST"])
+    @has_access
+    def roles(self, pk):
+        """授权: tick the roles the account holds, among those the caller may grant."""
+        user = self._managed(pk)
+        if user is None:
+            return redirect(url_for("AccountView.list"))
+        if request.method == "POST":
+            try:
+                accounts.set_roles(g.user, user, request.form.getlist("role_id"))
+                db.session.commit()
+                flash(_("授权已保存：%(name)s", name=user.username), "success")
+                return redirect(url_for("AccountView.list"))
+            except ValueError as exc:
+                db.session.rollback()
+                flash(str(exc), "danger")
+        return self.render_template("core/account_roles.html", title=_("授权"), item=user,
+                                    grantable=accounts.grantable_roles(g.user),
+                                    base_role=accounts.BASE_ROLE)
+
     def _manage(self, pk, action):
-        user = self.scoped(pk)
-        if not accounts.may_manage_account(g.user, user):
-            flash(_("您没有管理该账号的权限"), "danger")
+        user = self._managed(pk)
+        if user is None:
             return redirect(url_for("AccountView.list"))
         sm = self.appbuilder.sm
         if action == "reset_password":
@@ -347,7 +388,9 @@ class AccountView(RegionTreeMixin, RegionScopedMixin, ModelView):
         return self._manage(pk, "enable")
 
     def row_buttons(self, items):
-        return {u.id: [Button(_("重置密码"), url_for("AccountView.reset_password", pk=u.id)),
+        return {u.id: [Button(_("授权"), url_for("AccountView.roles", pk=u.id), "info",
+                              post=False),
+                       Button(_("重置密码"), url_for("AccountView.reset_password", pk=u.id)),
                        Button(_("停用"), url_for("AccountView.disable", pk=u.id), "warning")
                        if u.active else
                        Button(_("启用"), url_for("AccountView.enable", pk=u.id), "success")]

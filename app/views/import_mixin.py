@@ -23,6 +23,9 @@ class ImportMixin:
     def import_create(self, row):
         raise NotImplementedError
 
+    def import_done_url(self):
+        return url_for(f"{type(self).__name__}.list")
+
     @expose("/import/template", methods=["GET"])
     @has_access
     def import_template(self):
@@ -51,7 +54,7 @@ class ImportMixin:
                              comment=f"{self.import_title}：{len(rows)}行")
                 db.session.commit()
                 flash(_("导入成功，共 %(n)s 条", n=len(rows)), "success")
-                return redirect(url_for(f"{type(self).__name__}.list"))
+                return redirect(self.import_done_url())
             except ImportRejected as exc:
                 db.session.rollback()
                 errors = exc.errors

@@ -1,15 +1,29 @@
 """导出列表: the user's own background exports, with progress and download (SPEC P11)."""
 import os
 
-from flask import abort, send_file, url_for
+from flask import abort, g, send_file, url_for
 from flask_appbuilder import ModelView, expose
+from flask_appbuilder.api import ModelRestApi, expose as api_expose, protect, safe
+from flask_appbuilder.security.decorators import permission_name
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
 
 from app.i18n import _l
 from app.models.jobs import ExportJob
 from app.services.export_jobs import export_dir
+from app.views.api_mixins import ScopedApiMixin
 from app.views.mixins import Button, RegionScopedMixin
+
+
+def job_file(row):
+    """The finished file of a job row, or 404."""
+    if row.state != "done" or not row.file_name:
+        abort(404)
+    path = os.path.join(export_dir(), row.file_name)
+    if not os.path.exists(path):
+        abort(404)
+    return send_file(path, as_attachment=True,
+                     download_name=row.title + os.path.splitext(row.file_name)[1])
 
 
 class ExportJobView(RegionScopedMixin, ModelView):
@@ -31,10 +45,22 @@ class ExportJobView(RegionScopedMixin, ModelView):
     @expose("/file/<int:pk>")
     @has_access
     def download_file(self, pk):
-        row = self.scoped(pk)
-        if row.state != "done" or not row.file_name:
-            abort(404)
-        path = os.path.join(export_dir(), row.file_name)
-        if not os.path.exists(path):
-            abort(404)
-        return send_file(path, as_attachment=True, download_name=f"{row.title}.xlsx")
+        return job_file(self.scoped(pk))
+
+
+class ExportJobApi(ScopedApiMixin, ModelRestApi):
+    """export_job: the caller's own jobs (progress) and GET /<pk>/file when done."""
+    resource_name = "export_job"
+    datamodel = SQLAInterface(ExportJob)
+    list_columns = show_columns = ["id", "title", "state", "rows_total", "rows_written",
+                                   "error", "created_at", "finished_at"]
+    base_order = ("id", "desc")
+    base_permissions = ["can_get", "can_info"]
+
+    @api_expose("/<int:pk>/file", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("get")
+    def file(self, pk):
+        from app.scope import scoped_get
+        return job_file(scoped_get(ExportJob, pk, g.user))

@@ -33,6 +33,20 @@ def register(appbuilder):
     appbuilder.add_view(rr.ReliefReportTaskView, "上报任务", label=_l("上报任务"),
                         icon="fa-tasks", category=relief)
 
+    from app.views import ivd, ivd_api, ivd_fill, ivd_review
+    quantity, quantity_label = "报量项目管理", _l("报量项目管理")
+    appbuilder.add_view(ivd.IvdProjectView, "报量项目配置", label=_l("报量项目配置"),
+                        icon="fa-cogs", category=quantity, category_label=quantity_label)
+    appbuilder.add_view_no_menu(ivd.IvdCatalogView)
+    appbuilder.add_view(ivd_fill.IvdFillView, "报量项目填报", label=_l("报量项目管理"),
+                        icon="fa-pencil-square-o", category=quantity)
+    appbuilder.add_view_no_menu(ivd_review.IvdHospitalReviewView)
+    appbuilder.add_view_no_menu(ivd_review.IvdAreaReviewView)
+    appbuilder.add_link("报量项目审核", label=_l("报量项目审核"), href="/ivd/review/areas/entry",
+                        icon="fa-check-square-o", category=quantity)
+    appbuilder.add_view(ivd_review.IvdNationalView, "全国报量数据", label=_l("全国报量数据"),
+                        icon="fa-globe", category=quantity)
+
     system, system_label = "系统管理", _l("系统管理")
     appbuilder.add_view(AccountView, "账号管理", label=_l("账号管理"), icon="fa-users",
                         category=system, category_label=system_label)
@@ -44,7 +58,7 @@ def register(appbuilder):
                         category=system)
     appbuilder.add_view(AuditLogView, "审计日志", label=_l("审计日志"), icon="fa-history",
                         category=system)
-    from app.views.jobs import ExportJobView
+    from app.views.jobs import ExportJobApi, ExportJobView
     appbuilder.add_view(ExportJobView, "导出列表", label=_l("导出列表"), icon="fa-download",
                         category=system)
     appbuilder.add_view_no_menu(PasswordView)
@@ -52,5 +66,7 @@ def register(appbuilder):
 
     for api in (MeApi, RegionApi, OrganizationApi, ReliefApplicationApi, ReliefPrepaymentApi,
                 rr.ReliefEvaluationApi, rr.ReliefRecoveryApi, rr.ReliefReportTaskApi,
-                rr.ReliefReportApi, rr.ReliefPerformanceApi):
+                rr.ReliefReportApi, rr.ReliefPerformanceApi, ivd_api.IvdProjectApi,
+                ivd_api.IvdCatalogItemApi, ivd_api.IvdHospitalReportApi, ivd_api.IvdAreaReportApi,
+                ExportJobApi):
         appbuilder.add_api(api)

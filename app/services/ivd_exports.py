@@ -1,0 +1,62 @@
+"""汇总数据导出 of the IVD module as background jobs listed in 导出列表 (SPEC Q5, Q6):
+the province's PDF by 注册证 and the national CSV. Both stream one GROUP BY."""
+import datetime as dt
+
+from flask import g, request
+
+from app.extensions import db
+from app.i18n import _
+from app.models.core import Region
+from app.models.ivd import IvdHospitalReport, IvdProject
+from app.scope import region_in_scope
+from app.services import ivd
+from app.services.export import Column, write_csv
+from app.services.export_jobs import run_file_job
+from app.services.jobs import job
+from app.services.pdf import write_cert_summary_pdf
+
+PROVINCE_PDF_COLUMNS = (("注册证号", 3, "left"), ("生产企业", 3, "left"), ("产品名称", 3, "left"),
+                        ("医疗机构数量", 1.3, "right"), ("上年度采购总数量", 1.6, "right"),
+                        ("下年度采购需求量", 1.6, "right"))
+NATIONAL_COLUMNS = (Column("province", "省份"), Column("major", "大项"), Column("minor", "小项"),
+                    Column("manufacturer", "生产企业"), Column("cert_no", "注册证"),
+                    Column("last", "上年度采购总数量", "int"),
+                    Column("next", "下年度采购总数量", "int"))
+STREAM = {"stream_results": True, "yield_per": 2000}
+
+
+def _project():
+    return db.session.get(IvdProject, request.args.get("project", type=int))
+
+
+@job
+def ivd_province_pdf(job_id):
+    def produce(path, counted, total):
+        project = _project()
+        province = db.session.execute(db.select(Region).where(
+            Region.code == request.args.get("province"))).scalar_one()
+        if not region_in_scope(province, g.user):      # re-checked as the job's user
+            raise PermissionError(_("该区域不在您的管辖范围内"))
+        rows = db.session.execute(
+            ivd.cert_summary(project.id, IvdHospitalReport.province_code == province.code)
+            .execution_options(**STREAM))
+        return write_cert_summary_pdf(
+            path, _("%(p)s 汇总数据（按注册证）", p=project.name),
+            [(_("省份"), province.name), (_("导出时间"), dt.datetime.now().strftime("%Y-%m-%d %H:%M"))],
+            PROVINCE_PDF_COLUMNS,
+            counted((cert, maker, product, n, int(last), int(nxt))
+                    for cert, maker, product, n, last, nxt, _low, _high in rows),
+            footer_lines=[_("单位盖章：__________    日期：____年__月__日")])
+
+    run_file_job(job_id, "pdf", produce)
+
+
+@job
+def ivd_national_csv(job_id):
+    def produce(path, counted, total):
+        project = _project()
+        rows = db.session.execute(ivd.national_rows(project.id).execution_options(**STREAM))
+        with open(path, "wb") as fh:
+            return write_csv(fh, NATIONAL_COLUMNS, counted(rows))
+
+    run_file_job(job_id, "csv", produce)

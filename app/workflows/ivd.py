@@ -1,0 +1,206 @@
+"""体外诊断试剂报量 review chain (SPEC Q3–Q6): hospital → city (or 省本级) → province →
+national. A hospital report is reviewed by the account whose scope is its city; a city
+report by its province; the national super-admin may return a province's submission.
+
+Reviews below an area are frozen once the area has submitted: 审核 and 审核撤回 are
+allowed only while the reviewer's own report is 待提交 or 审核不通过 (manual, 审核撤回)."""
+import datetime as dt
+
+from app.i18n import _, _l
+from app.models.core import utcnow
+from app.models.ivd import (AREA_STATE_LABELS, HOSPITAL_STATE_LABELS, IvdAreaReport,
+                            IvdHospitalReport)
+from app.scope import ADMIN_ROLE, scope_of
+from app.services import ivd
+from app.services.files import missing_slots
+from app.workflows.engine import Refusal, Workflow, querying, transition
+
+HOSPITAL = "Q 医疗机构"
+REVIEWER = "Q 医保局"
+OPEN = ("draft", "rejected")      # an area may still act on what is below it
+
+
+def _names(rows, limit=10):
+    text = "、".join(rows[:limit])
+    return text + (_("等 %(n)s 个", n=len(rows)) if len(rows) > limit else "")
+
+
+def _deadline(day, label):
+    if dt.date.today() > day:
+        return _("%(what)s已截止（截止日期 %(d)s）", what=label, d=day)
+    return None
+
+
+# ---- hospital report guards ------------------------------------------------------------------
+def own_hospital(report, user):
+    if report.organization_id != getattr(user, "organization_id", None):
+        return Refusal(_("只能操作本机构的报量数据"), status=403)
+    return None
+
+
+def filling_open(report, user):
+    return ivd.filling_refusal(report)
+
+
+@querying
+def ready_to_submit(report, user):
+    problems = ivd.submission_problems(report)
+    return "；".join(str(p) for p in problems) if problems else None
+
+
+def city_reviewer(report, user):
+    if scope_of(user) != ("city", report.city_code):
+        return Refusal(_("只有本市（省本级）医保部门可以审核该医疗机构"), status=403)
+    return None
+
+
+def city_deadline(report, user):
+    return _deadline(report.project.city_deadline, _("市级审核"))
+
+
+@querying
+def city_report_open(report, user):
+    area = ivd.area_report(report.project_id, report.city_code)
+    if area is not None and area.state not in OPEN:
+        return _("本市报量数据为“%(s)s”，只有待提交或上级审核不通过时才能办理",
+                 s=area.state_label)
+    return None
+
+
+REVIEW_GUARDS = [city_reviewer, city_deadline, city_report_open]
+
+
+class HospitalFlow(Workflow):
+    model = IvdHospitalReport
+    object_type = "ivd_hospital_report"
+    state_labels = HOSPITAL_STATE_LABELS
+
+    @transition(source={"unsubmitted", "rejected"}, target="submitted", roles={HOSPITAL},
+                guards=[own_hospital, filling_open, ready_to_submit], label=_l("提交"),
+                form="submit_form", style="primary")
+    def submit(self, report, user, data):
+        report.submitted_at = utcnow()
+        ivd.reset_review(report)
+
+    @transition(source={"submitted"}, target="approved", roles={REVIEWER}, guards=REVIEW_GUARDS,
+                label=_l("审核通过"), style="success")
+    def approve(self, report, user, data):
+        ivd.mark_reviewed(report, data)
+
+    @transition(source={"submitted"}, target="rejected", roles={REVIEWER}, guards=REVIEW_GUARDS,
+                label=_l("审核不通过"), comment_required=True, style="danger")
+    def reject(self, report, user, data):
+        ivd.mark_reviewed(report, data)
+
+    @transition(source={"approved", "rejected"}, target="submitted", roles={REVIEWER},
+                guards=REVIEW_GUARDS, label=_l("审核撤回"), style="warning")
+    def unreview(self, report, user, data):
+        ivd.reset_review(report)
+
+    @transition(source={"unsubmitted", "submitted", "rejected"}, target="exempt",
+                roles={REVIEWER}, guards=REVIEW_GUARDS, label=_l("取消上报"), batch=True,
+                style="default")
+    def exempt(self, report, user, data):
+        ivd.reset_review(report)
+
+    @transition(source={"exempt"}, target="unsubmitted", roles={REVIEWER},
+                guards=REVIEW_GUARDS, label=_l("上报"), batch=True, style="default")
+    def restore(self, report, user, data):
+        report.submitted_at = None
+
+
+# ---- area report guards ----------------------------------------------------------------------
+def own_area(report, user):
+    if scope_of(user) != (report.level, report.region.code):
+        return Refusal(_("只能提交本级区域的报量数据"), status=403)
+    return None
+
+
+def area_deadline(report, user):
+    if report.level == "city":
+        return _deadline(report.project.city_deadline, _("市级审核"))
+    return _deadline(report.project.province_deadline, _("省级审核"))
+
+
+@querying
+def everything_below_approved(report, user):
+    if report.level == "city":
+        waiting = ivd.hospitals_not_approved(report.project_id, report.region.code)
+        if waiting:
+            return _("以下医疗机构尚未审核通过，不能提交：%(names)s",
+                     names=_names([f"{h.organization.name}（{h.state_label}）" for h in waiting]))
+        return None
+    waiting = ivd.cities_not_approved(report.project_id, report.region.code)
+    if waiting:
+        return _("以下市级数据尚未审核通过，不能提交：%(names)s",
+                 names=_names([r.name for r in waiting]))
+    return None
+
+
+@querying
+def stamped_summary(report, user):
+    if report.level == "province" and missing_slots(report, [ivd.STAMPED_SUMMARY]):
+        return _("请先上传盖章的汇总数据")
+    return None
+
+
+def province_reviewer(report, user):
+    if report.level != "city" or scope_of(user) != ("province", report.province_code):
+        return Refusal(_("只有本省医保部门可以审核市级报量数据"), status=403)
+    return None
+
+
+def province_deadline(report, user):
+    return _deadline(report.project.province_deadline, _("省级审核"))
+
+
+@querying
+def province_report_open(report, user):
+    area = ivd.area_report(report.project_id, report.province_code)
+    if area is not None and area.state not in OPEN:
+        return _("本省报量数据为“%(s)s”，只有待提交或审核不通过时才能办理", s=area.state_label)
+    return None
+
+
+def is_province(report, user):
+    if report.level != "province":
+        return _("全国只能撤回省级提交的数据")
+    return None
+
+
+PROVINCE_GUARDS = [province_reviewer, province_deadline, province_report_open]
+
+
+class AreaFlow(Workflow):
+    model = IvdAreaReport
+    object_type = "ivd_area_report"
+    state_labels = AREA_STATE_LABELS
+
+    @transition(source=set(OPEN), target="submitted", roles={REVIEWER},
+                guards=[own_area, area_deadline, everything_below_approved, stamped_summary],
+                label=_l("提交"), form="submit_form", style="primary")
+    def submit(self, report, user, data):
+        report.organization_id = user.organization_id
+        report.submitted_at = utcnow()
+        ivd.reset_review(report)
+
+    @transition(source={"submitted"}, target="approved", roles={REVIEWER},
+                guards=PROVINCE_GUARDS, label=_l("审核通过"), style="success")
+    def approve(self, report, user, data):
+        ivd.mark_reviewed(report, data)
+
+    @transition(source={"submitted"}, target="rejected", roles={REVIEWER},
+                guards=PROVINCE_GUARDS, label=_l("审核不通过"), comment_required=True,
+                style="danger")
+    def reject(self, report, user, data):
+        ivd.mark_reviewed(report, data)
+
+    @transition(source={"approved", "rejected"}, target="submitted", roles={REVIEWER},
+                guards=PROVINCE_GUARDS, label=_l("审核撤回"), style="warning")
+    def unreview(self, report, user, data):
+        ivd.reset_review(report)
+
+    @transition(source={"submitted"}, target="rejected", roles={ADMIN_ROLE},
+                guards=[is_province], label=_l("撤回"), style="warning")
+    def recall(self, report, user, data):
+        ivd.mark_reviewed(report, data)
