@@ -371,10 +371,12 @@ def cities_not_approved(project_id, province_code):
 
 
 def cert_summary(project_id, *where):
-    """Rows per 注册证 over the counted hospitals' lines (for the PDFs)."""
+    """Rows per 注册证 over the counted hospitals' lines (for the PDFs): 注册证, 生产企业,
+    产品名称, hospitals, lines, Σ上年度, Σ下年度, min / max of 是否有在用仪器 (1 / 0)."""
     H, L, I = IvdHospitalReport, IvdReportLine, IvdCatalogItem
     return (select(I.cert_no, func.min(I.manufacturer), func.min(I.product_name),
-                   func.count(func.distinct(H.id)), func.coalesce(func.sum(L.last_year_qty), 0),
+                   func.count(func.distinct(H.id)), func.count(L.id),
+                   func.coalesce(func.sum(L.last_year_qty), 0),
                    func.coalesce(func.sum(L.next_year_qty), 0),
                    func.min(case((L.in_use.is_(True), 1), (L.in_use.is_(False), 0))),
                    func.max(case((L.in_use.is_(True), 1), (L.in_use.is_(False), 0))))

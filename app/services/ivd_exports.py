@@ -45,7 +45,7 @@ def ivd_province_pdf(job_id):
             [(_("省份"), province.name), (_("导出时间"), dt.datetime.now().strftime("%Y-%m-%d %H:%M"))],
             PROVINCE_PDF_COLUMNS,
             counted((cert, maker, product, n, int(last), int(nxt))
-                    for cert, maker, product, n, last, nxt, _low, _high in rows),
+                    for cert, maker, product, n, _lines, last, nxt, _low, _high in rows),
             footer_lines=[_("单位盖章：__________    日期：____年__月__日")])
 
     run_file_job(job_id, "pdf", produce)

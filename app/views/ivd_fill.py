@@ -39,9 +39,9 @@ def in_use_text(low, high):
 
 
 def hospital_pdf_rows(project_id, *where):
-    for cert, maker, product, n, last, nxt, low, high in db.session.execute(
+    for cert, maker, product, _hospitals, lines, last, nxt, low, high in db.session.execute(
             ivd.cert_summary(project_id, *where)):
-        yield cert, maker, product, n, int(last), int(nxt), in_use_text(low, high)
+        yield cert, maker, product, lines, int(last), int(nxt), in_use_text(low, high)
 
 
 class IvdFillView(BaseView):

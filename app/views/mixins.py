@@ -8,6 +8,7 @@ from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.widgets import ListWidget
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import QueryableAttribute
 
 from app.extensions import db
 from app.i18n import _
@@ -126,7 +127,7 @@ class RegionScopedMixin(AuditedCrudMixin):
                                 .select_from(model).order_by(None)).scalar()
         column = getattr(model, order_column, None) if order_column in self.order_columns \
             or (order_column, order_direction) == tuple(self.base_order or ()) else None
-        if column is None:
+        if not isinstance(column, QueryableAttribute):   # e.g. a property such as state_label
             column = model.id
         ordering = column.desc() if order_direction == "desc" else column.asc()
         items = session.execute(stmt.order_by(ordering, model.id.desc()).limit(page_size)

@@ -1,8 +1,9 @@
 """The transition tables of every declared workflow, as Markdown (docs/workflows.md).
 A test regenerates them and compares, so the document cannot go stale."""
+from app.workflows.ivd import AreaFlow, HospitalFlow
 from app.workflows.relief import ApplicationFlow, ReliefReportFlow
 
-WORKFLOWS = (ApplicationFlow, ReliefReportFlow)
+WORKFLOWS = (ApplicationFlow, ReliefReportFlow, HospitalFlow, AreaFlow)
 
 
 def transition_tables():
