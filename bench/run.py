@@ -1,13 +1,18 @@
 """`make bench`: scoped list pages and Excel export on BENCH_ROWS relief applications,
 then the aggregation benchmark (数据提取 / 数据汇总) on BENCH_AGG_ROWS applications in one
-province, for SQLite and PostgreSQL. See bench/README.md for what each figure means.
+province, then the IVD benchmark (体外诊断试剂报量: 暂存, province summary, national CSV) on
+BENCH_IVD_HOSPITALS hospitals × BENCH_IVD_ITEMS catalogue lines, for SQLite and PostgreSQL.
+See bench/README.md for what each figure means.
 
     python -m bench.run [--rows N] [--databases sqlite,postgresql] [--repeat 20]
                         [--export-small 100000] [--rebuild] [--no-export]
-                        [--agg-rows N] [--no-aggregation] [--only lists|aggregation]
+                        [--agg-rows N] [--no-aggregation]
+                        [--ivd-hospitals N] [--ivd-items N] [--ivd-lines N] [--no-ivd]
+                        [--only lists|aggregation|ivd]
 
 Environment equivalents: BENCH_ROWS, BENCH_DATABASES, BENCH_REPEAT, BENCH_EXPORT_SMALL,
-BENCH_REBUILD=1, BENCH_PG_URL, BENCH_AGG_ROWS, BENCH_AGG_PG_URL. Each database is built and timed in its own process and
+BENCH_REBUILD=1, BENCH_PG_URL, BENCH_AGG_ROWS, BENCH_AGG_PG_URL, BENCH_IVD_HOSPITALS,
+BENCH_IVD_ITEMS, BENCH_IVD_LINES_PER_HOSPITAL, BENCH_IVD_PG_URL. Each database is built and timed in its own process and
 every export runs in a fresh process (peak RSS per export). Always exits 0 unless the
 benchmark itself cannot run; targets that are missed are reported as MISSED."""
 import argparse
@@ -20,10 +25,16 @@ import time
 from bench.common import DEFAULT_ROWS, OUT_DIR, url_for
 
 DEFAULT_AGG_ROWS = 1_000_000   # = bench.aggregation.DEFAULT_AGG_ROWS (not imported: no app import here)
+DEFAULT_IVD_HOSPITALS = 10_000  # = bench.ivd.DEFAULT_HOSPITALS
+DEFAULT_IVD_ITEMS = 2_000       # = bench.ivd.DEFAULT_ITEMS
+DEFAULT_IVD_LINES = 60          # = bench.ivd.DEFAULT_LINES: filled lines per reporting hospital
 
 LIST_TARGET = 2.0
 EXPORT_TARGET = 1.5
 AGG_TARGET = 2.0
+IVD_STASH_P95_MS = 300      # 暂存 of a 50-line page, p95
+IVD_SUMMARY_P95_MS = 1000   # province summary screen, p95
+IVD_EXPORT_TARGET = 1.5     # national CSV job / raw cursor + csv.writer
 
 
 def _env_int(name, default):
@@ -43,11 +54,25 @@ def parse_args(argv):
     ap.add_argument("--agg-rows", type=int, default=_env_int("BENCH_AGG_ROWS", DEFAULT_AGG_ROWS),
                     help="applications in the aggregation dataset (one province)")
     ap.add_argument("--no-aggregation", action="store_true")
-    ap.add_argument("--only", choices=("lists", "aggregation"),
-                    help="run only the list/export part or only the aggregation part")
+    ap.add_argument("--ivd-hospitals", type=int,
+                    default=_env_int("BENCH_IVD_HOSPITALS", DEFAULT_IVD_HOSPITALS),
+                    help="hospitals in the IVD dataset (one province)")
+    ap.add_argument("--ivd-items", type=int, default=_env_int("BENCH_IVD_ITEMS", DEFAULT_IVD_ITEMS),
+                    help="catalogue lines of the IVD project")
+    ap.add_argument("--ivd-lines", type=int,
+                    default=_env_int("BENCH_IVD_LINES_PER_HOSPITAL", DEFAULT_IVD_LINES),
+                    help="filled catalogue lines per reporting hospital")
+    ap.add_argument("--no-ivd", action="store_true")
+    ap.add_argument("--only", choices=("lists", "aggregation", "ivd"),
+                    help="run only the list/export part, the aggregation part or the IVD part")
     args = ap.parse_args(argv)
     if args.only == "lists":
+        args.no_aggregation = args.no_ivd = True
+    elif args.only == "aggregation":
+        args.no_ivd = True
+    elif args.only == "ivd":
         args.no_aggregation = True
+        args.no_ivd = False
     return args
 
 
@@ -138,15 +163,21 @@ def main(argv=None):
             raise SystemExit(f"unknown database {d!r} in BENCH_DATABASES")
     os.makedirs(OUT_DIR, exist_ok=True)
     sizes = sorted({min(args.export_small, args.rows), args.rows})
-    print(f"bench: {args.rows:,} relief applications; databases: {', '.join(databases)}; "
-          f"export sizes: {', '.join(f'{s:,}' for s in sizes)}; aggregation: "
-          f"{'off' if args.no_aggregation else f'{args.agg_rows:,} rows in 山西省'}", flush=True)
+    lists = "off" if args.only in ("aggregation", "ivd") else (
+        f"{args.rows:,} relief applications, export sizes {', '.join(f'{s:,}' for s in sizes)}")
+    ivd = "off" if args.no_ivd else (
+        f"{args.ivd_hospitals:,} hospitals × {args.ivd_items:,} catalogue lines, "
+        f"{args.ivd_lines} filled lines per reporting hospital "
+        f"({100 * min(args.ivd_lines, args.ivd_items) / max(args.ivd_items, 1):.1f}% density) in 山西省")
+    print(f"bench: databases: {', '.join(databases)}; lists: {lists}; aggregation: "
+          f"{'off' if args.no_aggregation else f'{args.agg_rows:,} rows in 山西省'}; "
+          f"IVD: {ivd}", flush=True)
     results = {}
     for dbname in databases:
         if dbname == "postgresql" and not pg_available(url_for(dbname)):
             continue
         t0 = time.perf_counter()
-        if args.only == "aggregation":
+        if args.only in ("aggregation", "ivd"):
             res = {"skipped_lists": True}
         else:
             print(f"\n== {dbname}: preparing and timing lists", flush=True)
@@ -155,7 +186,7 @@ def main(argv=None):
             res = run_child(child, "BENCH_RESULT")
             res["repeat"] = args.repeat
         exports = {}
-        if not args.no_export and args.only != "aggregation":
+        if not args.no_export and not res.get("skipped_lists"):
             for n in sizes:
                 for mode in ("app", "bare"):
                     out = os.path.join(OUT_DIR, f"export-{dbname}-{mode}-{n}.xlsx")
@@ -173,6 +204,15 @@ def main(argv=None):
                 ["bench.aggregation", "--db", dbname, "--rows", str(args.agg_rows),
                  "--repeat", str(args.repeat)] + (["--rebuild"] if args.rebuild else []),
                 "BENCH_AGG")
+        if not args.no_ivd:
+            print(f"\n== {dbname}: IVD dataset ({args.ivd_hospitals:,} hospitals, "
+                  f"{args.ivd_items:,} catalogue lines, {args.ivd_lines} lines per hospital) "
+                  f"and timings", flush=True)
+            res["ivd"] = run_child(
+                ["bench.ivd", "--db", dbname, "--hospitals", str(args.ivd_hospitals),
+                 "--items", str(args.ivd_items), "--lines", str(args.ivd_lines),
+                 "--repeat", str(args.repeat)] + (["--rebuild"] if args.rebuild else []),
+                "BENCH_IVD")
         res["wall_s"] = time.perf_counter() - t0
         results[dbname] = res
 
@@ -188,6 +228,9 @@ def main(argv=None):
         if res.get("aggregation"):
             from bench.aggregation import print_aggregation
             print_aggregation(res["aggregation"], AGG_TARGET)
+        if res.get("ivd"):
+            from bench.ivd import print_ivd
+            print_ivd(res["ivd"], IVD_STASH_P95_MS, IVD_SUMMARY_P95_MS, IVD_EXPORT_TARGET)
     print()
     return 0
 

@@ -195,7 +195,7 @@ class IvdAreaReviewView(_AreaBase):
     group_column = "city_code"
     base_filters = [["project_id", ChosenProjectFilter, None], ["level", ColumnFilter, "city"]]
     base_permissions = ["can_list", "can_show", "can_submit_form", "can_export_summary",
-                        "can_entry"]
+                        "can_entry", "can_upload"]
 
     def row_buttons(self, items):
         rows = super().row_buttons(items)

@@ -429,3 +429,59 @@ def test_rest_chain(app, api, ctx):
     _wait(job)
     assert pc.get(f"/api/v1/export_job/{job}/file", headers=ph).data.startswith(b"%PDF")
     assert cc.get(f"/api/v1/export_job/{job}", headers=ch).status_code == 404
+
+
+def test_province_submits_with_the_stamped_summary_and_national_returns_it(app, login_as, ctx):
+    from app.services import ivd
+    project_id = new_project()
+    ivd.ensure_area_reports(project_id)
+    for h in db.session.execute(select(IvdHospitalReport).where(
+            IvdHospitalReport.project_id == project_id)).scalars():
+        h.state = "approved"
+    own = ivd.area_report(project_id, "140000")
+    cities = db.session.execute(select(IvdAreaReport).where(
+        IvdAreaReport.project_id == project_id, IvdAreaReport.level == "city")).scalars().all()
+    for area in cities:
+        area.state = "submitted"
+    db.session.commit()
+    prov = login_as("sx_ybj")
+    for area in cities:
+        fire(prov, "areas", "approve", area.id)
+    assert {state(IvdAreaReport, a.id) for a in cities} == {"approved"}
+    r = prov.post(f"/ivd/review/areas/submit/{own.id}", follow_redirects=True)
+    assert "请先上传盖章的汇总数据" in flashes(r)
+    r = prov.post(f"/ivd/review/areas/upload/{own.id}/stamped_summary",
+                  data={"file": pdf_upload("汇总.pdf")}, content_type="multipart/form-data",
+                  follow_redirects=True)
+    assert "上传成功" in flashes(r), flashes(r)
+    r = prov.post(f"/ivd/review/areas/submit/{own.id}", follow_redirects=True)
+    assert "提交成功" in flashes(r) and state(IvdAreaReport, own.id) == "submitted"
+    r = fire(prov, "areas", "unreview", cities[0].id)
+    assert "只有待提交或审核不通过时才能办理" in flashes(r)
+    assert state(IvdAreaReport, cities[0].id) == "approved"
+    assert login_as("ty_ybj").post(f"/ivd/review/areas/upload/{own.id}/stamped_summary",
+                                   data={"file": pdf_upload()}).status_code == 404
+    admin = login_as("admin")
+    page = admin.get(f"/ivd/national/list/?project={project_id}").get_data(as_text=True)
+    assert "山西省" in page and "已提交" in page
+    admin.post(f"/ivd/national/transition/recall/{own.id}", data={"comment": "请复核"})
+    assert state(IvdAreaReport, own.id) == "rejected"
+    fire(prov, "areas", "unreview", cities[0].id)
+    assert state(IvdAreaReport, cities[0].id) == "submitted"
+
+
+def test_rest_project_configuration(app, api, ctx):
+    c, h = api("admin")
+    body = {"name": "接口项目", "year": 2028, "fill_start": str(TODAY + 40 * DAY),
+            "fill_end": str(TODAY + 10 * DAY), "city_deadline": str(TODAY + 50 * DAY),
+            "province_deadline": str(TODAY + 60 * DAY), "threshold_pct": 25}
+    r = c.post("/api/v1/ivd_project/", headers=h, json=body)
+    assert r.status_code == 422 and "不能晚于" in r.json["message"]
+    assert projects_named("接口项目") == []
+    r = c.post("/api/v1/ivd_project/", headers=h, json={**body, "fill_end": str(TODAY + 45 * DAY)})
+    assert r.status_code == 201, r.json
+    pk = r.json["id"]
+    assert c.get(f"/api/v1/ivd_project/{pk}", headers=h).json["result"]["status"] == "not_started"
+    running = new_project()
+    r = c.put(f"/api/v1/ivd_project/{running}", headers=h, json={"threshold_pct": 80})
+    assert r.status_code == 422 and "不可修改" in r.json["message"]
