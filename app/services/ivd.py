@@ -386,14 +386,21 @@ def cert_summary(project_id, *where):
 
 
 def national_rows(project_id):
-    """省份, 大项, 小项, 生产企业, 注册证, 上年度, 下年度: one GROUP BY, streamed."""
+    """省份, 大项, 小项, 生产企业, 注册证, 上年度, 下年度, streamed. The lines are summed per
+    (province, catalogue line) first and the text columns joined after: grouping every
+    line by six text columns spilled to disk (bench: ~10× slower on PostgreSQL)."""
     H, L, I, R = IvdHospitalReport, IvdReportLine, IvdCatalogItem, Region
+    per_item = (select(H.province_code.label("province_code"), L.item_id.label("item_id"),
+                       func.sum(L.last_year_qty).label("last"),
+                       func.sum(L.next_year_qty).label("next"))
+                .select_from(L).join(H, L.report_id == H.id)
+                .where(H.project_id == project_id, COUNTED)
+                .group_by(H.province_code, L.item_id).subquery())
     return (select(R.name, I.major, I.minor, I.manufacturer, I.cert_no,
-                   func.coalesce(func.sum(L.last_year_qty), 0),
-                   func.coalesce(func.sum(L.next_year_qty), 0))
-            .select_from(L).join(H, L.report_id == H.id).join(I, L.item_id == I.id)
-            .join(R, R.code == H.province_code)
-            .where(H.project_id == project_id, COUNTED)
+                   func.coalesce(func.sum(per_item.c.last), 0),
+                   func.coalesce(func.sum(per_item.c.next), 0))
+            .select_from(per_item).join(I, I.id == per_item.c.item_id)
+            .join(R, R.code == per_item.c.province_code)
             .group_by(R.code, R.name, I.major, I.minor, I.manufacturer, I.cert_no)
             .order_by(R.code, I.major, I.minor, I.manufacturer, I.cert_no))
 
