@@ -309,13 +309,15 @@ def submission_problems(report):
     L = IvdReportLine
     if not report.filled_lines:
         problems.append(_("尚未填报任何数据"))
-    rule1 = db.session.execute(select(func.count(L.id)).where(
-        L.report_id == report.id, L.in_use.is_(None),
-        or_(L.last_year_qty.is_not(None), L.next_year_qty.is_not(None)))).scalar()
-    rule2 = db.session.execute(select(func.count(L.id)).where(
-        L.report_id == report.id, L.in_use.is_(False), L.last_year_qty > 0)).scalar()
-    if rule1 or rule2 or cert_conflicts(report.id):
-        problems.append(_("填报数据不符合填报规则，请检查后暂存"))
+    broken = db.session.execute(select(IvdCatalogItem.serial_no).join(
+        L, L.item_id == IvdCatalogItem.id).where(L.report_id == report.id, or_(
+            (L.in_use.is_(None) & or_(L.last_year_qty.is_not(None), L.next_year_qty.is_not(None))),
+            (L.in_use.is_(False) & (L.last_year_qty > 0)))).order_by(IvdCatalogItem.serial_no)
+        ).scalars().all()
+    broken += [s for serials in cert_conflicts(report.id).values() for s in serials]
+    if broken:
+        problems.append(_("以下流水号不符合填报规则，请修改后暂存：%(s)s",
+                          s="、".join(broken[:NAMED_LIMIT])))
     if not report.contact or not report.contact_phone:
         problems.append(_("请填写联系人和联系方式"))
     present = set(db.session.execute(select(Attachment.slot).where(

@@ -488,3 +488,19 @@ def test_rest_project_configuration(app, api, ctx):
     running = new_project()
     r = c.put(f"/api/v1/ivd_project/{running}", headers=h, json={"threshold_pct": 80})
     assert r.status_code == 422 and "不可修改" in r.json["message"]
+
+
+def test_submit_rechecks_the_rules_and_names_the_lines(app, login_as, ctx):
+    """Lines that break a rule however they got there (e.g. written before a catalogue
+    correction) block 提交, named by 流水号."""
+    project_id = new_project()
+    c = login_as("ty_hosp1")
+    its = fill_valid(c, project_id)
+    rep = report_of(project_id, "ty_hosp1")
+    db.session.add(IvdReportLine(report_id=rep.id, item_id=items(project_id)[9].id,
+                                 last_year_qty=4, next_year_qty=4, in_use=False))
+    db.session.commit()
+    complete_submission(c, project_id, its)
+    text = flashes(submit(c, project_id))
+    assert "以下流水号不符合填报规则" in text and items(project_id)[9].serial_no in text
+    assert state(IvdHospitalReport, rep.id) == "unsubmitted"
