@@ -1,7 +1,7 @@
 """报量项目配置 and its catalogue (SPEC Q2), for the super-admin."""
 import datetime as dt
 
-from flask import abort, g, request, url_for
+from flask import abort, request, url_for
 from flask_appbuilder import ModelView
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface

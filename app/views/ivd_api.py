@@ -1,16 +1,16 @@
 """REST of the IVD module (SPEC §X): ivd_project, ivd_catalog_item, ivd_hospital_report,
 ivd_area_report; the same rules as the screens (they call the same services)."""
 from flask import g, request
-from flask_appbuilder.api import expose, protect, safe
+from flask_appbuilder.api import ModelRestApi, expose, protect, safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.security.decorators import permission_name
 from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
 from app.extensions import db
 from app.i18n import _
-from app.models.ivd import IvdAreaReport, IvdCatalogItem, IvdHospitalReport, IvdProject, IvdReportLine
+from app.models.ivd import (IvdAreaReport, IvdCatalogItem, IvdHospitalReport, IvdProject,
+                            IvdReportLine)
 from app.scope import scope_of, scoped_get
 from app.services import audit, export_jobs, files, ivd
 from app.services.attachments import AttachmentError
