@@ -92,5 +92,15 @@ def attach(obj, slot, upload, user):
     return row
 
 
+def attach_and_record(obj, slot, upload, user):
+    """Upload from a screen or the API: store, audit (上传附件) and commit."""
+    from app.services.audit import record
+    row = attach(obj, slot, upload, user)
+    db.session.flush()
+    record(user, "upload", obj=obj, comment=row.original_name)
+    db.session.commit()
+    return row
+
+
 def path_of(row):
     return storage.open_stored(current_app.config["STORAGE_DIR"], row.stored_name)

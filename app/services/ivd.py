@@ -9,7 +9,7 @@ from app.extensions import db
 from app.i18n import _, _l
 from app.models.core import Organization, Region, utcnow
 from app.models.files import Attachment
-from app.models.ivd import (IvdAreaReport, IvdCatalogItem, IvdHospitalReport,
+from app.models.ivd import (IvdAreaReport, IvdCatalogItem, IvdHospitalReport, IvdProject,
                             IvdReportLine)
 from app.services.audit import record
 from app.services.files import Slot
@@ -30,6 +30,15 @@ def cert_slot(cert_no):
     """是否在用仪器说明文件 of one 注册证 (slot named after it)."""
     return Slot(CERT_SLOT_PREFIX + cert_no, _l("是否在用仪器说明文件"), ("pdf", "image"),
                 multiple=False)
+
+
+def hospital_slot(report, name):
+    """The upload slot `name` of a hospital report, or None: the two PDFs, or the
+    说明文件 of a 注册证 the report marks 否."""
+    if name.startswith(CERT_SLOT_PREFIX):
+        cert = name[len(CERT_SLOT_PREFIX):]
+        return cert_slot(cert) if cert in certs_not_in_use(report.id) else None
+    return next((s for s in HOSPITAL_SLOTS if s.name == name), None)
 
 
 # ---- project ------------------------------------------------------------------------------
@@ -54,6 +63,41 @@ def check_project(project, before=None):
         threshold, status = before
         if project.threshold_pct != threshold and status in ("running", "ended"):
             raise ValueError(_("项目执行中或已结束，需求量阈值不可修改"))
+
+
+def check_project_change(project):
+    """check_project for an edit: the threshold rule uses the stored values (the status
+    the project had before this edit), read without flushing the pending change."""
+    with db.session.no_autoflush:
+        threshold, start, end = db.session.execute(select(
+            IvdProject.threshold_pct, IvdProject.fill_start, IvdProject.province_deadline)
+            .where(IvdProject.id == project.id)).one()
+    stored = IvdProject(fill_start=start, province_deadline=end)
+    check_project(project, before=(threshold, stored.status))
+
+
+def own_report(project_id, org):
+    """A medical institution's report for a project, created if missing; None when the
+    project does not exist or `org` is not a medical institution."""
+    if db.session.get(IvdProject, project_id) is None or org is None \
+            or org.org_type != "medical":
+        return None
+    stmt = select(IvdHospitalReport).where(IvdHospitalReport.project_id == project_id,
+                                           IvdHospitalReport.organization_id == org.id)
+    report = db.session.execute(stmt).scalar_one_or_none()
+    if report is None:
+        ensure_hospital_reports(project_id, id=org.id)
+        report = db.session.execute(stmt).scalar_one_or_none()
+    return report
+
+
+def ensure_reports_of(project_id, user):
+    """Every hospital and area report of the caller's region exists (pressing 查询)."""
+    from app.scope import scope_of
+    kind, code = scope_of(user)
+    area = {"city": {"city_code": code}, "province": {"province_code": code}}.get(kind, {})
+    ensure_hospital_reports(project_id, **area)
+    ensure_area_reports(project_id, area.get("province_code"))
 
 
 def ensure_hospital_reports(project_id, **area):

@@ -11,7 +11,7 @@ from app.models.ivd import IvdHospitalReport, IvdProject
 from app.scope import region_in_scope
 from app.services import ivd
 from app.services.export import Column, write_csv
-from app.services.export_jobs import run_file_job
+from app.services.export_jobs import run_file_job, start
 from app.services.jobs import job
 from app.services.pdf import write_cert_summary_pdf
 
@@ -23,6 +23,20 @@ NATIONAL_COLUMNS = (Column("province", "省份"), Column("major", "大项"), Col
                     Column("last", "上年度采购总数量", "int"),
                     Column("next", "下年度采购总数量", "int"))
 STREAM = {"stream_results": True, "yield_per": 2000}
+
+
+def start_summary_export(project, user):
+    """汇总数据导出 for the caller's level: the province's PDF, or (nation) the CSV; None
+    for any other level."""
+    from app.scope import scope_of
+    kind, code = scope_of(user)
+    if kind == "province":
+        return start(user, f"{project.name}-汇总数据（按注册证）", "ivd_province_pdf",
+                     f"project={project.id}&province={code}")
+    if kind == "all":
+        return start(user, f"{project.name}-全国报量数据", "ivd_national_csv",
+                     f"project={project.id}")
+    return None
 
 
 def _project():

@@ -7,7 +7,7 @@ from app.extensions import db
 from app.i18n import _
 from app.models.files import Attachment
 from app.scope import scoped_get
-from app.services import audit, files
+from app.services import files
 from app.services.attachments import AttachmentError
 
 # owner_type → model, filled by the views that carry attachments
@@ -51,10 +51,7 @@ class AttachmentsMixin:
             flash(_("当前状态不能上传附件"), "danger")
         else:
             try:
-                row = files.attach(item, slot_def, request.files.get("file"), g.user)
-                db.session.flush()
-                audit.record(g.user, "upload", obj=item, comment=row.original_name)
-                db.session.commit()
+                row = files.attach_and_record(item, slot_def, request.files.get("file"), g.user)
                 flash(_("上传成功：%(name)s", name=row.original_name), "success")
             except AttachmentError as exc:
                 db.session.rollback()

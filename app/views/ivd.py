@@ -91,12 +91,7 @@ class IvdProjectView(RegionScopedMixin, ModelView):
         ivd.ensure_hospital_reports(item.id)
 
     def pre_update(self, item):
-        with db.session.no_autoflush:
-            stored = db.session.execute(select(
-                IvdProject.threshold_pct, IvdProject.fill_start, IvdProject.province_deadline)
-                .where(IvdProject.id == item.id)).one()
-        before = IvdProject(fill_start=stored[1], province_deadline=stored[2])
-        ivd.check_project(item, before=(stored[0], before.status))
+        ivd.check_project_change(item)
 
     def prefill_form(self, form, pk):
         if self.scoped(pk).status != "not_started":

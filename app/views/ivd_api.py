@@ -12,7 +12,7 @@ from app.i18n import _
 from app.models.ivd import (IvdAreaReport, IvdCatalogItem, IvdHospitalReport, IvdProject,
                             IvdReportLine)
 from app.scope import scope_of, scoped_get
-from app.services import audit, export_jobs, files, ivd
+from app.services import files, ivd, ivd_exports
 from app.services.attachments import AttachmentError
 from app.views.api_mixins import ExportApiMixin, ScopedApiMixin, WorkflowApiMixin
 from app.views.mixins import AuditedCrudMixin
@@ -41,13 +41,8 @@ class IvdProjectApi(AuditedCrudMixin, ModelRestApi):
         ivd.ensure_hospital_reports(item.id)
 
     def pre_update(self, item):
-        with db.session.no_autoflush:
-            threshold, start, end = db.session.execute(select(
-                IvdProject.threshold_pct, IvdProject.fill_start, IvdProject.province_deadline)
-                .where(IvdProject.id == item.id)).one()
         try:
-            ivd.check_project(item, before=(threshold, IvdProject(
-                fill_start=start, province_deadline=end).status))
+            ivd.check_project_change(item)
         except ValueError as exc:
             raise Refusal(str(exc), status=422)
 
@@ -89,11 +84,7 @@ class _UploadMixin:
         try:
             item = scoped_get(self.datamodel.obj, pk, g.user)
             slot_def = self.upload_slot(item, slot)
-            row = files.attach(item, slot_def, request.files.get("file"), g.user)
-            db.session.flush()
-            audit.record(g.user, "upload", obj=item, object_type=self.workflow.object_type,
-                         comment=row.original_name)
-            db.session.commit()
+            row = files.attach_and_record(item, slot_def, request.files.get("file"), g.user)
         except NotFound:
             return self.response_404()
         except (AttachmentError, Refusal) as exc:
@@ -119,13 +110,10 @@ class IvdHospitalReportApi(_UploadMixin, ScopedApiMixin, WorkflowApiMixin, Expor
         if HospitalFlow.transitions["submit"].refusal(report, g.user, HospitalFlow,
                                                       guards=False) is not None:
             raise Refusal(_("当前状态不能上传附件"), status=409)
-        if slot.startswith(ivd.CERT_SLOT_PREFIX):
-            if slot[len(ivd.CERT_SLOT_PREFIX):] in ivd.certs_not_in_use(report.id):
-                return ivd.cert_slot(slot[len(ivd.CERT_SLOT_PREFIX):])
-        for s in ivd.HOSPITAL_SLOTS:
-            if s.name == slot:
-                return s
-        raise Refusal(_("未知的附件类型"), status=404)
+        slot_def = ivd.hospital_slot(report, slot)
+        if slot_def is None:
+            raise Refusal(_("未知的附件类型"), status=404)
+        return slot_def
 
     def _own(self, pk):
         report = scoped_get(IvdHospitalReport, pk, g.user)
@@ -139,14 +127,9 @@ class IvdHospitalReportApi(_UploadMixin, ScopedApiMixin, WorkflowApiMixin, Expor
     @permission_name("put")
     def mine(self, project_id):
         """The caller's (a hospital's) report for a project, created if missing."""
-        org = g.user.organization
-        if db.session.get(IvdProject, project_id) is None or org is None \
-                or org.org_type != "medical":
+        report = ivd.own_report(project_id, g.user.organization)
+        if report is None:
             return self.response_404()
-        ivd.ensure_hospital_reports(project_id, id=org.id)
-        report = db.session.execute(select(IvdHospitalReport).where(
-            IvdHospitalReport.project_id == project_id,
-            IvdHospitalReport.organization_id == org.id)).scalar_one()
         return self.response(200, id=report.id, state=report.state)
 
     @expose("/<int:pk>/lines", methods=["GET"])
@@ -237,13 +220,11 @@ class IvdAreaReportApi(_UploadMixin, ScopedApiMixin, WorkflowApiMixin, ExportApi
         the nation (?level=city|province), after making sure every row exists."""
         if db.session.get(IvdProject, project_id) is None:
             return self.response_404()
-        kind, code = scope_of(g.user)
+        kind = scope_of(g.user)[0]
         level = request.args.get("level") or ("province" if kind == "all" else "city")
         if level not in ("city", "province"):
             return self.response(422, message=_("level 只能是 city 或 province"))
-        area = {"city": {"city_code": code}, "province": {"province_code": code}}.get(kind, {})
-        ivd.ensure_hospital_reports(project_id, **area)
-        ivd.ensure_area_reports(project_id, area.get("province_code"))
+        ivd.ensure_reports_of(project_id, g.user)
         A = IvdAreaReport
         stmt = (select(A).where(A.project_id == project_id, A.level == level)
                 .where(self._base_filters.apply_all(select(A)).whereclause).order_by(A.id))
@@ -264,13 +245,7 @@ class IvdAreaReportApi(_UploadMixin, ScopedApiMixin, WorkflowApiMixin, ExportApi
         project = db.session.get(IvdProject, project_id)
         if project is None:
             return self.response_404()
-        kind, code = scope_of(g.user)
-        if kind == "province":
-            job = export_jobs.start(g.user, f"{project.name}-汇总数据（按注册证）",
-                                    "ivd_province_pdf", f"project={project.id}&province={code}")
-        elif kind == "all":
-            job = export_jobs.start(g.user, f"{project.name}-全国报量数据", "ivd_national_csv",
-                                    f"project={project.id}")
-        else:
+        job = ivd_exports.start_summary_export(project, g.user)
+        if job is None:
             return self.response(403, message=_("只有省级和全国可以导出汇总数据"))
         return self.response(202, job_id=job.id)

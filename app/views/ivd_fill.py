@@ -52,17 +52,7 @@ class IvdFillView(BaseView):
     def my_report(self, project_id):
         """The hospital's own report for the project (created on first visit); 404 for
         anyone who is not a medical institution."""
-        org = g.user.organization
-        project = db.session.get(IvdProject, project_id)
-        if project is None or org is None or org.org_type != "medical":
-            abort(404)
-        stmt = select(IvdHospitalReport).where(IvdHospitalReport.project_id == project_id,
-                                               IvdHospitalReport.organization_id == org.id)
-        report = db.session.execute(stmt).scalar_one_or_none()
-        if report is None:
-            ivd.ensure_hospital_reports(project_id, id=org.id)
-            report = db.session.execute(stmt).scalar_one_or_none() or abort(404)
-        return report
+        return ivd.own_report(project_id, g.user.organization) or abort(404)
 
     def back(self, report, endpoint="fill", **args):
         return redirect(url_for(f"IvdFillView.{endpoint}", project_id=report.project_id, **args))
@@ -212,22 +202,12 @@ class IvdFillView(BaseView):
     @has_access
     def upload(self, project_id, slot):
         report = self.my_report(project_id)
-        if slot.startswith(ivd.CERT_SLOT_PREFIX):
-            cert = slot[len(ivd.CERT_SLOT_PREFIX):]
-            slot_def = ivd.cert_slot(cert) if cert in ivd.certs_not_in_use(report.id) else None
-        else:
-            slot_def = next((s for s in ivd.HOSPITAL_SLOTS if s.name == slot), None)
-        if slot_def is None:
-            abort(404)
+        slot_def = ivd.hospital_slot(report, slot) or abort(404)
         refusal = ivd.filling_refusal(report)
         try:
             if refusal:
                 raise AttachmentError(refusal)
-            row = files.attach(report, slot_def, request.files.get("file"), g.user)
-            db.session.flush()
-            audit.record(g.user, "upload", obj=report, object_type=HospitalFlow.object_type,
-                         comment=row.original_name)
-            db.session.commit()
+            row = files.attach_and_record(report, slot_def, request.files.get("file"), g.user)
             flash(_("上传成功：%(name)s", name=row.original_name), "success")
         except AttachmentError as exc:
             db.session.rollback()

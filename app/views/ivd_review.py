@@ -10,7 +10,7 @@ from app.extensions import db
 from app.i18n import _, _l
 from app.models.ivd import IvdAreaReport, IvdHospitalReport, IvdProject, IvdReportLine
 from app.scope import scope_of
-from app.services import audit, export_jobs, files, ivd, ivd_exports  # noqa: F401 (jobs)
+from app.services import audit, files, ivd, ivd_exports
 from app.views.attachments import AttachmentsMixin
 from app.views.filters import ColumnFilter
 from app.views.formatting import localtime
@@ -37,10 +37,7 @@ class _QueryFirst:
     def list(self):
         project = chosen_project()
         if project is not None:
-            kind, code = scope_of(g.user)
-            area = {"city": {"city_code": code}, "province": {"province_code": code}}.get(kind, {})
-            ivd.ensure_hospital_reports(project.id, **area)
-            ivd.ensure_area_reports(project.id, area.get("province_code"))
+            ivd.ensure_reports_of(project.id, g.user)
         return super().list()
 
     def render_template(self, template, **kwargs):
@@ -169,14 +166,9 @@ class _AreaBase(_QueryFirst, RegionScopedMixin, WorkflowActionsMixin, Attachment
     def export_summary(self, project_id):
         """汇总数据导出: a background job; the file is downloaded from 导出列表."""
         project = db.session.get(IvdProject, project_id) or abort(404)
-        kind, code = scope_of(g.user)
-        if self.level == "province" and kind == "province":
-            export_jobs.start(g.user, f"{project.name}-汇总数据（按注册证）", "ivd_province_pdf",
-                              f"project={project.id}&province={code}")
-        elif self.level == "national" and kind == "all":
-            export_jobs.start(g.user, f"{project.name}-全国报量数据", "ivd_national_csv",
-                              f"project={project.id}")
-        else:
+        kind = scope_of(g.user)[0]
+        if {"province": "province", "national": "all"}.get(self.level) != kind \
+                or ivd_exports.start_summary_export(project, g.user) is None:
             abort(403)
         audit.record(g.user, "export", object_type="ivd_area_report",
                      comment=f"{project.name}：汇总数据导出")
