@@ -73,10 +73,12 @@ def sync_roles_cmd():
 @portal.command("run-jobs")
 @click.option("--export-days", default=7, show_default=True, help="keep export files this long")
 def run_jobs(export_days):
-    """Scheduled jobs (cron or a scheduler calls this): export clean-up. The W6 and M6
-    jobs join here when those modules land."""
+    """Scheduled jobs (cron or a scheduler calls this): export clean-up and the employer
+    timeout of work-injury declarations (W6). The M6 job joins here when it lands."""
     from app.services.export_jobs import cleanup
+    from app.services.injury import approve_overdue
     click.echo(f"export files removed: {cleanup(export_days)}")
+    click.echo(f"injury declarations auto-approved: {approve_overdue()}")
 
 
 @portal.command("workflow-docs")
@@ -91,5 +93,26 @@ def workflow_docs():
     click.echo(path)
 
 
+injury = AppGroup("injury", help="工伤定点医疗机构服务")
+
+
+@injury.command("auto-approve")
+@click.option("--at", "at", default=None, metavar="YYYY-MM-DD HH:MM",
+              help="run as if it were this time (UTC); default now")
+def auto_approve(at):
+    """超时自动通过: declarations the employer left unreviewed past the configured hours
+    (system parameter employer_auto_approve_hours) go to the agency."""
+    import datetime as dt
+    from app.services.injury import approve_overdue
+    when = None
+    if at:
+        try:
+            when = dt.datetime.fromisoformat(at)
+        except ValueError:
+            raise click.BadParameter("expected YYYY-MM-DD HH:MM", param_hint="--at")
+    click.echo(f"auto-approved: {approve_overdue(now=when)}")
+
+
 def register_cli(app):
     app.cli.add_command(portal)
+    app.cli.add_command(injury)

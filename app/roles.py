@@ -7,6 +7,10 @@ RELIEF_SHARED = {"ReliefEvaluationView": "*", "ReliefEvaluationApi": "*",
                  "ReliefReportTaskApi": ["can_get", "can_info"], "机构互评总览": ["menu_access"]}
 RELIEF_REVIEW = {"ReliefReportReviewView": "*"}
 IVD_READ = {"IvdProjectApi": ["can_get", "can_info"], "IvdCatalogItemApi": "*"}
+INJURY_READ = {"InjuryDeterminationApi": ["can_get", "can_info"],
+               "InjuryDeviceItemApi": ["can_get", "can_info"],
+               "InjuryDeviceItemView": ["can_list", "can_show"]}
+INJURY_REVIEW_API = {"InjuryDeclarationApi": ["can_get", "can_info", "can_put"]}
 ROLE_TABLE = {
     "P 基础": {"PasswordView": "*", "AttachmentView": "*", "MeApi": "*", "ExportJobView": "*",
                "ExportJobApi": "*", "RegionApi": ["can_get", "can_info"]},
@@ -25,6 +29,11 @@ ROLE_TABLE = {
                 "IvdHospitalReportApi": ["can_get", "can_info", "can_put"],
                 "IvdAreaReportApi": "*", "报量项目审核": ["menu_access"],
                 "报量项目管理": ["menu_access"], **IVD_READ},
+    "W 医疗机构": {"InjuryHallView": "*", "InjuryDeclareView": "*", "InjuryPendingView": "*",
+                  "InjuryDeclarationView": "*", "InjuryDeclarationApi": "*", **INJURY_READ},
+    "W 用人单位": {"InjuryEmployerReviewView": "*", **INJURY_REVIEW_API, **INJURY_READ},
+    "W 经办机构": {"InjuryAgencyReviewView": "*", "InjuryDeterminationView": "*",
+                  "InjuryDeterminationApi": "*", **INJURY_REVIEW_API, **INJURY_READ},
 }
 BASE_ROLE = "P 基础"
 

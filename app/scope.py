@@ -62,6 +62,9 @@ def region_scope(model, user):
     if kind == "none":
         return false()
     if kind == "org":
+        hook = getattr(model, "institution_scope", None)   # rows an institution reads but
+        if hook is not None:                                # does not own (W3, W6)
+            return hook(user.organization)
         return org_column(model) == value
     return getattr(model, LEVEL_COLUMN[kind]) == value
 

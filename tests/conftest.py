@@ -17,7 +17,8 @@ from app import create_app
 from app.extensions import db
 
 PASSWORD = "Demo@2026"
-TRIMMED = ["ab_user_role", "attachment", "audit_log", "export_job", "ivd_report_line",
+TRIMMED = ["ab_user_role", "attachment", "injury_device_line", "injury_declaration",
+           "injury_determination", "injury_device_item", "audit_log", "export_job", "ivd_report_line",
            "ivd_area_report", "ivd_hospital_report", "ivd_catalog_item", "ivd_project",
            "relief_evaluation",
            "relief_performance", "relief_report", "relief_report_task", "relief_application",

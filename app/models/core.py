@@ -149,6 +149,8 @@ class User(ScopedMixin, FabUser):
     must_change_password = Column(Boolean, default=False, nullable=False)
     locked_until = Column(DateTime)
     password_changed_at = Column(DateTime)
+    # Subject of a client certificate passed by a trusted proxy (SPEC W1, off by default).
+    cert_subject = Column(String(256), unique=True, index=True)
 
     @property
     def display_name(self):

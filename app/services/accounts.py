@@ -16,9 +16,10 @@ USER_TYPE_OF_ORG = {"health_commission": "health_commission", "agency": "agency"
                     "employer": "employer", "public_health": "public_health",
                     "national": "national"}
 # The module roles an account gets by organisation type (SPEC P6).
-DEFAULT_ROLES = {"medical": ["R 医疗机构", "Q 医疗机构"], "agency": ["R 经办机构"],
-                 "health_commission": ["R 卫健委"], "insurance_bureau": ["R 卫健委", "Q 医保局"],
-                 "national": ["R 卫健委"], "employer": [], "public_health": []}
+DEFAULT_ROLES = {"medical": ["R 医疗机构", "Q 医疗机构", "W 医疗机构"],
+                 "agency": ["R 经办机构", "W 经办机构"], "health_commission": ["R 卫健委"],
+                 "insurance_bureau": ["R 卫健委", "Q 医保局"], "national": ["R 卫健委"],
+                 "employer": ["W 用人单位"], "public_health": []}
 # Administrative organisations whose users create institution accounts (SPEC P4).
 INSTITUTION_CREATORS = ("health_commission", "agency", "insurance_bureau", "national")
 # 用户类型 on the create screen (SPEC Q1); "other" is the plain organisation choice.

@@ -47,6 +47,26 @@ def register(appbuilder):
     appbuilder.add_view(ivd_review.IvdNationalView, "全国报量数据", label=_l("全国报量数据"),
                         icon="fa-globe", category=quantity)
 
+    from app.views import injury, injury_api, injury_master, injury_register, injury_review
+    work_injury, work_injury_label = "工伤服务", _l("工伤服务")
+    appbuilder.add_view(injury.InjuryHallView, "工伤服务大厅", label=_l("服务大厅"),
+                        icon="fa-home", category=work_injury, category_label=work_injury_label)
+    appbuilder.add_view(injury.InjuryDeclareView, "工伤保险业务", label=_l("工伤保险业务"),
+                        icon="fa-id-card-o", category=work_injury)
+    appbuilder.add_view(injury.InjuryPendingView, "我的待提交业务", label=_l("我的待提交业务"),
+                        icon="fa-inbox", category=work_injury)
+    appbuilder.add_view(injury_review.InjuryDeclarationView, "办理情况查询",
+                        label=_l("办理情况查询"), icon="fa-search", category=work_injury)
+    appbuilder.add_view(injury_review.InjuryEmployerReviewView, "单位审核", label=_l("单位审核"),
+                        icon="fa-building-o", category=work_injury)
+    appbuilder.add_view(injury_review.InjuryAgencyReviewView, "经办审核", label=_l("经办审核"),
+                        icon="fa-check-square-o", category=work_injury)
+    appbuilder.add_view(injury_master.InjuryDeterminationView, "工伤认定信息",
+                        label=_l("工伤认定信息"), icon="fa-address-book-o", category=work_injury)
+    appbuilder.add_view(injury_master.InjuryDeviceItemView, "辅助器具目录",
+                        label=_l("辅助器具目录"), icon="fa-wheelchair", category=work_injury)
+    appbuilder.add_view_no_menu(injury_register.InjuryRegisterView)
+
     system, system_label = "系统管理", _l("系统管理")
     appbuilder.add_view(AccountView, "账号管理", label=_l("账号管理"), icon="fa-users",
                         category=system, category_label=system_label)
@@ -68,5 +88,6 @@ def register(appbuilder):
                 rr.ReliefEvaluationApi, rr.ReliefRecoveryApi, rr.ReliefReportTaskApi,
                 rr.ReliefReportApi, rr.ReliefPerformanceApi, ivd_api.IvdProjectApi,
                 ivd_api.IvdCatalogItemApi, ivd_api.IvdHospitalReportApi, ivd_api.IvdAreaReportApi,
-                ExportJobApi):
+                injury_api.InjuryDeterminationApi, injury_api.InjuryDeclarationApi,
+                injury_api.InjuryDeviceItemApi, ExportJobApi):
         appbuilder.add_api(api)

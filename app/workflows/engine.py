@@ -40,6 +40,7 @@ class Transition:
     comment_required: bool = False
     form: str = None          # name of a view form to fill before firing (e.g. review page)
     style: str = "default"    # button colour: primary / warning / danger / default
+    system: bool = False      # fired only by the system (apply_system), never by a user
 
     def roles_for(self, flow):
         """Roles may name a set on the workflow (generic flows let each module say who)."""
@@ -49,6 +50,8 @@ class Transition:
         """Why `user` may not fire this on `obj` now (None when allowed). guards=False
         skips the guards marked `queries` (they hit the database): cheap enough for every
         row of a list; the engine applies all guards when the transition fires."""
+        if self.system:
+            return Refusal(_("“%(action)s”由系统自动执行", action=self.label), status=403)
         if not user_has_role(user, self.roles_for(flow)):
             return Refusal(_("您没有“%(action)s”的权限", action=self.label), status=403)
         state = getattr(obj, flow.state_field)
@@ -76,7 +79,7 @@ def user_has_role(user, roles):
 
 
 def transition(source, target, roles, guards=(), label=None, batch=False,
-               comment_required=False, form=None, style="default"):
+               comment_required=False, form=None, style="default", system=False):
     def decorate(func):
         func._transition = Transition(
             name=func.__name__, label=label if label is not None else func.__name__,
@@ -84,7 +87,7 @@ def transition(source, target, roles, guards=(), label=None, batch=False,
             target=target.value if hasattr(target, "value") else target,
             roles=roles if isinstance(roles, str) else frozenset(roles), guards=tuple(guards),
             effect=func, batch=batch,
-            comment_required=comment_required, form=form, style=style)
+            comment_required=comment_required, form=form, style=style, system=system)
         return func
     return decorate
 
@@ -149,7 +152,8 @@ def _fire(flow, t, obj, user, data):
         raise Refusal(_("状态已变更，请刷新后重试"))
     set_committed_value(obj, flow.state_field, t.target)
     record(user, "transition", obj=obj, object_type=flow.object_type, transition=t.name,
-           from_state=before, to_state=t.target, comment=data.get("comment"))
+           from_state=before, to_state=t.target, comment=data.get("comment"),
+           username=None if user is not None else str(_("系统")))
 
 
 def apply(flow, obj_or_pk, name, user, data=None):
@@ -161,6 +165,23 @@ def apply(flow, obj_or_pk, name, user, data=None):
         raise refusal
     try:
         _fire(flow, t, obj, user, data)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return obj
+
+
+def apply_system(flow, obj, name, comment=None):
+    """A transition the system fires (a timer, not a person): state check, effect,
+    conditional update and audit as for `apply`, with no user; the audit says 系统."""
+    t = flow.get(name)
+    state = getattr(obj, flow.state_field)
+    if not t.system or state not in t.source:
+        raise Refusal(_("当前状态为“%(state)s”，不能%(action)s",
+                        state=flow.state_label(state), action=t.label))
+    try:
+        _fire(flow, t, obj, None, {"comment": comment})
         db.session.commit()
     except Exception:
         db.session.rollback()

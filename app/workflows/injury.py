@@ -1,0 +1,179 @@
+"""工伤定点医疗机构服务 (SPEC W4–W8): the five declaration kinds, declared (fields, required
+material slots, line items), and the one state machine they share: hospital 提交 → employer
+审核 (or 超时自动通过) → agency 审核."""
+import datetime as dt
+from dataclasses import dataclass
+
+from app.i18n import _, _l
+from app.models.injury import (DECLARATION_KINDS, DECLARATION_STATE_LABELS,
+                               InjuryDeclaration)
+from app.services import clock
+from app.services.files import Slot, missing_slots
+from app.services.parameters import param
+from app.workflows.engine import Refusal, Workflow, querying, transition
+
+HOSPITAL = "W 医疗机构"
+EMPLOYER = "W 用人单位"
+AGENCY = "W 经办机构"
+SYSTEM = "系统"
+
+IMAGE = ("image",)
+TRANSPORTS = ("救护车", "普通车辆", "自行前往", "其他")
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: object
+    type: str = "text"         # text / textarea / date / choice
+    required: bool = True
+    choices: tuple = ()
+    max_length: int = None
+
+
+@dataclass(frozen=True)
+class Kind:
+    code: str
+    fields: tuple
+    slots: tuple
+    has_lines: bool = False
+    # (earlier, later, message): a pair of date fields that must be in order
+    date_order: tuple = ()
+
+    @property
+    def label(self):
+        return DECLARATION_KINDS[self.code]
+
+
+def _slot(name, label, required=True):
+    return Slot(name, label, IMAGE, required=required)
+
+
+CERTIFICATE = _slot("determination_doc", _l("工伤认定决定书"))
+DIAGNOSIS = _slot("diagnosis_proof", _l("诊断证明书"))
+RECORDS = _slot("medical_records", _l("病历资料"), required=False)
+
+KINDS = {k.code: k for k in (
+    Kind("relapse", (
+        Field("diagnosis", _l("诊断"), "textarea", max_length=500),
+        Field("recurrence_date", _l("复发日期"), "date"),
+        Field("treatment_plan", _l("治疗方案"), "textarea", max_length=1000),
+        Field("department", _l("就诊科室"), max_length=64),
+        Field("opinion", _l("医生意见"), "textarea", max_length=1000)),
+        (CERTIFICATE, DIAGNOSIS, RECORDS)),
+    Kind("transfer", (
+        Field("destination_hospital", _l("转往医院"), max_length=128),
+        Field("reason", _l("转诊转院原因"), "textarea", max_length=1000),
+        Field("planned_date", _l("计划转院日期"), "date"),
+        Field("transport", _l("交通方式"), "choice", choices=TRANSPORTS)),
+        (_slot("transfer_form", _l("转诊转院审批表")), _slot("medical_records", _l("病历资料")))),
+    Kind("rehab", (
+        Field("rehab_items", _l("康复项目"), "textarea", max_length=1000),
+        Field("start_date", _l("康复开始日期"), "date"),
+        Field("end_date", _l("康复结束日期"), "date"),
+        Field("rehab_institution", _l("康复机构"), max_length=128),
+        Field("opinion", _l("康复意见"), "textarea", max_length=1000)),
+        (_slot("rehab_plan", _l("康复治疗方案")), DIAGNOSIS),
+        date_order=(("start_date", "end_date", _l("康复结束日期不能早于开始日期")),)),
+    Kind("device", (
+        Field("opinion", _l("配置意见"), "textarea", required=False, max_length=1000),),
+        (_slot("prescription", _l("辅助器具配置处方")), _slot("determination_doc",
+                                                          _l("工伤认定决定书"), False)),
+        has_lines=True),
+    Kind("extension", (
+        Field("original_end_date", _l("原就医截止日期"), "date"),
+        Field("extended_to", _l("延长至"), "date"),
+        Field("reason", _l("延长原因"), "textarea", max_length=1000),
+        Field("opinion", _l("医生意见"), "textarea", max_length=1000)),
+        (_slot("extension_form", _l("延长就医申请表")), DIAGNOSIS),
+        date_order=(("original_end_date", "extended_to", _l("延长至日期必须晚于原就医截止日期")),)),
+)}
+EDITABLE_STATES = ("draft",)
+PENDING_STATES = ("employer_review", "agency_review")
+# 办理情况查询 status filter (SPEC W8): 未审核 covers both review stages.
+STATUS_FILTERS = {"pending": (_l("未审核"), PENDING_STATES),
+                  "employer_review": (_l("单位审核中"), ("employer_review",)),
+                  "agency_review": (_l("经办审核中"), ("agency_review",)),
+                  "approved": (_l("通过"), ("approved",)),
+                  "rejected": (_l("未通过"), ("rejected",))}
+
+
+def kind_of(declaration):
+    return KINDS[declaration.kind]
+
+
+@querying
+def materials_complete(declaration, user):
+    missing = missing_slots(declaration, kind_of(declaration).slots)
+    if missing:
+        return Refusal(_("%(what)s缺少电子材料：%(slots)s", what=_label(declaration),
+                         slots="、".join(str(s.label) for s in missing)), status=422)
+    return None
+
+
+@querying
+def has_lines(declaration, user):
+    if kind_of(declaration).has_lines and not declaration.lines:
+        return Refusal(_("请至少添加一条辅助器具配置信息"), status=422)
+    return None
+
+
+def within_employer_deadline(declaration, user):
+    """Past the deadline the employer's turn is over: the system approves in its place."""
+    if declaration.employer_due_at is not None and clock.now() >= declaration.employer_due_at:
+        return _("已超过单位审核时限（%(h)s小时），该申报已超时自动通过",
+                 h=param("employer_auto_approve_hours"))
+    return None
+
+
+def _label(declaration):
+    return f"{declaration.kind_label}（{declaration.person_name}）"
+
+
+class DeclarationFlow(Workflow):
+    model = InjuryDeclaration
+    object_type = "injury_declaration"
+    state_labels = DECLARATION_STATE_LABELS
+
+    @transition(source={"draft"}, target="employer_review", roles={HOSPITAL},
+                guards=[materials_complete, has_lines], label=_l("提交"), batch=True,
+                style="primary")
+    def submit(self, declaration, user, data):
+        now = clock.now()
+        declaration.submitted_at = now
+        declaration.employer_due_at = now + dt.timedelta(hours=param("employer_auto_approve_hours"))
+
+    @transition(source={"draft"}, target="deleted", roles={HOSPITAL}, label=_l("删除"),
+                batch=True, style="danger")
+    def delete(self, declaration, user, data):
+        pass
+
+    @transition(source={"employer_review"}, target="agency_review", roles={EMPLOYER},
+                guards=[within_employer_deadline], label=_l("审核通过"), form="review", style="success")
+    def employer_approve(self, declaration, user, data):
+        declaration.employer_opinion = (data.get("comment") or "").strip() or None
+        declaration.employer_reviewed_at = clock.now()
+
+    @transition(source={"employer_review"}, target="rejected", roles={EMPLOYER},
+                guards=[within_employer_deadline], label=_l("审核不通过"), form="review", comment_required=True, style="danger")
+    def employer_reject(self, declaration, user, data):
+        declaration.employer_opinion = data["comment"].strip()
+        declaration.employer_reviewed_at = clock.now()
+
+    @transition(source={"employer_review"}, target="agency_review", roles={SYSTEM},
+                label=_l("超时自动通过"), system=True)
+    def auto_approve(self, declaration, user, data):
+        declaration.employer_auto_approved = True
+        declaration.employer_reviewed_at = clock.now()
+
+    @transition(source={"agency_review"}, target="approved", roles={AGENCY},
+                label=_l("审核通过"), form="review", style="success")
+    def agency_approve(self, declaration, user, data):
+        declaration.agency_opinion = (data.get("comment") or "").strip() or None
+        declaration.agency_reviewed_at = clock.now()
+
+    @transition(source={"agency_review"}, target="rejected", roles={AGENCY},
+                label=_l("审核不通过"), form="review", comment_required=True, style="danger")
+    def agency_reject(self, declaration, user, data):
+        declaration.agency_opinion = data["comment"].strip()
+        declaration.agency_reviewed_at = clock.now()
