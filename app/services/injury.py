@@ -281,6 +281,14 @@ def device_search(text, limit=20):
     return db.session.execute(stmt.order_by(InjuryDeviceItem.code).limit(limit)).scalars().all()
 
 
+def device_names(codes):
+    codes = [str(c) for c in codes if c]
+    if not codes:
+        return {}
+    return dict(db.session.execute(select(InjuryDeviceItem.code, InjuryDeviceItem.name)
+                                   .where(InjuryDeviceItem.code.in_(codes))).all())
+
+
 def month_bounds(month):
     """'2026-11' → [start, end) as naive UTC datetimes of Asia/Shanghai's month."""
     match = re.fullmatch(r"(\d{4})-(\d{2})", (month or "").strip())

@@ -38,6 +38,42 @@ def relief_todos(user):
             for label, count, endpoint, state in rows]
 
 
+def injury_todos(user):
+    """工伤: the hospital's drafts and rejections, the employer's and the agency's queue."""
+    from app.models.injury import InjuryDeclaration as D
+    from app.workflows import injury as flow
+    wanted = []
+    if user_has_role(user, {flow.HOSPITAL}):
+        wanted += [(_("待提交业务"), "draft", "InjuryPendingView.index", ""),
+                   (_("未通过"), "rejected", "InjuryDeclarationView.list", "?status=rejected")]
+    if user_has_role(user, {flow.EMPLOYER}):
+        wanted.append((_("待单位审核"), "employer_review", "InjuryEmployerReviewView.list",
+                       "?status=employer_review"))
+    if user_has_role(user, {flow.AGENCY}):
+        wanted.append((_("待经办审核"), "agency_review", "InjuryAgencyReviewView.list",
+                       "?status=agency_review"))
+    if not wanted:
+        return []
+    from app.services.injury import approve_overdue
+    approve_overdue()      # lazily, when read (SPEC W6)
+    counts = dict(db.session.execute(
+        db.select(D.state, func.count()).where(region_scope(D, user),
+                                               D.state.in_([w[1] for w in wanted]))
+        .group_by(D.state)).all())
+    return [{"module": _("工伤服务"), "label": label, "count": counts.get(state, 0),
+             "url": url_for(endpoint) + query} for label, state, endpoint, query in wanted]
+
+
+def injury_hall(user):
+    """A designated hospital's home page is its service hall (SPEC W2)."""
+    from app.models.injury import DECLARATION_KINDS
+    from app.services.injury import hall_summary
+    from app.workflows.injury import HOSPITAL
+    if not user_has_role(user, {HOSPITAL}) or not user.organization_id:
+        return None
+    return {"summary": hall_summary(user), "kinds": DECLARATION_KINDS}
+
+
 def export_todos(user):
     ready = db.session.execute(db.select(func.count()).select_from(ExportJob).where(
         ExportJob.user_id == user.id, ExportJob.state == "done",
@@ -60,5 +96,7 @@ class HomeView(IndexView):
             .order_by(Announcement.published_on.desc()).limit(10)).scalars().all()
         attachments = files.files_of_many(announcements)
         return self.render_template(self.index_template, appbuilder=self.appbuilder,
-                                    todos=relief_todos(g.user) + export_todos(g.user),
+                                    hall=injury_hall(g.user),
+                                    todos=(relief_todos(g.user) + injury_todos(g.user)
+                                           + export_todos(g.user)),
                                     announcements=announcements, attachments=attachments)
