@@ -1,9 +1,10 @@
 """The transition tables of every declared workflow, as Markdown (docs/workflows.md).
 A test regenerates them and compares, so the document cannot go stale."""
+from app.workflows.injury import DeclarationFlow
 from app.workflows.ivd import AreaFlow, HospitalFlow
 from app.workflows.relief import ApplicationFlow, ReliefReportFlow
 
-WORKFLOWS = (ApplicationFlow, ReliefReportFlow, HospitalFlow, AreaFlow)
+WORKFLOWS = (ApplicationFlow, ReliefReportFlow, HospitalFlow, AreaFlow, DeclarationFlow)
 
 
 def transition_tables():
