@@ -42,3 +42,11 @@ JWT_ACCESS_TOKEN_EXPIRES = 3600
 CAPTCHA_ENABLED = True
 PARAMETER_DEFAULTS = {}
 FAB_CREATE_DB = False   # the schema is ours: `flask portal init-db` (Alembic migrations)
+
+# Client-certificate login (SPEC W1, docs/client-certificates.md). Off while None; when on,
+# e.g. "X-SSL-Client-S-DN", the header is trusted only from these proxy addresses
+# (addresses or networks, compared with the connecting peer, never X-Forwarded-For).
+CLIENT_CERT_HEADER = os.environ.get("CLIENT_CERT_HEADER") or None
+CLIENT_CERT_TRUSTED_PROXIES = tuple(
+    a.strip() for a in os.environ.get("CLIENT_CERT_TRUSTED_PROXIES", "127.0.0.1").split(",")
+    if a.strip())

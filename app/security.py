@@ -1,6 +1,7 @@
 """Authentication and accounts (SPEC P3): captcha login, lock-out, forced password
 change, JWT login guard, idle timeout. One `authenticate` serves the web and the API."""
 import datetime as dt
+import ipaddress
 import re
 import time
 
@@ -223,7 +224,61 @@ CHANGE_ALLOWED = {"PasswordView.change", "PortalAuthDBView.logout", "PortalAuthD
                   "MeApi.change_password", "PortalSecurityApi.login", "LocaleView.index"}
 
 
+def _peer_address():
+    """The address that connected to us; ProxyFix (if installed) keeps it in the environ
+    after replacing remote_addr with the forwarded client address."""
+    original = request.environ.get("werkzeug.proxy_fix.orig") or {}
+    return original.get("REMOTE_ADDR") or request.remote_addr
+
+
+def _is_trusted_proxy(address, trusted):
+    try:
+        peer = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    if peer.version == 6 and peer.ipv4_mapped:
+        peer = peer.ipv4_mapped
+    for entry in (trusted,) if isinstance(trusted, str) else (trusted or ()):
+        try:
+            if peer in ipaddress.ip_network(str(entry).strip(), strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def client_certificate_login():
+    """SPEC W1 (optional, off by default): a trusted reverse proxy that verified a client
+    certificate passes its subject in CLIENT_CERT_HEADER; the active account whose
+    cert_subject is exactly that subject is logged in. The header is ignored when the
+    setting is off or the request does not come from CLIENT_CERT_TRUSTED_PROXIES, because
+    anyone can send it; an unknown subject falls through to the normal login page."""
+    header = current_app.config.get("CLIENT_CERT_HEADER")
+    if not header or request.endpoint in ("static", "appbuilder.static") \
+            or request.path.startswith("/api/") or current_user.is_authenticated:
+        return None
+    subject = (request.headers.get(header) or "").strip()
+    if not subject or not _is_trusted_proxy(
+            _peer_address(), current_app.config.get("CLIENT_CERT_TRUSTED_PROXIES")):
+        return None
+    user = db.session.execute(
+        db.select(User).where(User.cert_subject == subject)).scalar_one_or_none()
+    if user is None or not user.is_active:
+        return None
+    user.fail_login_count = 0
+    user.login_count = (user.login_count or 0) + 1
+    user.last_login = utcnow()
+    record(user, "login", obj=user, comment=_("证书登录"))
+    db.session.commit()
+    login_user(user, remember=False)
+    session["last_seen"] = time.time()
+    return None
+
+
 def install_request_guards(app):
+    # First, so that the guards below see a certificate login (forced password change).
+    app.before_request(client_certificate_login)
+
     @app.before_request
     def idle_timeout_and_forced_change():
         if request.endpoint in ("static", "appbuilder.static"):

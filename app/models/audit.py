@@ -11,6 +11,7 @@ AUDIT_ACTIONS = {
     "parameter_change": "系统参数修改", "transition": "状态变更", "create": "新增",
     "update": "修改", "delete": "删除", "export": "导出", "import": "导入",
     "upload": "上传附件", "account_generate": "生成账户", "user_roles": "授权",
+    "register": "马上注册",
 }
 
 
