@@ -32,8 +32,8 @@ ROLE_TABLE = {
     "W 医疗机构": {"InjuryHallView": "*", "InjuryDeclareView": "*", "InjuryPendingView": "*",
                   "InjuryDeclarationView": "*", "InjuryDeclarationApi": "*", **INJURY_READ},
     "W 用人单位": {"InjuryEmployerReviewView": "*", **INJURY_REVIEW_API, **INJURY_READ},
-    "W 经办机构": {"InjuryAgencyReviewView": "*", "InjuryDeterminationView": "*",
-                  "InjuryDeterminationApi": "*", **INJURY_REVIEW_API, **INJURY_READ},
+    "W 经办机构": {**INJURY_READ, **INJURY_REVIEW_API, "InjuryAgencyReviewView": "*",
+                  "InjuryDeterminationView": "*", "InjuryDeterminationApi": "*"},
 }
 BASE_ROLE = "P 基础"
 

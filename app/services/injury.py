@@ -115,12 +115,13 @@ def clean_lines(rows):
     if len(rows) > MAX_LINES:
         raise Refusal(_("辅助器具明细最多%(n)s行", n=MAX_LINES), status=422)
     keys = {str(r.get("item") or "").strip() for r in rows if isinstance(r, dict)}
-    items = {}
+    by_code, by_id = {}, {}
     if keys:
         ids = [int(k) for k in keys if k.isdigit()]
         for item in db.session.execute(select(InjuryDeviceItem).where(
                 or_(InjuryDeviceItem.code.in_(keys), InjuryDeviceItem.id.in_(ids)))).scalars():
-            items[item.code] = items[str(item.id)] = item
+            by_code[item.code], by_id[str(item.id)] = item, item
+    items = {**by_id, **by_code}      # a product code wins over a database id
     lines, errors = [], []
     for n, row in enumerate(rows, start=1):
         if not isinstance(row, dict):
@@ -187,7 +188,7 @@ def save(user, kind_code, data, lines=None, declaration=None):
         try:
             cleaned_lines = clean_lines(lines)
         except Refusal as exc:
-            errors.update(exc.fields)
+            errors.update(exc.fields or {"lines": [exc.message]})
     if errors:
         raise Refusal(_("请检查填写的信息：%(m)s", m="；".join(
             str(m) for msgs in errors.values() for m in msgs)), status=422, fields=errors)
@@ -219,7 +220,10 @@ def lines_as_rows(declaration):
 
 def resubmit(user, original):
     """重新申报: a new draft pre-filled from a rejected declaration and linked to it; an
-    open draft already made from it is returned instead of a second one."""
+    open draft already made from it is returned instead of a second one. Materials are
+    collected again (the rejection is usually about them)."""
+    if original.organization_id != getattr(user, "organization_id", None):
+        raise Refusal(_("只有申报的医疗机构可以重新申报"), status=403)
     if original.state != "rejected":
         raise Refusal(_("只有未通过的申报可以重新申报"))
     existing = db.session.execute(select(InjuryDeclaration).where(

@@ -97,3 +97,31 @@ def test_who_sees_which_declarations(ctx):
     assert visible == {"ty_hosp1": {unsent.id, sent.id}, "ty_hosp2": set(),
                        "ty_employer": {sent.id}, "ty_agency": {unsent.id, sent.id},
                        "yc_agency": set()}
+
+
+def test_a_malformed_line_list_saves_nothing(ctx):
+    from sqlalchemy import func
+    det = determination()
+    before = db.session.execute(select(func.count()).select_from(InjuryDeclaration)).scalar()
+    for lines in ("not a list", [{"item": "x"}] * 51):
+        with pytest.raises(Refusal) as exc:
+            injury.save(user("ty_hosp1"), "device", {"determination": det.id}, lines)
+        assert exc.value.status == 422 and "lines" in exc.value.fields
+    db.session.rollback()
+    assert db.session.execute(select(func.count()).select_from(InjuryDeclaration)).scalar() \
+        == before
+
+
+def test_a_numeric_product_code_is_not_taken_for_a_database_id(ctx):
+    from app.models.injury import InjuryDeviceItem
+    first = InjuryDeviceItem(code="CODE-A", name="甲", category="假肢", price="1.00",
+                             usage_years=1)
+    db.session.add(first)
+    db.session.flush()
+    numeric = InjuryDeviceItem(code=str(first.id), name="乙", category="假肢", price="2.00",
+                               usage_years=1)
+    db.session.add(numeric)
+    db.session.commit()
+    lines = injury.clean_lines([{"item": str(first.id), "quantity": 1,
+                                 "configured_on": "20240101"}])
+    assert lines[0]["item"].id == numeric.id
