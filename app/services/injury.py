@@ -38,6 +38,19 @@ def find_determinations(user, id_number):
     return number, rows
 
 
+def employer_org(name, uscc=None):
+    """The employer organisation with an account in the portal, by USCC, else by exact name;
+    None when the employer is not in the portal (its review then times out, SPEC W6)."""
+    from app.models.core import Organization
+    cond = Organization.name == name
+    if uscc:
+        cond = or_(Organization.uscc == uscc, cond)
+    return db.session.execute(select(Organization).where(
+        Organization.org_type == "employer", cond).order_by(
+        (Organization.uscc == uscc).desc() if uscc else Organization.id, Organization.id)
+        .limit(1)).scalar()
+
+
 # ---- W4 validating a declaration ----------------------------------------------------------
 
 
@@ -279,9 +292,9 @@ def device_search(text, limit=20):
     stmt = select(InjuryDeviceItem).where(InjuryDeviceItem.active.is_(True))
     if text:
         pattern = "%" + text.replace("\\", "").replace("%", "").replace("_", "") + "%"
-        stmt = stmt.where(or_(InjuryDeviceItem.code.like(pattern),
-                              InjuryDeviceItem.name.like(pattern),
-                              InjuryDeviceItem.specification.like(pattern)))
+        stmt = stmt.where(or_(InjuryDeviceItem.code.ilike(pattern),
+                              InjuryDeviceItem.name.ilike(pattern),
+                              InjuryDeviceItem.specification.ilike(pattern)))
     return db.session.execute(stmt.order_by(InjuryDeviceItem.code).limit(limit)).scalars().all()
 
 

@@ -92,9 +92,7 @@ def _employer(data, errors, creating):
         name = str(data.get("employer_name") or "").strip()
         if not creating or not name:
             return None
-        return db.session.execute(select(Organization).where(
-            Organization.org_type == "employer", Organization.name == name)
-            .order_by(Organization.id).limit(1)).scalar()
+        return injury.employer_org(name)
     try:
         org = db.session.get(Organization, int(raw))
     except (TypeError, ValueError):

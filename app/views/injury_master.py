@@ -5,14 +5,14 @@ import datetime as dt
 from flask import g
 from flask_appbuilder import ModelView
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.i18n import _, _l
-from app.models.core import Organization, Region
+from app.models.core import Region
 from app.models.injury import INJURY_TYPES, InjuryDetermination, InjuryDeviceItem
 from app.scope import region_in_scope
-from app.services import validators
+from app.services import injury, validators
 from app.services.imports import ImportColumn, RowError
 from app.views.export_mixin import ExcelExportMixin, ExportField
 from app.views.import_mixin import ImportMixin
@@ -114,21 +114,11 @@ class InjuryDeterminationView(ImportMixin, RegionScopedMixin, ExcelExportMixin, 
             id_number=row["id_number"], person_name=row["person_name"],
             employer_name=row["employer_name"], injury_type=TYPE_BY_LABEL[row["injury_type"]],
             determination_no=row["determination_no"], injury_date=row["injury_date"],
-            region_id=region.id, employer_id=employer_of(row))
+            region_id=region.id)
+        employer = injury.employer_org(row["employer_name"], row.get("employer_uscc"))
+        item.employer_id = employer.id if employer is not None else None
         item.copy_scope_from(region)
         db.session.add(item)
-
-
-def employer_of(row):
-    """The employer organisation with an account in the portal, by USCC, else by exact name;
-    None when the employer is not in the portal (its review then times out, SPEC W6)."""
-    cond = Organization.name == row["employer_name"]
-    if row.get("employer_uscc"):
-        cond = or_(Organization.uscc == row["employer_uscc"], cond)
-    return db.session.execute(select(Organization.id).where(
-        Organization.org_type == "employer", cond).order_by(
-        (Organization.uscc == row.get("employer_uscc")).desc(), Organization.id).limit(1)
-    ).scalar()
 
 
 DEVICE_IMPORT = (

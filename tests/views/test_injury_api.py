@@ -4,7 +4,6 @@ import datetime as dt
 import io
 import uuid
 
-import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
