@@ -77,6 +77,7 @@ class _DeclarationBase(ApproveOverdueFirst, RegionScopedMixin, WorkflowActionsMi
     datamodel = SQLAInterface(InjuryDeclaration)
     workflow = DeclarationFlow
     editable_states = ("draft",)
+    batch_transitions = ()        # 提交 / 删除 of drafts live in 我的待提交业务
     label_columns = LABELS
     list_columns = ["id", "kind_label", "person_name", "id_number", "determination_no",
                     "employer_name", "state_label", "submitted_at"]

@@ -176,6 +176,7 @@ class EditableStatesMixin:
 class WorkflowActionsMixin(EditableStatesMixin):
     """Turns the declared transitions of `workflow` into row buttons, show-page
     buttons and bulk actions; every one goes through the engine."""
+    batch_transitions = None      # None: every batch transition; a view may offer fewer
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -185,7 +186,7 @@ class WorkflowActionsMixin(EditableStatesMixin):
             elif name not in self.base_permissions:
                 self.base_permissions.append(name)
         for t in self.workflow.transitions.values():
-            if t.batch:
+            if t.batch and (self.batch_transitions is None or t.name in self.batch_transitions):
                 self.actions[t.name] = ActionItem(
                     t.name, t.label, _("确定要%(action)s所选记录吗？", action=t.label),
                     "fa-check", True, False, self._batch_func(t.name))

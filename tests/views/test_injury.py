@@ -238,6 +238,9 @@ def test_employer_then_agency_approve(login_as, ctx):
     assert (declaration(pk).state, declaration(pk).employer_opinion) == ("agency_review", "情况属实")
     assert login_as("yc_agency").get(f"/injury/agency/show/{pk}").status_code == 404
     agency = login_as("ty_agency")
+    listing = agency.get("/injury/agency/list/").get_data(as_text=True)
+    assert f"/injury/agency/review/{pk}" in listing and 'name="action" value="submit"' not in \
+        listing and "action_post" not in listing
     agency.post(f"/injury/agency/transition/agency_approve/{pk}", data={"comment": "同意"})
     assert declaration(pk).state == "approved"
     text = login_as("ty_hosp1").get(f"/injury/declarations/show/{pk}").get_data(as_text=True)
