@@ -149,13 +149,15 @@ class DeclarationFlow(Workflow):
         pass
 
     @transition(source={"employer_review"}, target="agency_review", roles={EMPLOYER},
-                guards=[within_employer_deadline], label=_l("审核通过"), form="review", style="success")
+                guards=[within_employer_deadline], label=_l("审核通过"), form="review",
+                style="success")
     def employer_approve(self, declaration, user, data):
         declaration.employer_opinion = (data.get("comment") or "").strip() or None
         declaration.employer_reviewed_at = clock.now()
 
     @transition(source={"employer_review"}, target="rejected", roles={EMPLOYER},
-                guards=[within_employer_deadline], label=_l("审核不通过"), form="review", comment_required=True, style="danger")
+                guards=[within_employer_deadline], label=_l("审核不通过"), form="review",
+                comment_required=True, style="danger")
     def employer_reject(self, declaration, user, data):
         declaration.employer_opinion = data["comment"].strip()
         declaration.employer_reviewed_at = clock.now()
