@@ -94,12 +94,21 @@ def attach(obj, slot, upload, user):
 
 def attach_and_record(obj, slot, upload, user):
     """Upload from a screen or the API: store, audit (上传附件) and commit."""
+    return attach_all_and_record(obj, slot, [upload], user)[0]
+
+
+def attach_all_and_record(obj, slot, uploads, user):
+    """Several files into one slot, all or nothing (the first bad one raises before the
+    commit); each audited."""
     from app.services.audit import record
-    row = attach(obj, slot, upload, user)
-    db.session.flush()
-    record(user, "upload", obj=obj, comment=row.original_name)
+    rows = []
+    for upload in uploads:
+        row = attach(obj, slot, upload, user)
+        db.session.flush()
+        record(user, "upload", obj=obj, comment=row.original_name)
+        rows.append(row)
     db.session.commit()
-    return row
+    return rows
 
 
 def path_of(row):

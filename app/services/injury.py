@@ -51,6 +51,22 @@ def employer_org(name, uscc=None):
         .limit(1)).scalar()
 
 
+def insurance_region_problem(region, user):
+    """Why `region` cannot be a determination's 参保地 for `user` (None when it can): a city
+    or county inside the caller's scope — the same rule for the Excel import and the API."""
+    from app.scope import region_in_scope
+    if region is None or region.level not in ("city", "county"):
+        return _("参保地必须是有效的市或县（区）")
+    if not region_in_scope(region, user):
+        return _("参保地不在本机构管辖范围内")
+    return None
+
+
+def local_today():
+    """Today in Asia/Shanghai, on the business clock."""
+    return (clock.now() + dt.timedelta(hours=8)).date()
+
+
 # ---- W4 validating a declaration ----------------------------------------------------------
 
 
@@ -324,8 +340,8 @@ def hall_summary(user):
     org_id = user.organization_id
     drafts = db.session.execute(select(func.count()).select_from(InjuryDeclaration).where(
         InjuryDeclaration.organization_id == org_id, InjuryDeclaration.state == "draft")).scalar()
-    local = clock.now() + dt.timedelta(hours=8)
-    start, end = month_bounds(local.strftime("%Y-%m"))
+    month_label = local_today().strftime("%Y-%m")
+    start, end = month_bounds(month_label)
     month = dict(db.session.execute(
         select(InjuryDeclaration.kind, func.count()).where(
             InjuryDeclaration.organization_id == org_id,
@@ -338,4 +354,4 @@ def hall_summary(user):
                                 InjuryDeclaration.employer_reviewed_at).desc(),
                   InjuryDeclaration.id.desc()).limit(5)).scalars().all()
     return {"drafts": drafts, "month": month, "month_total": sum(month.values()),
-            "month_label": local.strftime("%Y-%m"), "results": results}
+            "month_label": month_label, "results": results}

@@ -84,6 +84,14 @@ def export_todos(user):
              "url": url_for("ExportJobView.list")}]
 
 
+def latest_announcements(limit):
+    """通知公告 with their downloads, newest first (home page and the 工伤 hall)."""
+    return db.session.execute(
+        db.select(Announcement).where(Announcement.active.is_(True))
+        .order_by(Announcement.published_on.desc(), Announcement.id.desc()).limit(limit)
+    ).scalars().all()
+
+
 class HomeView(IndexView):
     index_template = "home/index.html"
 
@@ -91,9 +99,7 @@ class HomeView(IndexView):
     def index(self):
         if g.user is None or not g.user.is_authenticated:
             return redirect(self.appbuilder.get_url_for_login)
-        announcements = db.session.execute(
-            db.select(Announcement).where(Announcement.active.is_(True))
-            .order_by(Announcement.published_on.desc()).limit(10)).scalars().all()
+        announcements = latest_announcements(10)
         attachments = files.files_of_many(announcements)
         return self.render_template(self.index_template, appbuilder=self.appbuilder,
                                     hall=injury_hall(g.user),

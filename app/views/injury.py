@@ -7,13 +7,13 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.i18n import _
-from app.models.core import Announcement
 from app.models.files import Attachment
 from app.models.injury import DECLARATION_KINDS, InjuryDeclaration
 from app.scope import scoped_get
 from app.services import audit, files, injury
 from app.services.attachments import AttachmentError
 from app.views.attachments import OWNER_MODELS
+from app.views.home import latest_announcements
 from app.workflows.engine import Refusal, apply_batch
 from app.workflows.injury import EDITABLE_STATES, KINDS, DeclarationFlow
 
@@ -22,7 +22,8 @@ OWNER_MODELS[InjuryDeclaration.__tablename__] = InjuryDeclaration
 
 class ApproveOverdueFirst:
     """Declarations left with the employer past the deadline are approved by the system
-    before any screen of this module reads them (SPEC W6: "and lazily when read")."""
+    before any screen or API call of this module reads them (SPEC W6: "and lazily when
+    read")."""
 
     def create_blueprint(self, appbuilder, *args, **kwargs):
         blueprint = super().create_blueprint(appbuilder, *args, **kwargs)
@@ -61,10 +62,7 @@ class InjuryHallView(ApproveOverdueFirst, BaseView):
     @expose("/")
     @has_access
     def index(self):
-        announcements = db.session.execute(
-            select(Announcement).where(Announcement.active.is_(True))
-            .order_by(Announcement.published_on.desc(), Announcement.id.desc()).limit(8)
-        ).scalars().all()
+        announcements = latest_announcements(8)
         return self.render_template("injury/hall.html", title=_("定点医疗机构网上服务大厅"),
                                     summary=injury.hall_summary(g.user), kinds=DECLARATION_KINDS,
                                     announcements=announcements,
@@ -183,11 +181,7 @@ class InjuryDeclareView(ApproveOverdueFirst, BaseView):
         if not uploads:
             flash(_("请选择要上传的图片"), "warning")
         try:
-            for upload in uploads:
-                files.attach(item, slot_def, upload, g.user)
-                db.session.flush()
-                audit.record(g.user, "upload", obj=item, comment=upload.filename)
-            db.session.commit()
+            files.attach_all_and_record(item, slot_def, uploads, g.user)
             if uploads:
                 flash(_("已上传%(n)s张图片：%(slot)s", n=len(uploads), slot=slot_def.label),
                       "success")

@@ -21,11 +21,12 @@ from app.i18n import _, _l
 from app.models.core import Organization, Region
 from app.models.injury import (DECLARATION_KINDS, DECLARATION_STATE_LABELS, INJURY_TYPES,
                                InjuryDeclaration, InjuryDetermination, InjuryDeviceItem)
-from app.scope import region_in_scope, scoped_get
-from app.services import audit, clock, files, injury, validators
+from app.scope import scoped_get
+from app.services import audit, files, injury, validators
 from app.services.attachments import AttachmentError
 from app.views.api_mixins import ExportApiMixin, ScopedApiMixin, WorkflowApiMixin
 from app.views.filters import StateNotInFilter
+from app.views.injury import ApproveOverdueFirst
 from app.workflows.engine import Refusal, apply, user_has_role
 from app.workflows.injury import EDITABLE_STATES, HOSPITAL, KINDS, DeclarationFlow
 
@@ -56,10 +57,6 @@ def _raise_if(errors):
             str(m) for msgs in errors.values() for m in msgs)), status=422, fields=errors)
 
 
-def _local_today():
-    return (clock.now() + dt.timedelta(hours=8)).date()
-
-
 # ---- 工伤认定信息 ----------------------------------------------------------------------------
 
 DETERMINATION_FIELDS = ["id_number", "person_name", "employer_name", "employer_id",
@@ -75,11 +72,9 @@ def _region(data, user, errors):
             region = db.session.get(Region, int(data.get("region_id")))
         except (TypeError, ValueError):
             region = None
-    if region is None or region.level not in ("city", "county"):
-        errors["region_id"] = [_("参保地必须是有效的市或县（区）")]
-        return None
-    if not region_in_scope(region, user):
-        errors["region_id"] = [_("参保地不在本机构管辖范围内")]
+    problem = injury.insurance_region_problem(region, user)
+    if problem:
+        errors["region_id"] = [problem]
         return None
     return region
 
@@ -135,7 +130,7 @@ def clean_determination(data, user, current=None):
     try:
         values["injury_date"] = raw_date if isinstance(raw_date, dt.date) \
             else injury.parse_date(raw_date)
-        if values["injury_date"] > _local_today():
+        if values["injury_date"] > injury.local_today():
             errors["injury_date"] = [_("工伤发生时间不能晚于今天")]
     except ValueError as exc:
         errors["injury_date"] = [f"{_('工伤发生时间')}：{exc}"]
@@ -260,10 +255,6 @@ DECLARATION_LABELS = {
     "created_at": _l("创建时间"), "updated_at": _l("修改时间")}
 
 
-def _approve_overdue():
-    injury.approve_overdue()
-
-
 def _labels(row):
     for key, mapping in (("kind", DECLARATION_KINDS), ("state", DECLARATION_STATE_LABELS),
                          ("injury_type", INJURY_TYPES)):
@@ -271,7 +262,8 @@ def _labels(row):
             row[f"{key}_label"] = str(mapping.get(row[key], row[key]))
 
 
-class InjuryDeclarationApi(ScopedApiMixin, WorkflowApiMixin, ExportApiMixin, ModelRestApi):
+class InjuryDeclarationApi(ApproveOverdueFirst, ScopedApiMixin, WorkflowApiMixin, ExportApiMixin,
+                           ModelRestApi):
     """The five declarations (W4–W8). Body of POST/PUT: {"kind", "determination": <id>,
     <the kind's fields>, "lines": [{"item", "quantity", "price", "configured_on",
     "usage_years"}]}; transitions, batch, history and export come from the mixins."""
@@ -289,13 +281,6 @@ class InjuryDeclarationApi(ScopedApiMixin, WorkflowApiMixin, ExportApiMixin, Mod
     base_order = ("id", "desc")
     base_permissions = ["can_get", "can_info", "can_post", "can_put", "can_delete"]
     max_page_size = 100
-
-    def create_blueprint(self, appbuilder, *args, **kwargs):
-        blueprint = super().create_blueprint(appbuilder, *args, **kwargs)
-        # SPEC W6 "lazily when read": overdue employer reviews move on before any list,
-        # show, history, export or transition of this resource sees them.
-        blueprint.before_request(_approve_overdue)
-        return blueprint
 
     # -- reading
 

@@ -1,7 +1,5 @@
 """工伤 master data: work-injury determinations imported by an agency (SPEC W3, P12) and the
 assistive-device catalogue (W4)."""
-import datetime as dt
-
 from flask import g
 from flask_appbuilder import ModelView
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -11,7 +9,6 @@ from app.extensions import db
 from app.i18n import _, _l
 from app.models.core import Region
 from app.models.injury import INJURY_TYPES, InjuryDetermination, InjuryDeviceItem
-from app.scope import region_in_scope
 from app.services import injury, validators
 from app.services.imports import ImportColumn, RowError
 from app.views.export_mixin import ExcelExportMixin, ExportField
@@ -96,14 +93,12 @@ class InjuryDeterminationView(ImportMixin, RegionScopedMixin, ExcelExportMixin, 
         ).scalars())
         for r in rows:
             region = regions.get(r["region_code"])
-            if region is None or region.level in ("nation", "province"):
-                problems.append(RowError(r["_row"], "参保地区划代码",
-                                         _("不是有效的市或县（区）区划代码")))
-            elif not region_in_scope(region, g.user):
-                problems.append(RowError(r["_row"], "参保地区划代码", _("不在本机构管辖范围内")))
+            problem = injury.insurance_region_problem(region, g.user)
+            if problem:
+                problems.append(RowError(r["_row"], "参保地区划代码", problem))
             if r["determination_no"] in taken:
                 problems.append(RowError(r["_row"], "工伤认定编号", _("该工伤认定编号已存在")))
-            if r["injury_date"] > dt.date.today():
+            if r["injury_date"] > injury.local_today():
                 problems.append(RowError(r["_row"], "工伤发生时间", _("不能晚于今天")))
         self._regions = regions
         return problems

@@ -13,7 +13,7 @@ from app.services import files, injury
 from app.views.export_mixin import ExcelExportMixin, ExportField
 from app.views.filters import StateNotInFilter
 from app.views.formatting import localtime
-from app.views.injury import ApproveOverdueFirst, material_status
+from app.views.injury import ApproveOverdueFirst
 from app.views.mixins import Button, RegionScopedMixin, WorkflowActionsMixin
 from app.workflows.engine import Refusal
 from app.workflows.injury import KINDS, STATUS_FILTERS, DeclarationFlow
@@ -112,10 +112,11 @@ class _DeclarationBase(ApproveOverdueFirst, RegionScopedMixin, WorkflowActionsMi
     @has_access
     def show(self, pk):
         item = self.scoped(pk)
-        present, missing = material_status([item])[item.id]
+        materials = files.files_of(item)
+        missing = [s for s in KINDS[item.kind].slots if s.required and s.name not in materials]
         return self.render_template(
             "injury/show.html", title=self.show_title, item=item, kind=KINDS[item.kind],
-            materials=files.files_of(item), missing=missing, extras=self.show_extras(item),
+            materials=materials, missing=missing, extras=self.show_extras(item),
             can_resubmit=self.can_resubmit(item))
 
     @expose("/review/<pk>", methods=["GET"])
