@@ -11,6 +11,9 @@ INJURY_READ = {"InjuryDeterminationApi": ["can_get", "can_info"],
                "InjuryDeviceItemApi": ["can_get", "can_info"],
                "InjuryDeviceItemView": ["can_list", "can_show"]}
 INJURY_REVIEW_API = {"InjuryDeclarationApi": ["can_get", "can_info", "can_put"]}
+PHS_UNIT = {"PhsInstitutionView": "*", "PhsInstitutionApi": "*", "PhsReportApi": "*"}
+PHS_AREA = {**PHS_UNIT, "PhsReviewView": "*", "PhsProgressView": "*",
+            "PhsChangeRequestView": "*", "PhsChangeRequestApi": "*"}
 ROLE_TABLE = {
     "P 基础": {"PasswordView": "*", "AttachmentView": "*", "MeApi": "*", "ExportJobView": "*",
                "ExportJobApi": "*", "RegionApi": ["can_get", "can_info"]},
@@ -34,6 +37,11 @@ ROLE_TABLE = {
     "W 用人单位": {"InjuryEmployerReviewView": "*", **INJURY_REVIEW_API, **INJURY_READ},
     "W 经办机构": {**INJURY_READ, **INJURY_REVIEW_API, "InjuryAgencyReviewView": "*",
                   "InjuryDeterminationView": "*", "InjuryDeterminationApi": "*"},
+    "H 国家": {**PHS_AREA, "PhsRoundView": "*"},
+    "H 省级": PHS_AREA,
+    "H 市级": PHS_AREA,
+    "H 县级": {**PHS_AREA, "PhsAffiliationView": "*"},
+    "H 基层机构": PHS_UNIT,
 }
 BASE_ROLE = "P 基础"
 

@@ -17,12 +17,17 @@ from app import create_app
 from app.extensions import db
 
 PASSWORD = "Demo@2026"
-TRIMMED = ["ab_user_role", "attachment", "injury_device_line", "injury_declaration",
+TRIMMED = ["phs_change_request", "phs_report", "phs_institution", "phs_round",
+           "ab_user_role", "attachment", "injury_device_line", "injury_declaration",
            "injury_determination", "injury_device_item", "audit_log", "export_job", "ivd_report_line",
            "ivd_area_report", "ivd_hospital_report", "ivd_catalog_item", "ivd_project",
            "relief_evaluation",
            "relief_performance", "relief_report", "relief_report_task", "relief_application",
            "relief_prepayment", "ab_user", "organization"]
+
+
+# Demo rows that tests change in place (states, filled items): every column is put back.
+RESTORED = ["phs_round", "phs_institution", "phs_report", "phs_change_request"]
 
 
 def _database_url(tmpdir):
@@ -81,7 +86,17 @@ def _baseline():
     from app.models.core import User
     users = {u.id: (u.password, u.active, u.first_name, u.mobile)
              for u in db.session.execute(select(User)).scalars()}
-    return {"ids": ids, "users": users}
+    rows = {table: [dict(r) for r in db.session.execute(text(f"SELECT * FROM {table}"))
+                    .mappings()] for table in RESTORED}
+    return {"ids": ids, "users": users, "rows": rows}
+
+
+def _restore_rows(rows):
+    for table, saved in rows.items():
+        for row in saved:
+            columns = [c for c in row if c != "id"]
+            db.session.execute(text(f"UPDATE {table} SET " + ", ".join(
+                f"{c} = :{c}" for c in columns) + " WHERE id = :id"), row)
 
 
 @pytest.fixture(autouse=True)
@@ -97,6 +112,9 @@ def _restore(app):
                            {"m": ids["relief_recovery"]})
         db.session.execute(text("UPDATE relief_report SET aggregate_id = NULL "
                                 "WHERE aggregate_id > :m"), {"m": ids["relief_report"]})
+        _restore_rows(base["rows"])
+        db.session.execute(text("UPDATE phs_report SET aggregate_id = NULL "
+                                "WHERE id > :m"), {"m": ids["phs_report"]})
         for table in TRIMMED:
             db.session.execute(text(f"DELETE FROM {table} WHERE id > :m"),
                                {"m": base["ids"][table]})

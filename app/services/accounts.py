@@ -20,6 +20,10 @@ DEFAULT_ROLES = {"medical": ["R 医疗机构", "Q 医疗机构", "W 医疗机构
                  "agency": ["R 经办机构", "W 经办机构"], "health_commission": ["R 卫健委"],
                  "insurance_bureau": ["R 卫健委", "Q 医保局"], "national": ["R 卫健委"],
                  "employer": ["W 用人单位"], "public_health": []}
+# 基本公卫 roles of health commissions by level (SPEC H1).
+LEVEL_ROLES = {("health_commission", "province"): "H 省级",
+               ("health_commission", "city"): "H 市级",
+               ("health_commission", "county"): "H 县级", ("national", "nation"): "H 国家"}
 # Administrative organisations whose users create institution accounts (SPEC P4).
 INSTITUTION_CREATORS = ("health_commission", "agency", "insurance_bureau", "national")
 # 用户类型 on the create screen (SPEC Q1); "other" is the plain organisation choice.
@@ -86,7 +90,10 @@ def create_user(actor, org, username, display_name, mobile=None, email=None, pas
     mobile, email = clean_mobile(mobile), (email or "").strip()
     if email and db.session.execute(db.select(User.id).where(User.email == email)).first():
         raise ValueError(_("邮箱“%(email)s”已被其他账号使用", email=email))
-    role_names = roles if roles is not None else DEFAULT_ROLES.get(org.org_type, [])
+    if roles is None:
+        level_role = LEVEL_ROLES.get((org.org_type, org.level))
+        roles = DEFAULT_ROLES.get(org.org_type, []) + ([level_role] if level_role else [])
+    role_names = roles
     role_names = [BASE_ROLE] + [n for n in role_names if n != BASE_ROLE]   # P 基础 always
     user = User(username=username, first_name=display_name or username, last_name="",
                 email=email or f"{username}@users.invalid", active=True,

@@ -67,6 +67,22 @@ def register(appbuilder):
                         label=_l("辅助器具目录"), icon="fa-wheelchair", category=work_injury)
     appbuilder.add_view_no_menu(injury_register.InjuryRegisterView)
 
+    from app.views import phs, phs_api, phs_review
+    public_health, public_health_label = "基本公卫", _l("基本公卫")
+    appbuilder.add_view(phs.PhsInstitutionView, "机构信息上报", label=_l("机构信息上报"),
+                        icon="fa-hospital-o", category=public_health,
+                        category_label=public_health_label)
+    appbuilder.add_view(phs_review.PhsReviewView, "机构信息审核", label=_l("机构信息审核"),
+                        icon="fa-check-square-o", category=public_health)
+    appbuilder.add_view(phs_review.PhsAffiliationView, "机构隶属关系维护",
+                        label=_l("机构隶属关系维护"), icon="fa-sitemap", category=public_health)
+    appbuilder.add_view(phs_review.PhsChangeRequestView, "申请修改", label=_l("申请修改"),
+                        icon="fa-pencil", category=public_health)
+    appbuilder.add_view(phs_review.PhsProgressView, "上报进度", label=_l("上报进度"),
+                        icon="fa-tasks", category=public_health)
+    appbuilder.add_view(phs_review.PhsRoundView, "报送轮次", label=_l("报送轮次"),
+                        icon="fa-refresh", category=public_health)
+
     system, system_label = "系统管理", _l("系统管理")
     appbuilder.add_view(AccountView, "账号管理", label=_l("账号管理"), icon="fa-users",
                         category=system, category_label=system_label)
@@ -89,5 +105,6 @@ def register(appbuilder):
                 rr.ReliefReportApi, rr.ReliefPerformanceApi, ivd_api.IvdProjectApi,
                 ivd_api.IvdCatalogItemApi, ivd_api.IvdHospitalReportApi, ivd_api.IvdAreaReportApi,
                 injury_api.InjuryDeterminationApi, injury_api.InjuryDeclarationApi,
-                injury_api.InjuryDeviceItemApi, ExportJobApi):
+                injury_api.InjuryDeviceItemApi, phs_api.PhsInstitutionApi,
+                phs_api.PhsReportApi, phs_api.PhsChangeRequestApi, ExportJobApi):
         appbuilder.add_api(api)

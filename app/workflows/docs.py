@@ -2,9 +2,11 @@
 A test regenerates them and compares, so the document cannot go stale."""
 from app.workflows.injury import DeclarationFlow
 from app.workflows.ivd import AreaFlow, HospitalFlow
+from app.workflows.phs import ChangeRequestFlow, PhsReportFlow
 from app.workflows.relief import ApplicationFlow, ReliefReportFlow
 
-WORKFLOWS = (ApplicationFlow, ReliefReportFlow, HospitalFlow, AreaFlow, DeclarationFlow)
+WORKFLOWS = (ApplicationFlow, ReliefReportFlow, HospitalFlow, AreaFlow, DeclarationFlow,
+             PhsReportFlow, ChangeRequestFlow)
 
 
 def transition_tables():

@@ -101,11 +101,15 @@ class Workflow:
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
-        # Inherited transitions first (a generic flow), then the subclass's own.
+        # Inherited transitions first (a generic flow), then the subclass's own; a subclass
+        # drops an inherited one by naming it `None` (e.g. `delete = None`).
         cls.transitions = {}
         for klass in reversed(cls.__mro__):
-            cls.transitions.update({name: f._transition for name, f in vars(klass).items()
-                                    if hasattr(f, "_transition")})
+            for name, f in vars(klass).items():
+                if hasattr(f, "_transition"):
+                    cls.transitions[name] = f._transition
+                elif f is None and name in cls.transitions:
+                    del cls.transitions[name]
 
     @classmethod
     def state_label(cls, state):

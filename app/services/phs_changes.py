@@ -1,0 +1,193 @@
+"""申请修改 (SPEC H6): a county's request to add, change or delete an institution after it
+has reported. Checked when made (the kind must fit the content), routed to the county's
+superior, merged into the reported data when the level holding it approves."""
+import json
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.i18n import _
+from app.models.phs import CHANGE_KINDS, PhsChangeRequest, PhsInstitution
+from app.scope import scoped_get
+from app.services import audit, phs
+from app.services.phs import COUNTY, EDITABLE_FIELDS
+from app.workflows.engine import Refusal
+
+SNAPSHOT_FIELDS = EDITABLE_FIELDS + ("superior_org_id", "deleted")
+
+
+def _content_keys(data):
+    content = data.get("content")
+    if content is None:
+        content = {k: data[k] for k in EDITABLE_FIELDS if k in data}
+    if isinstance(content, str):
+        try:
+            content = json.loads(content) if content.strip() else {}
+        except ValueError:
+            raise Refusal(_("申请内容格式无效"), status=422) from None
+    if not isinstance(content, dict):
+        raise Refusal(_("申请内容格式无效"), status=422)
+    # A form sends every field; blank ones are not part of the requested change.
+    return {k: v for k, v in content.items()
+            if k in EDITABLE_FIELDS + ("superior",) and v not in (None, "", [])}
+
+
+def create(user, data):
+    """A county's 申请修改: all checks first, nothing saved on any error."""
+    county = user.organization
+    if not phs.has_role(user, COUNTY) or county is None or county.level != "county":
+        raise Refusal(_("申请修改的主体为县级用户"), status=403)
+    report = phs.report_of(county, create=False)
+    if report is None or report.state in phs.OPEN_STATES:
+        raise Refusal(_("本县尚未确认并上报，请直接修改机构信息"))
+    kind = (data.get("kind") or "").strip()
+    if kind not in CHANGE_KINDS:
+        raise Refusal(_("请选择申请类型（新增、修改或删除）"), status=422,
+                      fields={"kind": [_("必选")]})
+    reason = (data.get("reason") or "").strip()
+    content = _content_keys(data)
+    target = None
+    if data.get("institution") not in (None, ""):
+        target = scoped_get(PhsInstitution, data.get("institution"), user)
+        if target.deleted or target.county_code != county.county_code:
+            raise Refusal(_("未找到该机构"), status=404)
+    values = CHECKS[kind](county, target, content)
+    if not reason:
+        raise Refusal(_("请填写申请说明"), status=422, fields={"reason": [_("必填")]})
+    if target is not None and db.session.execute(select(PhsChangeRequest.id).where(
+            PhsChangeRequest.institution_id == target.id,
+            PhsChangeRequest.state == "pending")).first():
+        raise Refusal(_("该机构已有待审核的申请修改"))
+    change = PhsChangeRequest(kind=kind, institution_id=target.id if target else None,
+                              content=json.dumps(values, ensure_ascii=False) if values else None,
+                              reason=reason, state="pending", organization_id=county.id,
+                              reviewer_org_id=phs.superior_of(county).id)
+    change.copy_scope_from(county)
+    db.session.add(change)
+    db.session.flush()
+    audit.record(user, "create", obj=change, comment=f"{change.kind_label}：{reason}")
+    db.session.commit()
+    return change
+
+
+def _check_add(county, target, content):
+    if target is not None:
+        raise Refusal(_("新增类申请不能选择已有机构；修改或删除已有机构请选择对应类型"), status=422,
+                      fields={"institution": [_("新增时不选")]})
+    superior = _superior(county, content.pop("superior", None))
+    values, errors = phs.clean_fields({k: content.get(k) for k in EDITABLE_FIELDS})
+    if errors:
+        phs.fail(errors)
+    probe = PhsInstitution(superior_org_id=superior.id, **values)
+    missing = phs.missing_items(probe)
+    if missing:
+        raise Refusal(_("新增的机构信息不完整：缺%(m)s", m="、".join(missing)), status=422)
+    values["superior"] = superior.id
+    return values
+
+
+def _superior(county, value):
+    choices = {str(o.id): o for o in phs.superior_choices(county)}
+    found = choices.get(str(value or ""))
+    if found is None:
+        raise Refusal(_("请选择上级机构（本县或本县的基层机构）"), status=422,
+                      fields={"superior": [_("必选")]})
+    return found
+
+
+def _check_modify(county, target, content):
+    if target is None:
+        raise Refusal(_("修改类申请需选择要修改的机构"), status=422,
+                      fields={"institution": [_("必选")]})
+    content.pop("superior", None)
+    if not content:
+        raise Refusal(_("修改类申请需填写要修改的内容"), status=422)
+    values, errors = phs.clean_fields(content, partial=True)
+    if errors:
+        phs.fail(errors)
+    changed = {k: v for k, v in values.items() if getattr(target, k) != v}
+    if not changed:
+        raise Refusal(_("所填内容与现有机构信息相同，没有需要修改的内容"), status=422)
+    return changed
+
+
+def _check_delete(county, target, content):
+    if target is None:
+        raise Refusal(_("删除类申请需选择要删除的机构"), status=422,
+                      fields={"institution": [_("必选")]})
+    if content:
+        raise Refusal(_("删除类申请不需填写机构信息，请在申请说明中写明删除原因"), status=422)
+    return {}
+
+
+CHECKS = {"add": _check_add, "modify": _check_modify, "delete": _check_delete}
+
+
+def snapshot(inst):
+    return {k: getattr(inst, k) for k in SNAPSHOT_FIELDS}
+
+
+def values_of(change):
+    return json.loads(change.content) if change.content else {}
+
+
+def merge(change, user):
+    """审核通过: the change becomes part of the reported data; the institution's audit
+    record and the request both keep before and after. No commit (the engine commits)."""
+    values = values_of(change)
+    county = change.organization
+    if change.kind == "add":
+        superior = _superior(county, values.pop("superior", None))
+        tier = "unit" if superior.id == county.id else "station"
+        values, errors = phs.clean_fields(values)
+        if errors:
+            phs.fail(errors)
+        inst = phs.build_institution(user, tier, values, superior=superior)
+        if tier == "unit":            # merged into reported data: its report counts as 通过
+            report = phs.report_of(inst.organization)
+            report.state, report.reviewer_org_id = "approved", county.id
+            report.aggregate_id = phs.report_of(county).id
+        change.institution_id = inst.id
+        change.before = None
+        after = snapshot(inst)
+    else:
+        inst = change.institution
+        if inst is None or inst.deleted:
+            raise Refusal(_("该机构已删除，无法%(k)s", k=change.kind_label))
+        change.before = json.dumps(snapshot(inst), ensure_ascii=False, default=str)
+        if change.kind == "modify":
+            values, errors = phs.clean_fields(values, partial=True)
+            if errors:
+                phs.fail(errors)
+            changes = phs.apply_values(inst, values)
+        else:
+            changes = {"deleted": (False, True)}
+            for row in [inst] + _stations_of(inst):
+                row.deleted = True
+        after = snapshot(inst)
+        audit.record(user, "delete" if change.kind == "delete" else "update", obj=inst,
+                     comment=_("申请修改#%(id)s 审核通过：%(c)s", id=change.id,
+                               c=phs.describe_changes(changes)))
+    db.session.flush()
+    return after
+
+
+def _stations_of(inst):
+    if inst.tier != "unit":
+        return []
+    return db.session.execute(select(PhsInstitution).where(
+        PhsInstitution.tier == "station", PhsInstitution.organization_id == inst.organization_id,
+        PhsInstitution.deleted.is_(False))).scalars().all()
+
+
+def comparison(change):
+    """[(label, before, after)] for the detail page."""
+    values = values_of(change)
+    before = json.loads(change.before) if change.before else (
+        snapshot(change.institution) if change.institution is not None and
+        change.state == "pending" else {})
+    rows = []
+    for name in EDITABLE_FIELDS:
+        if name in values:
+            rows.append((phs.item_label(name), before.get(name), values[name]))
+    return rows

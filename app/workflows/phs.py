@@ -1,0 +1,224 @@
+"""基本公卫机构信息报送 review chain (SPEC H3–H6), on the hierarchical reporting pattern:
+a unit (乡镇卫生院 / 社区卫生服务中心 / 县级专业机构) 上报 its institution and its stations to
+the county, which reviews each (通过 / 不通过) and, when every unit is 通过, 确认并上报 to
+the city; city and province 确认并上报 upward (confirming what is below), each may 退回
+the level below with a reason; national 确认 ends the round for a province.
+
+申请修改 travels up one level at a time to the level holding the county's data."""
+from sqlalchemy import select, update
+
+from app.extensions import db
+from app.i18n import _, _l
+from app.models.core import utcnow
+from app.models.phs import (AREA_STATE_LABELS, CHANGE_STATE_LABELS, PhsChangeRequest,
+                            PhsReport)
+from app.services import phs
+from app.services.audit import record
+from app.services.phs import CITY, COUNTY, NATIONAL, PROVINCE, UNIT
+from app.workflows.engine import Refusal, Workflow, querying, transition
+from app.workflows.reporting import (ReportingFlow, has_superior, is_reviewer, own_aggregate_open,
+                                     own_unit)
+
+AREA_REVIEWERS = frozenset({CITY, PROVINCE, NATIONAL})
+
+
+def _names(rows, limit=10):
+    text = "、".join(rows[:limit])
+    return text + (_("等 %(n)s 个", n=len(rows)) if len(rows) > limit else "")
+
+
+# ---- report guards ------------------------------------------------------------------------------
+def unit_report(report, user):
+    if report.kind != "unit":
+        return Refusal(_("该操作只适用于基层机构的上报"), status=403)
+    return None
+
+
+def area_report(report, user):
+    if report.kind != "aggregate":
+        return Refusal(_("该操作只适用于县级及以上的确认上报"), status=403)
+    return None
+
+
+@querying
+def county_open(report, user):
+    county = phs.superior_of(report.organization)
+    mine = phs.report_of(county, report.task, create=False) if county is not None else None
+    if mine is not None and mine.state not in phs.OPEN_STATES:
+        return _("县级已确认并上报，不能再上报；如需修改请由县级申请修改")
+    return None
+
+
+@querying
+def everything_complete(report, user):
+    problems = phs.report_problems(report.organization)
+    if problems:
+        return _("以下机构信息不完整，不能上报：%(p)s", p="；".join(str(p) for p in problems))
+    return None
+
+
+@querying
+def subordinates_ready(report, user):
+    """County: every unit 通过. City / province: every county / city has reported."""
+    org = report.organization
+    subs = phs.subordinates_of(org)
+    if not subs and org.level == "county":
+        return _("本县还没有需要上报的机构")
+    reports = {r.organization_id: r for r in phs.reports_of_orgs(report.task_id, subs)}
+    wanted = ("approved",) if org.level == "county" else ("submitted", "approved")
+    waiting = [f"{o.name}（{reports[o.id].state_label if o.id in reports else _('未上报')}）"
+               for o in subs if o.id not in reports or reports[o.id].state not in wanted]
+    if waiting:
+        if org.level == "county":
+            return _("以下机构尚未审核通过，不能确认并上报：%(n)s", n=_names(waiting))
+        return _("以下下级尚未上报，不能确认并上报：%(n)s", n=_names(waiting))
+    problems = phs.report_problems(org)         # a city's or province's own institutions
+    if problems:
+        return _("以下机构信息不完整，不能上报：%(p)s", p="；".join(str(p) for p in problems))
+    return None
+
+
+@querying
+def no_pending_changes(report, user):
+    pending = db.session.execute(select(PhsChangeRequest.id).where(
+        PhsChangeRequest.reviewer_org_id == report.organization_id,
+        PhsChangeRequest.state == "pending").limit(1)).first()
+    if pending:
+        return _("有待审核的申请修改，请先在申请修改审核中处理")
+    return None
+
+
+def _reviewed(report, data):
+    report.reviewed_at = utcnow()
+    report.review_opinion = (data.get("comment") or "").strip() or None
+
+
+class PhsReportFlow(ReportingFlow):
+    model = PhsReport
+    object_type = "phs_report"
+    state_labels = AREA_STATE_LABELS
+    SUBMITTER_ROLES = frozenset({UNIT, COUNTY, CITY, PROVINCE})
+    REVIEWER_ROLES = frozenset({COUNTY}) | AREA_REVIEWERS
+    delete = None                   # a report is never deleted; institutions are
+
+    @classmethod
+    def superior_of(cls, org, to_national=False):
+        return phs.superior_of(org)
+
+    @classmethod
+    def subordinates_of(cls, org):
+        return phs.subordinates_of(org)
+
+    @transition(source={"draft", "returned"}, target="submitted", roles={UNIT},
+                guards=[own_unit, unit_report, has_superior, county_open, everything_complete],
+                label=_l("上报"), style="primary")
+    def submit(self, report, user, data):
+        report.reviewer_org_id = phs.superior_of(report.organization).id
+        report.submitted_at = utcnow()
+        report.review_opinion = None
+
+    @transition(source={"submitted"}, target="draft", roles="SUBMITTER_ROLES",
+                guards=[own_unit], label=_l("撤回"), style="warning")
+    def withdraw(self, report, user, data):
+        report.submitted_at = None
+        if report.kind == "aggregate":      # what it confirmed is open to review again
+            report.aggregated_at = None
+            db.session.execute(update(PhsReport).where(PhsReport.aggregate_id == report.id)
+                               .values(aggregate_id=None))
+
+    @transition(source={"submitted"}, target="approved", roles={COUNTY}, batch=True,
+                guards=[is_reviewer, unit_report, own_aggregate_open], label=_l("通过"),
+                style="success")
+    def approve(self, report, user, data):
+        _reviewed(report, data)
+
+    @transition(source={"submitted", "approved"}, target="returned", roles={COUNTY}, batch=True,
+                guards=[is_reviewer, unit_report, own_aggregate_open], label=_l("不通过"),
+                comment_required=True, style="danger")
+    def reject(self, report, user, data):
+        _reviewed(report, data)
+
+    @transition(source={"draft", "returned"}, target="submitted",
+                roles={COUNTY, CITY, PROVINCE}, label=_l("确认并上报"), style="primary",
+                guards=[own_unit, area_report, has_superior, subordinates_ready,
+                        no_pending_changes])
+    def confirm(self, report, user, data):
+        """Confirms what its subordinates reported (a city's or province's confirmation
+        of each one is recorded) and reports the whole upward."""
+        subs = phs.reports_of_orgs(report.task_id, phs.subordinates_of(report.organization))
+        for sub in subs:
+            if sub.state == "submitted":
+                sub.state, sub.reviewed_at = "approved", utcnow()
+                record(user, "transition", obj=sub, object_type=self.object_type,
+                       transition="accept", from_state="submitted", to_state="approved",
+                       comment=_("确认并上报时一并确认"))
+        db.session.execute(update(PhsReport).where(PhsReport.aggregate_id == report.id)
+                           .values(aggregate_id=None))
+        db.session.execute(update(PhsReport).where(PhsReport.id.in_([s.id for s in subs]))
+                           .values(aggregate_id=report.id))
+        report.aggregated_at = utcnow()
+        report.reviewer_org_id = phs.superior_of(report.organization).id
+        report.submitted_at = utcnow()
+        report.review_opinion = None
+
+    @transition(source={"submitted"}, target="approved", roles=AREA_REVIEWERS, batch=True,
+                guards=[is_reviewer, area_report, own_aggregate_open], label=_l("确认"),
+                style="success")
+    def accept(self, report, user, data):
+        _reviewed(report, data)
+
+    @transition(source={"submitted", "approved"}, target="returned", roles=AREA_REVIEWERS,
+                guards=[is_reviewer, area_report, own_aggregate_open], label=_l("退回"),
+                comment_required=True, style="warning")
+    def send_back(self, report, user, data):
+        _reviewed(report, data)
+        report.aggregated_at = None         # reopens the reviews below it
+        db.session.execute(update(PhsReport).where(PhsReport.aggregate_id == report.id)
+                           .values(aggregate_id=None))
+
+
+# ---- 申请修改 -------------------------------------------------------------------------------------
+def current_reviewer(change, user):
+    if change.reviewer_org_id != getattr(user, "organization_id", None):
+        return Refusal(_("该申请修改不在本级审核"), status=403)
+    return None
+
+
+@querying
+def holds_data(change, user):
+    holder = phs.data_holder(change.organization)
+    if holder is not None and holder.id != change.reviewer_org_id:
+        return _("本级已将数据上报，需逐级上报至%(n)s审核", n=holder.name)
+    return None
+
+
+@querying
+def passed_data_on(change, user):
+    holder = phs.data_holder(change.organization)
+    if holder is None or holder.id == change.reviewer_org_id:
+        return _("县级数据在本级，请直接审核")
+    return None
+
+
+class ChangeRequestFlow(Workflow):
+    model = PhsChangeRequest
+    object_type = "phs_change_request"
+    state_labels = CHANGE_STATE_LABELS
+
+    @transition(source={"pending"}, target="pending", roles={CITY, PROVINCE},
+                guards=[current_reviewer, passed_data_on], label=_l("逐级上报"), style="primary")
+    def forward(self, change, user, data):
+        change.reviewer_org_id = phs.superior_of(change.reviewer_org).id
+
+    @transition(source={"pending"}, target="approved", roles=AREA_REVIEWERS,
+                guards=[current_reviewer, holds_data], label=_l("审核通过"), style="success")
+    def approve(self, change, user, data):
+        from app.services import phs_changes
+        phs_changes.merge(change, user)
+        _reviewed(change, data)
+
+    @transition(source={"pending"}, target="rejected", roles=AREA_REVIEWERS,
+                guards=[current_reviewer], label=_l("审核不通过"), comment_required=True,
+                style="danger")
+    def reject(self, change, user, data):
+        _reviewed(change, data)
