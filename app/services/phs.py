@@ -272,6 +272,20 @@ def describe_changes(changes):
                     for name, (a, b) in changes.items())
 
 
+def remove(inst, user):
+    """删除 a station or an own professional institution while its report is open (a unit
+    leaves only by a change request: it has an account and a report). The row is kept,
+    marked deleted."""
+    if inst.tier == "unit":
+        raise Refusal(_("基层机构不能直接删除，请由县级申请修改（删除）"))
+    refusal = edit_refusal(inst, user)
+    if refusal is not None:
+        raise refusal
+    inst.deleted = True
+    audit.record(user, "delete", obj=inst, comment=inst.name)
+    db.session.commit()
+
+
 def add_kind(user):
     """What 新增 adds for this user: a county adds units (with accounts), a unit its
     stations, a city or province its own professional institutions."""
