@@ -50,3 +50,7 @@ CLIENT_CERT_HEADER = os.environ.get("CLIENT_CERT_HEADER") or None
 CLIENT_CERT_TRUSTED_PROXIES = tuple(
     a.strip() for a in os.environ.get("CLIENT_CERT_TRUSTED_PROXIES", "127.0.0.1").split(",")
     if a.strip())
+
+# 基本公卫 经纬度: a map picker on the institution form when a tile server (in the intranet)
+# is configured, e.g. "http://tiles.example/{z}/{x}/{y}.png"; typed coordinates otherwise.
+PHS_MAP_TILE_URL = os.environ.get("PHS_MAP_TILE_URL") or None

@@ -5,7 +5,7 @@ from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from flask_appbuilder.security.decorators import has_access
+from flask_appbuilder.security.decorators import has_access, permission_name
 
 from app.i18n import _, _l
 from app.models.phs import (DATA_ITEMS, INSTITUTION_TYPES, SERVICE_ITEMS, SPONSOR_TYPES,
@@ -128,6 +128,7 @@ class PhsInstitutionView(ImportMixin, RegionScopedMixin, ExcelExportMixin, Model
 
     @expose("/new", methods=["GET", "POST"])
     @has_access
+    @permission_name("fill")
     def fill_new(self):
         kind = phs.add_kind(g.user) or abort(403)
         errors, values = {}, {}

@@ -85,7 +85,9 @@ class PhsReviewView(BaseView):
         if name not in PhsReportFlow.transitions or name in ("submit", "confirm", "withdraw"):
             abort(404)
         try:
-            done = apply_batch(PhsReportFlow, request.form.getlist("rowid"), name, g.user,
+            ids = ([request.form["only"]] if request.form.get("only")   # a row's own button
+                   else request.form.getlist("rowid"))
+            done = apply_batch(PhsReportFlow, ids, name, g.user,
                                {"comment": request.form.get("comment", "")})
             flash(_("已%(a)s %(n)s 个", a=PhsReportFlow.get(name).label, n=len(done)), "success")
         except Refusal as exc:
