@@ -173,11 +173,10 @@ def test_affiliation_with_an_org_of_another_county_changes_nothing(login_as, ctx
         PhsInstitution.source_org_id == town2.id)).first() is None
 
 
-def _all_units_approved(ctx_client):
-    """Bring every unit of 小店区 to 通过 the way its users would."""
+def _remaining_units_report():
+    """北格镇 completes its clinic and 刘家堡 re-reports, as their users would."""
     from app.workflows.engine import apply
     from app.workflows.phs import PhsReportFlow
-    county = user("xd_county")
     town1 = user("xd_town1")
     target = inst("小店区北格镇张花村卫生室")
     phs.save(target, GOOD, town1)
@@ -191,7 +190,7 @@ def test_county_reviews_and_confirms_only_when_every_unit_passed(login_as, ctx):
     r = c.post("/phs/institutions/report/confirm", follow_redirects=True)
     assert "尚未审核通过" in flashes(r) and "小店区西温庄乡卫生院（已上报）" in flashes(r)
     assert report("xd_county").state == "draft"
-    _all_units_approved(c)
+    _remaining_units_report()
     subs = [report(o) for o in phs.subordinates_of(user("xd_county").organization)]
     waiting = [str(s.id) for s in subs if s.state == "submitted"]
     r = c.post("/phs/review/batch/reject", data={"rowid": waiting, "comment": ""},
