@@ -1,7 +1,7 @@
 """基本公卫机构信息报送 rules (SPEC H1–H4): the ten data items and what 'complete' means,
 who fills which institution and when, adding institutions (a county's new unit gets an
 account), 机构隶属关系维护, and the hierarchy the reports travel along."""
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 
 from app.extensions import appbuilder, db
 from app.i18n import _
@@ -486,20 +486,23 @@ def reports_of_orgs(task_id, orgs):
 
 
 # ---- 上报进度 ------------------------------------------------------------------------------------
-def progress_tree(user):
+def progress_tree(user, county=None):
     """The completeness tree from the caller's level down: each node with its report state
     and complete / all institutions under it. Units are listed from the city down; above,
-    counties carry their units' totals. One query per kind of row (areas, units, GROUP BY
-    counts, reports); the tree is assembled from those."""
+    counties carry their units' totals and open on their own (`county`, a county code in
+    the caller's scope). One query per kind of row (areas, units, GROUP BY counts,
+    reports); the tree is assembled from those."""
     from app.scope import region_scope, scope_of
     round_ = current_round()
-    with_units = scope_of(user)[0] in ("city", "county", "org")
+    with_units = county is not None or scope_of(user)[0] in ("city", "county", "org")
+    narrow = (lambda model: model.county_code == county) if county else (lambda model: true())
     areas = db.session.execute(select(Organization).where(
         Organization.org_type.in_(("health_commission", "national")),
         Organization.level.in_(("nation", "province", "city", "county")),
-        Organization.active.is_(True), region_scope(Organization, user))
+        Organization.active.is_(True), region_scope(Organization, user), narrow(Organization))
         .order_by(Organization.unit_code)).scalars().all()
-    live = (PhsInstitution.deleted.is_(False), region_scope(PhsInstitution, user))
+    live = (PhsInstitution.deleted.is_(False), region_scope(PhsInstitution, user),
+            narrow(PhsInstitution))
     complete = func.sum(func.cast(PhsInstitution.is_complete, db.Integer))
     if with_units:
         units = db.session.execute(select(
@@ -520,11 +523,13 @@ def progress_tree(user):
         county_counts = {k: (t, c or 0) for k, t, c in db.session.execute(
             by_county.group_by(PhsInstitution.county_code))}
     reports = {r.organization_id: r for r in db.session.execute(select(PhsReport).where(
-        PhsReport.task_id == round_.id, region_scope(PhsReport, user))).scalars()}
+        PhsReport.task_id == round_.id, region_scope(PhsReport, user),
+        narrow(PhsReport))).scalars()}
 
     def node(org_id, name, level, counted):
         total, done = counted
         return {"org_id": org_id, "name": name, "level": level, "report": reports.get(org_id),
+                "code": None,
                 "total": total, "complete": int(done), "children": []}
 
     nodes, roots, by_code = {}, [], {}
@@ -534,6 +539,7 @@ def progress_tree(user):
             extra = county_counts.get(org.county_code, (0, 0))
             own = (own[0] + extra[0], own[1] + extra[1])
         nodes[org.id] = node(org.id, org.name, org.level, own)
+        nodes[org.id]["code"] = org.county_code
         by_code[(org.level, _code_of(org))] = nodes[org.id]
     for org_id, superior_id, name in units:
         child = nodes.setdefault(org_id, node(org_id, name, "unit", counts.get(org_id, (0, 0))))

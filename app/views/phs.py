@@ -12,6 +12,7 @@ from app.models.phs import (DATA_ITEMS, INSTITUTION_TYPES, SERVICE_ITEMS, SPONSO
                             PhsInstitution)
 from app.services import phs, phs_import
 from app.views.export_mixin import ExcelExportMixin
+from app.views.formatting import localtime
 from app.views.import_mixin import ImportMixin
 from app.views.mixins import Button, RegionScopedMixin
 from app.workflows.engine import Refusal, apply
@@ -62,6 +63,7 @@ class PhsInstitutionView(ImportMixin, RegionScopedMixin, ExcelExportMixin, Model
     order_columns = ["name", "code"]
     base_order = ("id", "asc")
     base_filters = [["deleted", FilterEqual, False]]
+    formatters_columns = {"updated_at": localtime}
     base_permissions = ["can_list", "can_show", "can_fill", "can_report", "can_import_template",
                         "can_import_upload", "can_export", "can_export_standard"]
     import_columns = phs_import.COLUMNS

@@ -11,9 +11,11 @@ from app.extensions import db
 from app.i18n import _, _l
 from app.models.phs import (CHANGE_KINDS, INSTITUTION_TYPES, SERVICE_ITEMS, SPONSOR_TYPES,
                             PhsChangeRequest, PhsInstitution, PhsRound)
-from app.scope import region_scope
+from app.models.core import Region
+from app.scope import region_in_scope, region_scope
 from app.services import phs, phs_changes
 from app.views.mixins import AuditedCrudMixin, RegionScopedMixin, WorkflowActionsMixin
+from app.views.formatting import localtime
 from app.views.phs import HINTS, LABELS
 from app.workflows.engine import Refusal, apply_batch
 from app.workflows.phs import ChangeRequestFlow, PhsReportFlow
@@ -119,9 +121,16 @@ class PhsProgressView(BaseView):
     @expose("/")
     @has_access
     def index(self):
+        """?county=<code>: one county down to its units (from a province or national tree)."""
+        county = request.args.get("county") or None
+        if county is not None:
+            region = db.session.execute(select(Region).where(
+                Region.code == county, Region.level == "county")).scalar_one_or_none()
+            if region is None or not region_in_scope(region, g.user):
+                abort(404)
         return self.render_template("phs/progress.html", title=_("上报进度"),
-                                    roots=phs.progress_tree(g.user),
-                                    round=phs.current_round())
+                                    roots=phs.progress_tree(g.user, county),
+                                    round=phs.current_round(), drill=county is None)
 
 
 class PhsChangeRequestView(RegionScopedMixin, WorkflowActionsMixin, ModelView):
@@ -140,6 +149,7 @@ class PhsChangeRequestView(RegionScopedMixin, WorkflowActionsMixin, ModelView):
                      "review_opinion": _l("审核意见"), "state": _l("状态"), "kind": _l("申请类型")}
     list_columns = ["kind_label", "institution", "reason", "organization", "reviewer_org",
                     "state_label", "submitted_at"]
+    formatters_columns = {"submitted_at": localtime, "reviewed_at": localtime}
     show_columns = ["kind_label", "institution", "reason", "organization", "reviewer_org",
                     "state_label", "submitted_at", "reviewed_at", "review_opinion"]
     search_columns = ["kind", "state"]

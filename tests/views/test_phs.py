@@ -329,3 +329,28 @@ def test_unit_cannot_open_county_screens(login_as, ctx):
 def test_report_state_survives_only_its_own_org(login_as, ctx):
     assert db.session.scalar(select(func.count(PhsReport.id)).where(
         PhsReport.organization_id == user("xd_town1").organization_id)) <= 1
+
+
+def test_province_tree_stops_at_counties_and_opens_one(login_as, ctx):
+    c = login_as("sx_hc")
+    page = text(c.get("/phs/progress/"))
+    assert "小店区卫生健康局" in page and "小店区北格镇卫生院" not in page
+    assert "机构 10/11 完整" in page                     # 小店区's units rolled up
+    assert "/phs/progress/?county=140105" in page
+    page = text(c.get("/phs/progress/?county=140105"))
+    assert "小店区北格镇卫生院" in page and "迎泽区郝庄镇卫生院" not in page
+    assert login_as("ty_hc").get("/phs/progress/?county=140802").status_code == 404
+    assert c.get("/phs/progress/?county=abc").status_code == 404
+
+
+def test_map_picker_only_when_a_tile_server_is_configured(app, login_as, ctx):
+    c = login_as("xd_town1")
+    target = inst("小店区北格镇张花村卫生室")
+    page = text(c.get(f"/phs/institutions/{target.id}/fill"))
+    assert 'id="phs-map"' not in page and "请直接填写经纬度" in page
+    app.config["PHS_MAP_TILE_URL"] = "http://tiles.test/{z}/{x}/{y}.png"
+    try:
+        page = text(c.get(f"/phs/institutions/{target.id}/fill"))
+    finally:
+        app.config["PHS_MAP_TILE_URL"] = None
+    assert 'data-tiles="http://tiles.test/{z}/{x}/{y}.png"' in page and "phs_form.js" in page
