@@ -74,6 +74,26 @@ def injury_hall(user):
     return {"summary": hall_summary(user), "kinds": DECLARATION_KINDS}
 
 
+def phs_todos(user):
+    """基本公卫: reports of the level below awaiting this level, change requests at it."""
+    from app.models.phs import PhsChangeRequest, PhsReport
+    from app.services import phs
+    org = getattr(user, "organization", None)
+    roles = {phs.COUNTY, phs.CITY, phs.PROVINCE, phs.NATIONAL}
+    if org is None or not user_has_role(user, roles):
+        return []
+    waiting = db.session.execute(db.select(func.count(PhsReport.id)).where(
+        PhsReport.reviewer_org_id == org.id, PhsReport.state == "submitted",
+        PhsReport.task_id == phs.current_round().id)).scalar()
+    changes = db.session.execute(db.select(func.count(PhsChangeRequest.id)).where(
+        PhsChangeRequest.reviewer_org_id == org.id,
+        PhsChangeRequest.state == "pending")).scalar()
+    return [{"module": _("基本公卫"), "label": _("待审核的机构信息"), "count": waiting,
+             "url": url_for("PhsReviewView.index")},
+            {"module": _("基本公卫"), "label": _("待审核的申请修改"), "count": changes,
+             "url": url_for("PhsChangeRequestView.list")}]
+
+
 def export_todos(user):
     ready = db.session.execute(db.select(func.count()).select_from(ExportJob).where(
         ExportJob.user_id == user.id, ExportJob.state == "done",
@@ -104,5 +124,5 @@ class HomeView(IndexView):
         return self.render_template(self.index_template, appbuilder=self.appbuilder,
                                     hall=injury_hall(g.user),
                                     todos=(relief_todos(g.user) + injury_todos(g.user)
-                                           + export_todos(g.user)),
+                                           + phs_todos(g.user) + export_todos(g.user)),
                                     announcements=announcements, attachments=attachments)

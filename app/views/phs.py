@@ -77,10 +77,31 @@ class PhsInstitutionView(ImportMixin, RegionScopedMixin, ExcelExportMixin, Model
         phs_import.create(row, g.user)
 
     def row_buttons(self, items):
-        return {item.id: ([Button(_("填报"), url_for("PhsInstitutionView.fill", pk=item.id),
-                                  "primary", post=False)]
-                          if phs.edit_refusal(item, g.user) is None else [])
-                for item in items}
+        buttons = {}
+        for item in items:
+            if phs.edit_refusal(item, g.user) is not None:
+                buttons[item.id] = []
+                continue
+            buttons[item.id] = [Button(_("填报"), url_for("PhsInstitutionView.fill", pk=item.id),
+                                       "primary", post=False)]
+            if item.tier != "unit":
+                buttons[item.id].append(Button(_("删除"), url_for(
+                    "PhsInstitutionView.remove", pk=item.id), "danger"))
+        return buttons
+
+    @expose("/<pk>/remove", methods=["POST"])
+    @has_access
+    @permission_name("fill")
+    def remove(self, pk):
+        item = self.scoped(pk)
+        try:
+            phs.remove(item, g.user)
+            flash(_("已删除“%(n)s”", n=item.name), "success")
+        except Refusal as exc:
+            if exc.status == 404:
+                abort(404)
+            flash(exc.message, "danger")
+        return redirect(url_for("PhsInstitutionView.list"))
 
     def render_template(self, template, **kwargs):
         if template == self.list_template:

@@ -354,3 +354,27 @@ def test_map_picker_only_when_a_tile_server_is_configured(app, login_as, ctx):
     finally:
         app.config["PHS_MAP_TILE_URL"] = None
     assert 'data-tiles="http://tiles.test/{z}/{x}/{y}.png"' in page and "phs_form.js" in page
+
+
+def test_township_removes_its_clinic_but_not_its_unit_or_anothers(login_as, ctx):
+    c = login_as("xd_town1")
+    mine = inst("小店区北格镇张花村卫生室")
+    r = c.post(f"/phs/institutions/{mine.id}/remove", follow_redirects=True)
+    assert "已删除" in flashes(r)
+    db.session.expire_all()
+    assert inst("小店区北格镇张花村卫生室").deleted           # kept, marked
+    assert "小店区北格镇张花村卫生室" not in text(c.get("/phs/institutions/list/"))
+    own = inst("小店区北格镇卫生院")
+    r = c.post(f"/phs/institutions/{own.id}/remove", follow_redirects=True)
+    assert "不能直接删除" in flashes(r)
+    other = inst("小店区西温庄乡西温庄村卫生室")
+    assert c.post(f"/phs/institutions/{other.id}/remove").status_code == 404
+
+
+def test_home_counts_what_awaits_each_level(login_as, ctx):
+    page = text(login_as("xd_county").get("/"))
+    assert "待审核的机构信息" in page
+    assert re.search(r">1</div><a [^>]*>基本公卫 · 待审核的机构信息", page)   # 西温庄乡卫生院
+    page = text(login_as("yc_hc").get("/"))
+    assert re.search(r">1</div><a [^>]*>基本公卫 · 待审核的申请修改", page)
+    assert "待审核的机构信息" not in text(login_as("xd_town1").get("/"))
