@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models.ivd import (IvdAreaReport, IvdCatalogItem, IvdHospitalReport, IvdProject,
                             IvdReportLine)
+from app.models.core import Organization
 from app.models.jobs import ExportJob
 from tests.conftest import flashes, user
 
@@ -284,7 +285,13 @@ def test_city_review_chain(app, login_as, ctx):
     r = city.post(f"/ivd/review/areas/submit/{area.id}", follow_redirects=True)
     assert "尚未审核通过" in flashes(r) and "太原市中心医院" in flashes(r)
     assert state(IvdAreaReport, area.id) == "draft"
-    others = [report_of(project_id, u).id for u in ("ty_hosp2", "ty_hosp3", "ty_mch", "xd_town1")]
+    # every other 太原 institution still unsubmitted (the demo's hospitals and the 基本公卫
+    # township units, which are medical institutions too) is exempted by the city
+    others = db.session.execute(select(IvdHospitalReport.id).where(
+        IvdHospitalReport.project_id == project_id, IvdHospitalReport.city_code == "140100",
+        IvdHospitalReport.state == "unsubmitted")).scalars().all()
+    assert {report_of(project_id, u).id for u in ("ty_hosp2", "ty_hosp3", "ty_mch",
+                                                  "xd_town1")} <= set(others)
     r = city.post("/ivd/review/hospitals/action_post",
                   data={"action": "exempt", "rowid": others + [rep.id]}, follow_redirects=True)
     assert "未做任何修改" in flashes(r)
@@ -326,11 +333,15 @@ def test_province_summary_review_export_and_submit(app, login_as, ctx):
     from app.services import ivd
     sums = ivd.area_sums(project_id, "city_code")
     ty = report_of(project_id, "ty_hosp1")
-    assert sums["140100"][0] == 5          # the five 太原 hospitals, none exempt yet
+    others = db.session.execute(select(IvdHospitalReport.id).where(
+        IvdHospitalReport.project_id == project_id, IvdHospitalReport.city_code == "140100",
+        IvdHospitalReport.id != ty.id)).scalars().all()
+    assert len(others) >= 4                # ty_hosp2, ty_hosp3, ty_mch, xd_town1, the 基本公卫 units
+    assert sums["140100"][0] == len(others) + 1          # every 太原 institution, none exempt yet
     assert sums["140100"][1] == ty.last_year_total
     city = login_as("ty_ybj")
-    for login in ("ty_hosp2", "ty_hosp3", "ty_mch", "xd_town1"):
-        fire(city, "hospitals", "exempt", report_of(project_id, login).id)
+    for pk in others:
+        fire(city, "hospitals", "exempt", pk)
     assert ivd.area_sums(project_id, "city_code")["140100"][0] == 1
     fire(city, "hospitals", "approve", ty.id)
     area = ivd.area_report(project_id, "140100")
@@ -425,7 +436,9 @@ def test_rest_chain(app, api, ctx):
     pc, ph = api("sx_ybj")
     summary = pc.get(f"/api/v1/ivd_area_report/summary/{project_id}", headers=ph).json["result"]
     ty = next(row for row in summary if row["region_code"] == "140100")
-    assert ty["last_year_total"] == 30 and ty["hospital_count"] == 5
+    taiyuan = db.session.execute(select(func.count(Organization.id)).where(
+        Organization.org_type == "medical", Organization.city_code == "140100")).scalar()
+    assert ty["last_year_total"] == 30 and ty["hospital_count"] == taiyuan
     assert pc.get("/api/v1/ivd_project/", headers=ph).status_code == 200
     assert pc.post("/api/v1/ivd_project/", headers=ph, json={"name": "x"}).status_code == 403
     job = pc.post(f"/api/v1/ivd_area_report/export_summary/{project_id}", headers=ph).json["job_id"]
