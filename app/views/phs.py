@@ -69,6 +69,8 @@ class PhsInstitutionView(ImportMixin, RegionScopedMixin, ExcelExportMixin, Model
     import_columns = phs_import.COLUMNS
     import_title = _l("机构信息导入")
     export_fields = phs_import.EXPORT_FIELDS
+    standard_export = tuple(f.key for f in phs_import.EXPORT_FIELDS)
+    export_title = _l("医疗卫生机构信息")
 
     def import_check(self, rows):
         return phs_import.check(rows, g.user)

@@ -378,3 +378,16 @@ def test_home_counts_what_awaits_each_level(login_as, ctx):
     page = text(login_as("yc_hc").get("/"))
     assert re.search(r">1</div><a [^>]*>基本公卫 · 待审核的申请修改", page)
     assert "待审核的机构信息" not in text(login_as("xd_town1").get("/"))
+
+
+def test_standard_export_has_the_ten_items(login_as, ctx):
+    import io
+
+    import openpyxl
+    r = login_as("xd_town1").get("/phs/institutions/export/standard/")
+    assert r.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(r.data)).active
+    header = [c.value for c in sheet[1]]
+    assert header[:4] == ["机构名称", "机构编码", "联系人", "联系电话"]
+    names = {row[0] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert names == {"小店区北格镇卫生院", "小店区北格镇北格村卫生室", "小店区北格镇张花村卫生室"}
