@@ -33,6 +33,9 @@ class ImportColumn:
     max_length: int | None = None
     example: str = ""
     unique: bool = False  # duplicates within the file are rejected
+    # A choice column whose value the caller's own row check validates (with the rest of the
+    # row, so one upload lists every error): the template still offers the dropdown.
+    choices_checked_later: bool = False
 
     def __post_init__(self):
         if self.type not in TYPES:
@@ -159,7 +162,7 @@ def _convert(c: ImportColumn, v):
             return s in _TRUE
         raise ValueError("应填写“是”或“否”")
     s = _text(v)  # choice
-    if s not in c.choices:
+    if s not in c.choices and not c.choices_checked_later:
         raise ValueError("取值无效，可选值：" + "、".join(c.choices))
     return s
 

@@ -35,7 +35,7 @@ surfacing while writing rejects the whole file too, the view rolling back).
 
 So that one upload lists every error, the reader (``imports.read_rows``) is left only the
 checks that cannot wait (the 机构名称 column and value present): the other columns are
-text, and the dropdown columns let any value through to ``check`` (``_Offered``).
+text, and the dropdown columns are checked by ``check`` (``choices_checked_later``).
 """
 import re
 
@@ -49,16 +49,6 @@ from app.services import audit, phs
 from app.services.imports import ImportColumn, ImportRejected, RowError
 from app.views.export_mixin import ExportField
 from app.workflows.engine import Refusal
-
-
-class _Offered(tuple):
-    """Choices offered by the template's dropdown and listed on its help sheet. The reader
-    lets any value through (membership is always true): ``check`` validates it with
-    ``clean_fields`` together with the rest of the row, so one upload reports every error
-    instead of stopping at the unknown labels."""
-
-    def __contains__(self, value):
-        return True
 
 
 # The template speaks Chinese, whatever the user's language (headers are matched by text).
@@ -86,9 +76,11 @@ COLUMNS = (
     ImportColumn("township", HEADERS["township"], example="北格镇"),
     ImportColumn("address_detail", HEADERS["address_detail"], example="南庄村1号"),
     ImportColumn("inst_type", HEADERS["inst_type"], type="choice",
-                 choices=_Offered(TYPE_LABELS.values()), example="村卫生室"),
+                 choices=tuple(TYPE_LABELS.values()), choices_checked_later=True,
+                 example="村卫生室"),
     ImportColumn("sponsor", HEADERS["sponsor"], type="choice",
-                 choices=_Offered(SPONSOR_LABELS.values()), example="政府办"),
+                 choices=tuple(SPONSOR_LABELS.values()), choices_checked_later=True,
+                 example="政府办"),
     ImportColumn("longitude", HEADERS["longitude"], example="112.561234"),
     ImportColumn("latitude", HEADERS["latitude"], example="37.731234"),
     ImportColumn("superior", HEADERS["superior"],
