@@ -27,7 +27,7 @@ TRIMMED = ["phs_change_request", "phs_report", "phs_institution", "phs_round",
 
 
 # Demo rows that tests change in place (states, filled items): every column is put back.
-RESTORED = ["phs_round", "phs_institution", "phs_report", "phs_change_request"]
+RESTORED = ["organization", "phs_round", "phs_institution", "phs_report", "phs_change_request"]
 
 
 def _database_url(tmpdir):

@@ -100,8 +100,9 @@ def create_user(actor, org, username, display_name, mobile=None, email=None, pas
                 organization=org, mobile=mobile, must_change_password=must_change,
                 user_type=USER_TYPE_OF_ORG.get(org.org_type))
     user.copy_scope_from(org)
+    password = password or param("initial_password")   # read before the user joins a session
     user.roles = [r for r in (sm.find_role(n) for n in role_names) if r is not None]
-    sm.set_password(user, password or param("initial_password"))
+    sm.set_password(user, password)
     user.must_change_password = must_change
     db.session.add(user)
     db.session.flush()

@@ -263,6 +263,8 @@ def apply_values(inst, values):
         if before != value:
             changes[name] = (before, value)
             setattr(inst, name, value)
+    if "name" in changes and inst.tier == "unit" and inst.organization is not None:
+        inst.organization.name = inst.name    # the unit's account organisation is the unit
     refresh_complete(inst)
     return changes
 
@@ -464,16 +466,38 @@ def report_problems(org):
             for inst in institutions_of(org) if missing_items(inst)]
 
 
+def levels_above(county):
+    """The county's city, province and national organisations, nearest first."""
+    chain, org = [], superior_of(county)
+    while org is not None:
+        chain.append(org)
+        org = superior_of(org)
+    return chain
+
+
 def data_holder(county, round_=None):
     """The level holding a reported county's data: the first level above it whose own
     report has not gone further up (national in the end)."""
-    org = superior_of(county)
-    while org is not None and org.org_type != "national":
+    chain = levels_above(county)
+    for org in chain:
+        if org.org_type == "national":
+            return org
         report = report_of(org, round_, create=False)
         if report is None or report.state in OPEN_STATES:
             return org
-        org = superior_of(org)
-    return org
+    return chain[-1] if chain else None
+
+
+def data_is_above(change):
+    """The holder of the requesting county's data, when it is above the level the request
+    waits at (the request has to travel on); None when the data is here or below (a 退回
+    brought it back down), where this level decides."""
+    chain = levels_above(change.organization)
+    holder = data_holder(change.organization)
+    ids = [o.id for o in chain]
+    if holder is None or change.reviewer_org_id not in ids:
+        return None
+    return holder if ids.index(holder.id) > ids.index(change.reviewer_org_id) else None
 
 
 def reports_of_orgs(task_id, orgs):

@@ -99,7 +99,9 @@ def _check_modify(county, target, content):
     if target is None:
         raise Refusal(_("修改类申请需选择要修改的机构"), status=422,
                       fields={"institution": [_("必选")]})
-    content.pop("superior", None)
+    if "superior" in content:
+        raise Refusal(_("修改类申请不能变更上级机构；如需调整隶属关系，请申请删除后再申请新增"),
+                      status=422, fields={"superior": [_("修改时不选")]})
     if not content:
         raise Refusal(_("修改类申请需填写要修改的内容"), status=422)
     values, errors = phs.clean_fields(content, partial=True)

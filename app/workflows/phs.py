@@ -186,17 +186,16 @@ def current_reviewer(change, user):
 
 @querying
 def holds_data(change, user):
-    holder = phs.data_holder(change.organization)
-    if holder is not None and holder.id != change.reviewer_org_id:
+    holder = phs.data_is_above(change)
+    if holder is not None:
         return _("本级已将数据上报，需逐级上报至%(n)s审核", n=holder.name)
     return None
 
 
 @querying
 def passed_data_on(change, user):
-    holder = phs.data_holder(change.organization)
-    if holder is None or holder.id == change.reviewer_org_id:
-        return _("县级数据在本级，请直接审核")
+    if phs.data_is_above(change) is None:
+        return _("县级数据在本级或已退回下级，请在本级直接审核")
     return None
 
 

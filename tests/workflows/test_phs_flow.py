@@ -549,7 +549,7 @@ def test_forward_moves_the_request_to_the_level_holding_the_data(ctx):
     change = demo_change()
     assert (change.state, change.reviewer_org_id) == ("pending", org_of("sx_hc").id)
     exc = refused(ChangeRequestFlow, change, "forward", "sx_hc")          # holds the data
-    assert "县级数据在本级，请直接审核" in exc.message
+    assert "县级数据在本级或已退回下级，请在本级直接审核" in exc.message
     exc = refused(ChangeRequestFlow, demo_change(), "reject", "yc_hc", "不同意")
     assert exc.status == 403 and "不在本级审核" in exc.message
 
@@ -706,3 +706,21 @@ def test_progress_tree_of_a_province_stops_at_counties_with_their_totals(ctx):
     opened = phs.progress_tree(user("sx_hc"), county="140105")
     assert _find(opened, "小店区北格镇卫生院")["total"] == 3
     assert _find(opened, "迎泽区郝庄镇卫生院") is None
+
+
+def test_modify_request_cannot_move_an_institution_to_another_superior(ctx):
+    yh = user("yh_county")
+    target = db.session.execute(select(PhsInstitution).where(
+        PhsInstitution.name == "盐湖区龙居镇龙居村卫生室")).scalar_one()
+    with pytest.raises(Refusal) as exc:
+        phs_changes.create(yh, {"kind": "modify", "institution": target.id, "reason": "调整",
+                                "content": {"superior": yh.organization_id}})
+    assert exc.value.status == 422 and "不能变更上级机构" in exc.value.message
+
+
+def test_renaming_a_unit_renames_its_account_organisation(ctx):
+    town1 = user("xd_town1")
+    own = phs.unit_institution(town1.organization)
+    phs.save(own, {"name": "小店区北格镇中心卫生院"}, town1)
+    db.session.expire_all()
+    assert user("xd_town1").organization.name == "小店区北格镇中心卫生院"
