@@ -330,7 +330,7 @@ def build_institution(actor, tier, values, superior=None):
         inst = PhsInstitution(tier="station", organization_id=owner.id, superior_org_id=owner.id,
                               region_id=owner.region_id)
         inst.copy_scope_from(owner)
-        values.setdefault("inst_type", "village_clinic")
+        values["inst_type"] = values.get("inst_type") or "village_clinic"
     elif tier == "unit":
         county = superior or mine
         org = _unit_org(actor, county, values)

@@ -443,9 +443,6 @@ def test_township_adds_a_village_clinic_under_itself(api, ctx):
     assert r.json["id"] in c.get(f"{INST}/", headers=h).json["ids"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "services/phs.py build_institution: values.setdefault('inst_type', 'village_clinic') never "
-    "applies, add_institution's clean_fields (not partial) always sets inst_type=None"))
 def test_a_new_station_without_a_type_is_a_village_clinic(api, ctx):
     c, h = api("xd_town1")
     r = c.post(f"{INST}/", headers=h, json={"name": "小店区北格镇新村卫生室"})
