@@ -33,7 +33,7 @@ def current_round():
     found = db.session.execute(select(PhsRound).order_by(PhsRound.id.desc()).limit(1)) \
         .scalar_one_or_none()
     if found is None:
-        found = PhsRound(name=str(_("第1轮信息报送")))
+        found = PhsRound(name="第1轮信息报送")      # stored data: the source language
         db.session.add(found)
         db.session.commit()
     return found

@@ -66,7 +66,8 @@ def subordinates_ready(report, user):
         return _("本县还没有需要上报的机构")
     reports = {r.organization_id: r for r in phs.reports_of_orgs(report.task_id, subs)}
     wanted = ("approved",) if org.level == "county" else ("submitted", "approved")
-    waiting = [f"{o.name}（{reports[o.id].state_label if o.id in reports else _('未上报')}）"
+    not_reported = _("未上报")
+    waiting = [f"{o.name}（{reports[o.id].state_label if o.id in reports else not_reported}）"
                for o in subs if o.id not in reports or reports[o.id].state not in wanted]
     if waiting:
         if org.level == "county":
