@@ -317,8 +317,12 @@ def add_institution(user, data):
         errors.setdefault("township", []).append(_("请填写所在乡镇（街道）"))
     if errors:
         fail(errors)
-    inst = build_institution(user, tier, values)
-    db.session.commit()
+    try:
+        inst = build_institution(user, tier, values)
+        db.session.commit()
+    except (Refusal, ValueError) as exc:      # e.g. the generated login name is taken
+        db.session.rollback()
+        raise exc if isinstance(exc, Refusal) else Refusal(str(exc), status=422) from None
     return inst
 
 

@@ -724,3 +724,16 @@ def test_renaming_a_unit_renames_its_account_organisation(ctx):
     phs.save(own, {"name": "小店区北格镇中心卫生院"}, town1)
     db.session.expire_all()
     assert user("xd_town1").organization.name == "小店区北格镇中心卫生院"
+
+
+def test_county_add_refused_cleanly_when_the_generated_login_is_taken(ctx):
+    from app.services import accounts
+    county = user("xd_county")
+    taken = accounts.next_unit_code(county.organization.region)    # the login it would get
+    accounts.create_user(None, user("ty_hosp1").organization, taken, "同名账号")
+    db.session.commit()
+    orgs = db.session.scalar(select(func.count(Organization.id)))
+    with pytest.raises(Refusal) as exc:
+        phs.add_institution(county, {"name": "小店区重名卫生院", "township": "重名乡"})
+    assert exc.value.status == 422 and taken in exc.value.message
+    assert db.session.scalar(select(func.count(Organization.id))) == orgs
