@@ -213,11 +213,6 @@ def fail(errors):
 
 
 # ---- who fills what, and when ---------------------------------------------------------------------
-def filling_org(inst):
-    """The organisation whose report carries this institution."""
-    return inst.organization
-
-
 def edit_refusal(inst, user):
     """Why `user` may not change `inst` now (None when allowed)."""
     if inst.deleted:
@@ -227,7 +222,7 @@ def edit_refusal(inst, user):
                       and inst.superior_org_id == user.organization_id)
     if not (owner or county_of_unit or is_superadmin(user)):
         return Refusal(_("只能修改本机构填报的机构信息"), status=403)
-    report = report_of(filling_org(inst), create=False)
+    report = report_of(inst.organization, create=False)    # the report carrying it
     if report is not None and report.state not in OPEN_STATES:
         return Refusal(_("“%(name)s”的信息已上报（%(s)s），不能修改；如需修改请由县级申请修改",
                          name=inst.organization.name, s=report.state_label))
@@ -466,8 +461,9 @@ def institutions_of(org):
 
 def report_problems(org):
     """'机构名：缺 a、b' for each incomplete institution the report carries."""
-    return [_("%(name)s：缺%(items)s", name=inst.name, items="、".join(missing_items(inst)))
-            for inst in institutions_of(org) if missing_items(inst)]
+    missing = ((inst, missing_items(inst)) for inst in institutions_of(org))
+    return [_("%(name)s：缺%(items)s", name=inst.name, items="、".join(items))
+            for inst, items in missing if items]
 
 
 def levels_above(county):

@@ -183,7 +183,7 @@ def _stations_of(inst):
 
 
 def comparison(change):
-    """[(label, before, after)] for the detail page."""
+    """[(field, label, before, after)] for the detail page and the API."""
     values = values_of(change)
     before = json.loads(change.before) if change.before else (
         snapshot(change.institution) if change.institution is not None and
@@ -191,5 +191,5 @@ def comparison(change):
     rows = []
     for name in EDITABLE_FIELDS:
         if name in values:
-            rows.append((phs.item_label(name), before.get(name), values[name]))
+            rows.append((name, phs.item_label(name), before.get(name), values[name]))
     return rows

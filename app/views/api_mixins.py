@@ -14,6 +14,22 @@ from app.views.mixins import AuditedCrudMixin, EditableStatesMixin
 from app.workflows.engine import Refusal, apply, apply_batch
 
 
+def json_body():
+    """The request's JSON object; anything else is a 400 refusal."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise Refusal(_("请求体必须是 JSON 对象"), status=400)
+    return data
+
+
+def history_rows(object_type, object_id):
+    """An object's audit trail as the history endpoints answer it."""
+    return [{"at": r.created_at.isoformat(), "user": r.username,
+             "organization": r.organization_name, "action": r.action,
+             "transition": r.transition, "from": r.from_state, "to": r.to_state,
+             "comment": r.comment} for r in audit.history(object_type, object_id)]
+
+
 class ScopedApiMixin(AuditedCrudMixin):
     allow_browser_login = False
 
@@ -117,11 +133,7 @@ class WorkflowApiMixin(EditableStatesMixin):
             item = scoped_get(self.datamodel.obj, pk, g.user)
         except NotFound:
             return self.response_404()
-        rows = audit.history(self.workflow.object_type, item.id)
-        return self.response(200, result=[{
-            "at": r.created_at.isoformat(), "user": r.username, "organization": r.organization_name,
-            "action": r.action, "transition": r.transition, "from": r.from_state,
-            "to": r.to_state, "comment": r.comment} for r in rows])
+        return self.response(200, result=history_rows(self.workflow.object_type, item.id))
 
     @expose("/<int:pk>/<string:name>", methods=["POST"])
     @protect()

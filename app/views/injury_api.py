@@ -24,18 +24,12 @@ from app.models.injury import (DECLARATION_KINDS, DECLARATION_STATE_LABELS, INJU
 from app.scope import scoped_get
 from app.services import audit, files, injury, validators
 from app.services.attachments import AttachmentError
-from app.views.api_mixins import ExportApiMixin, ScopedApiMixin, WorkflowApiMixin
+from app.views.api_mixins import (ExportApiMixin, ScopedApiMixin, WorkflowApiMixin,
+                                  json_body)
 from app.views.filters import StateNotInFilter
 from app.views.injury import ApproveOverdueFirst
 from app.workflows.engine import Refusal, apply, user_has_role
 from app.workflows.injury import EDITABLE_STATES, HOSPITAL, KINDS, DeclarationFlow
-
-
-def _body():
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise Refusal(_("请求体必须是 JSON 对象"), status=400)
-    return data
 
 
 def _text(errors, data, name, label, max_length, required=True):
@@ -191,7 +185,7 @@ class InjuryDeterminationApi(ScopedApiMixin, ModelRestApi):
 
     def post_headless(self):
         try:
-            values = clean_determination(_body(), g.user)
+            values = clean_determination(json_body(), g.user)
             item = InjuryDetermination()
             result = self._save(item, values, "create")
         except Refusal as exc:
@@ -201,7 +195,7 @@ class InjuryDeterminationApi(ScopedApiMixin, ModelRestApi):
     def put_headless(self, pk):
         try:
             item = scoped_get(InjuryDetermination, pk, g.user)
-            values = clean_determination(_body(), g.user, current=item)
+            values = clean_determination(json_body(), g.user, current=item)
             result = self._save(item, values, "update")
         except NotFound:
             return self.response_404()
@@ -347,8 +341,8 @@ class InjuryDeclarationApi(ApproveOverdueFirst, ScopedApiMixin, WorkflowApiMixin
         raise Refusal(message, status=422, fields={"lines": [message]})
 
     @staticmethod
-    def _declaration_body():
-        body = _body()
+    def _declarationjson_body():
+        body = json_body()
         if "determination" not in body and "determination_id" in body:   # the shown name
             body["determination"] = body["determination_id"]
         return body
@@ -361,7 +355,7 @@ class InjuryDeclarationApi(ApproveOverdueFirst, ScopedApiMixin, WorkflowApiMixin
         try:
             if not self._is_hospital(g.user):
                 raise Refusal(_("只有医疗机构可以申报"), status=403)
-            body = self._declaration_body()
+            body = self._declarationjson_body()
             kind = str(body.get("kind") or "")
             if kind not in KINDS:
                 raise Refusal(_("未知的申报类型"), status=422,
@@ -377,7 +371,7 @@ class InjuryDeclarationApi(ApproveOverdueFirst, ScopedApiMixin, WorkflowApiMixin
     def put_headless(self, pk):
         try:
             item = self._own_draft(pk)
-            body = self._declaration_body()
+            body = self._declarationjson_body()
             if body.get("kind") not in (None, "", item.kind):
                 raise Refusal(_("不能修改申报类型"), status=422,
                               fields={"kind": [_("不能修改申报类型")]})
@@ -517,7 +511,7 @@ class InjuryDeviceItemApi(ScopedApiMixin, ModelRestApi):
     def post_headless(self):
         try:
             item = InjuryDeviceItem()
-            result = self._save(item, clean_device(_body()), "create")
+            result = self._save(item, clean_device(json_body()), "create")
         except Refusal as exc:
             return self._refused(exc)
         return self.response(201, id=item.id, result=result)
@@ -525,7 +519,7 @@ class InjuryDeviceItemApi(ScopedApiMixin, ModelRestApi):
     def put_headless(self, pk):
         try:
             item = scoped_get(InjuryDeviceItem, pk, g.user)
-            result = self._save(item, clean_device(_body(), current=item), "update")
+            result = self._save(item, clean_device(json_body(), current=item), "update")
         except NotFound:
             return self.response_404()
         except Refusal as exc:

@@ -7,6 +7,7 @@ from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access, permission_name
 
+from app.extensions import db
 from app.i18n import _, _l
 from app.models.phs import (DATA_ITEMS, INSTITUTION_TYPES, SERVICE_ITEMS, SPONSOR_TYPES,
                             PhsInstitution)
@@ -116,8 +117,7 @@ class PhsInstitutionView(ImportMixin, RegionScopedMixin, ExcelExportMixin, Model
         if org is None or (phs.add_kind(user) is None and not phs.has_role(user, phs.COUNTY)):
             return {"own": None}
         report = phs.report_of(org)
-        from app.extensions import db
-        db.session.commit()
+        db.session.commit()                   # a first visit opens the round's report
         actions = PhsReportFlow.available(report, user, guards=False)
         blocked = None
         for t in actions:

@@ -16,7 +16,7 @@ phs_change_request  GET list / <pk> (before/after), POST (申请修改), POST <p
                  approve|reject>, GET <pk>/history, export."""
 import json
 
-from flask import g, request
+from flask import g
 from flask_appbuilder import ModelRestApi
 from flask_appbuilder.api import expose, protect, safe
 from flask_appbuilder.models.sqla.filters import FilterEqual
@@ -29,8 +29,9 @@ from app.extensions import db
 from app.i18n import _, _l
 from app.models.phs import SERVICE_ITEMS, PhsChangeRequest, PhsInstitution, PhsReport
 from app.scope import scoped_get
-from app.services import audit, phs, phs_changes
-from app.views.api_mixins import ExportApiMixin, ScopedApiMixin, WorkflowApiMixin
+from app.services import phs, phs_changes
+from app.views.api_mixins import (ExportApiMixin, ScopedApiMixin, WorkflowApiMixin,
+                                  history_rows, json_body)
 from app.views.phs import LABELS
 from app.workflows.engine import Refusal, apply
 from app.workflows.phs import ChangeRequestFlow, PhsReportFlow
@@ -42,18 +43,6 @@ PHS_ROLES = (phs.NATIONAL, phs.PROVINCE, phs.CITY, phs.COUNTY, phs.UNIT)
 # PUT or POST body; the superior changes by 机构隶属关系维护 or a change request.
 PLACEMENT = ("superior", "superior_org_id", "organization_id", "source_org_id", "region_id",
              "tier", "province_code", "city_code", "county_code", "deleted")
-
-
-def _body():
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise Refusal(_("请求体必须是 JSON 对象"), status=400)
-    return data
-
-
-def _fail(errors):
-    raise Refusal(_("请检查填写的信息：%(m)s", m="；".join(
-        str(m) for msgs in errors.values() for m in msgs)), status=422, fields=errors)
 
 
 def _items_of(body, ignore=()):
@@ -73,7 +62,7 @@ def _items_of(body, ignore=()):
         elif isinstance(value, bool) or not isinstance(value, (str, int, float, type(None))):
             errors[key] = [_("%(f)s格式无效", f=phs.item_label(key))]
     if errors:
-        _fail(errors)
+        phs.fail(errors)
     return {k: v for k, v in body.items() if k in phs.EDITABLE_FIELDS}
 
 
@@ -86,13 +75,6 @@ def _loaded(model, ids):
         return {}
     return {o.id: o for o in db.session.execute(
         select(model).where(model.id.in_(list(ids)))).unique().scalars()}
-
-
-def _history(object_type, item_id):
-    return [{"at": r.created_at.isoformat(), "user": r.username,
-             "organization": r.organization_name, "action": r.action,
-             "transition": r.transition, "from": r.from_state, "to": r.to_state,
-             "comment": r.comment} for r in audit.history(object_type, item_id)]
 
 
 # ---- 机构信息 -----------------------------------------------------------------------------------
@@ -158,7 +140,7 @@ class PhsInstitutionApi(ScopedApiMixin, ExportApiMixin, ModelRestApi):
         refusal = phs.edit_refusal(inst, g.user)
         result["editable"] = refusal is None
         result["locked_reason"] = refusal.message if refusal is not None else None
-        report = phs.report_of(phs.filling_org(inst), create=False)
+        report = phs.report_of(inst.organization, create=False)
         result["report"] = None if report is None else {
             "id": report.id, "state": report.state, "state_label": str(report.state_label)}
         result["actions"] = [t.name for t in PhsReportFlow.available(report, g.user, guards=False)
@@ -180,7 +162,7 @@ class PhsInstitutionApi(ScopedApiMixin, ExportApiMixin, ModelRestApi):
 
     def post_headless(self):
         try:
-            inst = phs.add_institution(g.user, _items_of(_body()))
+            inst = phs.add_institution(g.user, _items_of(json_body()))
         except Refusal as exc:
             return self._refused(exc)
         extra = {}
@@ -195,7 +177,7 @@ class PhsInstitutionApi(ScopedApiMixin, ExportApiMixin, ModelRestApi):
     def put_headless(self, pk):
         try:
             inst = self._live(pk)
-            phs.save(inst, _items_of(_body(), ignore=("id",)), g.user)
+            phs.save(inst, _items_of(json_body(), ignore=("id",)), g.user)
         except NotFound:
             db.session.rollback()
             return self.response_404()
@@ -250,7 +232,7 @@ class PhsInstitutionApi(ScopedApiMixin, ExportApiMixin, ModelRestApi):
             inst = self._live(pk)
         except NotFound:
             return self.response_404()
-        return self.response(200, result=_history("phs_institution", inst.id))
+        return self.response(200, result=history_rows("phs_institution", inst.id))
 
     # -- 机构隶属关系维护 (county)
 
@@ -282,7 +264,7 @@ class PhsInstitutionApi(ScopedApiMixin, ExportApiMixin, ModelRestApi):
     def affiliation(self):
         """{"org_ids": [...], "superior": <county or one of its units>}: all or nothing."""
         try:
-            body = _body()
+            body = json_body()
             ids = body.get("org_ids")
             if not isinstance(ids, list) or not all(
                     isinstance(i, int) and not isinstance(i, bool) for i in ids):
@@ -364,15 +346,13 @@ class PhsReportApi(ScopedApiMixin, WorkflowApiMixin, ExportApiMixin, ModelRestAp
 
 def change_labels(row, change):
     values = phs_changes.values_of(change)
-    fields = [n for n in phs.EDITABLE_FIELDS if n in values]
     row.update(
         kind_label=str(change.kind_label), state_label=str(change.state_label),
         institution_name=change.institution.name if change.institution else None,
         organization_name=change.organization.name if change.organization else None,
         reviewer_name=getattr(change.reviewer_org, "name", None),
         comparison=[{"field": f, "label": str(label), "before": before, "after": after}
-                    for f, (label, before, after) in zip(fields,
-                                                         phs_changes.comparison(change))])
+                    for f, label, before, after in phs_changes.comparison(change)])
     if "content" in row:
         row["content"] = values
     # what the institution was when the request was approved (a deletion's only record)
@@ -418,7 +398,7 @@ class PhsChangeRequestApi(ScopedApiMixin, WorkflowApiMixin, ExportApiMixin, Mode
 
     def post_headless(self):
         try:
-            body = _body()
+            body = json_body()
             data = {"kind": _text(body.get("kind")), "reason": _text(body.get("reason")),
                     "institution": body.get("institution", body.get("institution_id")),
                     "content": body.get("content")}

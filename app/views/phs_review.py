@@ -16,7 +16,7 @@ from app.scope import region_in_scope, region_scope
 from app.services import phs, phs_changes
 from app.views.mixins import AuditedCrudMixin, RegionScopedMixin, WorkflowActionsMixin
 from app.views.formatting import localtime
-from app.views.phs import HINTS, LABELS
+from app.views.phs import HINTS, LABELS, form_data
 from app.workflows.engine import Refusal, apply_batch
 from app.workflows.phs import ChangeRequestFlow, PhsReportFlow
 
@@ -71,7 +71,7 @@ class PhsReviewView(BaseView):
         own_actions = [t for t in PhsReportFlow.available(own, g.user, guards=False)
                        if t.name in ("confirm", "withdraw")] if own else []
         batch = [t for t in PhsReportFlow.transitions.values()
-                 if t.batch and g.user and any(t in a for _s, _r, a in rows)]
+                 if t.batch and any(t in actions for _s, _r, actions in rows)]
         pending = db.session.execute(select(func.count(PhsChangeRequest.id)).where(
             PhsChangeRequest.reviewer_org_id == org.id,
             PhsChangeRequest.state == "pending")).scalar()
@@ -167,9 +167,7 @@ class PhsChangeRequestView(RegionScopedMixin, WorkflowActionsMixin, ModelView):
             abort(403)
         values, errors = {}, {}
         if request.method == "POST":
-            values = {k: request.form.get(k, "") for k in phs.EDITABLE_FIELDS
-                      if k != "services"}
-            values["services"] = request.form.getlist("services")
+            values = form_data()
             data = {"kind": request.form.get("kind"), "reason": request.form.get("reason"),
                     "institution": request.form.get("institution"),
                     "content": {**values, "superior": request.form.get("superior")}}
