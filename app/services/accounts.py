@@ -93,8 +93,7 @@ def create_user(actor, org, username, display_name, mobile=None, email=None, pas
     if roles is None:
         level_role = LEVEL_ROLES.get((org.org_type, org.level))
         roles = DEFAULT_ROLES.get(org.org_type, []) + ([level_role] if level_role else [])
-    role_names = roles
-    role_names = [BASE_ROLE] + [n for n in role_names if n != BASE_ROLE]   # P 基础 always
+    role_names = [BASE_ROLE] + [n for n in roles if n != BASE_ROLE]   # P 基础 always
     user = User(username=username, first_name=display_name or username, last_name="",
                 email=email or f"{username}@users.invalid", active=True,
                 organization=org, mobile=mobile, must_change_password=must_change,
