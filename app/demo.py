@@ -95,6 +95,8 @@ def load_demo():
     load_injury(orgs, users)
     from app.demo_phs import load_phs
     load_phs(orgs, users)
+    from app.demo_registry import load_registry
+    load_registry(orgs, users)
     db.session.add(Announcement(title="关于做好2026年度疾病应急救助工作的通知",
                                 content="请各医疗机构按时提交救助申请，经办机构及时审核。"))
     db.session.commit()

@@ -14,6 +14,14 @@ INJURY_REVIEW_API = {"InjuryDeclarationApi": ["can_get", "can_info", "can_put"]}
 PHS_UNIT = {"PhsInstitutionView": "*", "PhsInstitutionApi": "*", "PhsReportApi": "*"}
 PHS_AREA = {**PHS_UNIT, "PhsReviewView": "*", "PhsProgressView": "*",
             "PhsChangeRequestView": "*", "PhsChangeRequestApi": "*"}
+REGISTRY_APPLY = {"RegistryAuthorizationView": "*", "RegistryAuthorizationApi": "*",
+                  "RegistryInstitutionView": "*", "RegistryInstitutionApi": "*"}
+REGISTRY_STAFF = {"RegistryStaffView": "*", "RegistryStaffApi": "*",
+                  "RegistryInstitutionView": ["can_list", "can_show"],
+                  "RegistryInstitutionApi": ["can_get", "can_info"]}
+REGISTRY_REVIEW = {**REGISTRY_APPLY, "RegistryCertChangeView": "*", "RegistryAgreementView": "*",
+                   "RegistryAgreementApi": "*", "RegistryStaffView": "*", "RegistryStaffApi": "*",
+                   "DesignatedInstitutionView": "*"}
 ROLE_TABLE = {
     "P 基础": {"PasswordView": "*", "AttachmentView": "*", "MeApi": "*", "ExportJobView": "*",
                "ExportJobApi": "*", "RegionApi": ["can_get", "can_info"]},
@@ -42,6 +50,16 @@ ROLE_TABLE = {
     "H 市级": PHS_AREA,
     "H 县级": {**PHS_AREA, "PhsAffiliationView": "*"},
     "H 基层机构": PHS_UNIT,
+    "M 注册用户": REGISTRY_APPLY,
+    "M 机构维护人员": {**REGISTRY_APPLY, "RegistryCertChangeView": "*",
+                   "RegistryAgreementView": "*", "RegistryAgreementApi": "*",
+                   "RegistryStaffView": "*", "RegistryStaffApi": "*"},
+    "M 医师信息维护": REGISTRY_STAFF,
+    "M 护士信息维护": REGISTRY_STAFF,
+    "M 经办机构": REGISTRY_REVIEW,
+    "M 国家审核": {"RegistryInstitutionView": "*", "RegistryInstitutionApi": "*",
+                 "RegistryCertChangeView": ["can_list", "can_show"],
+                 "DesignatedInstitutionView": "*"},
 }
 BASE_ROLE = "P 基础"
 

@@ -4,7 +4,8 @@
 column chosen by the caller's level, or on the organisation column for institution
 users. Everything that reads business rows goes through it."""
 from flask import g, has_request_context
-from sqlalchemy import false, select, true
+from sqlalchemy import false, or_, select, true
+from sqlalchemy.sql.elements import True_
 from werkzeug.exceptions import NotFound
 
 from app.extensions import db
@@ -50,6 +51,19 @@ def org_column(model):
 
 
 def region_scope(model, user):
+    """The rows `user` may see. Hooks a model may declare: `institution_scope(org)` (rows an
+    institution reads but does not own), `organization_scope(org)` (rows an organisation
+    sees by its own id rather than its region, or None) and `personal_scope(user)` (rows a
+    person holds whatever their organisation, e.g. a registrant's own authorisation)."""
+    personal = getattr(model, "personal_scope", None)
+    base = _organisation_scope(model, user)
+    if personal is None or isinstance(base, True_) or not getattr(user, "is_authenticated", False) \
+            or getattr(user, "id", None) is None:
+        return base
+    return or_(base, personal(user))
+
+
+def _organisation_scope(model, user):
     if getattr(model, "__scope_public__", False):   # e.g. announcements: every signed-in user
         return true() if getattr(user, "is_authenticated", False) else false()
     owner = getattr(model, "__scope_owner_column__", None)
@@ -61,6 +75,11 @@ def region_scope(model, user):
         return true()
     if kind == "none":
         return false()
+    by_org = getattr(model, "organization_scope", None)
+    if by_org is not None:
+        expr = by_org(user.organization)
+        if expr is not None:
+            return expr
     if kind == "org":
         hook = getattr(model, "institution_scope", None)   # rows an institution reads but
         if hook is not None:                                # does not own (W3, W6)

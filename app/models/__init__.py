@@ -1,2 +1,2 @@
 """Import every domain so that Model.metadata knows every table."""
-from app.models import audit, core, files, injury, ivd, jobs, phs, reporting, relief  # noqa: F401
+from app.models import audit, core, files, injury, ivd, jobs, phs, registry, reporting, relief  # noqa: F401

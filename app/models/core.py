@@ -151,6 +151,8 @@ class User(ScopedMixin, FabUser):
     password_changed_at = Column(DateTime)
     # Subject of a client certificate passed by a trusted proxy (SPEC W1, off by default).
     cert_subject = Column(String(256), unique=True, index=True)
+    # 医疗机构信息维护: the role a self-registered account asked for (SPEC M1).
+    registry_role = Column(String(12))
 
     @property
     def display_name(self):

@@ -17,8 +17,8 @@ USER_TYPE_OF_ORG = {"health_commission": "health_commission", "agency": "agency"
                     "national": "national"}
 # The module roles an account gets by organisation type (SPEC P6).
 DEFAULT_ROLES = {"medical": ["R 医疗机构", "Q 医疗机构", "W 医疗机构"],
-                 "agency": ["R 经办机构", "W 经办机构"], "health_commission": ["R 卫健委"],
-                 "insurance_bureau": ["R 卫健委", "Q 医保局"], "national": ["R 卫健委"],
+                 "agency": ["R 经办机构", "W 经办机构", "M 经办机构"], "health_commission": ["R 卫健委"],
+                 "insurance_bureau": ["R 卫健委", "Q 医保局"], "national": ["R 卫健委", "M 国家审核"],
                  "employer": ["W 用人单位"], "public_health": []}
 # 基本公卫 roles of health commissions by level (SPEC H1).
 LEVEL_ROLES = {("health_commission", "province"): "H 省级",
@@ -80,7 +80,8 @@ def next_unit_code(region):
 
 def create_user(actor, org, username, display_name, mobile=None, email=None, password=None,
                 must_change=True, roles=None):
-    """Create an account in `org`; caller checked may_create_account and commits."""
+    """Create an account in `org` (None for a registry registrant); caller checked
+    may_create_account and commits."""
     sm = appbuilder.sm
     username = (username or "").strip()
     if not username:
@@ -97,8 +98,9 @@ def create_user(actor, org, username, display_name, mobile=None, email=None, pas
     user = User(username=username, first_name=display_name or username, last_name="",
                 email=email or f"{username}@users.invalid", active=True,
                 organization=org, mobile=mobile, must_change_password=must_change,
-                user_type=USER_TYPE_OF_ORG.get(org.org_type))
-    user.copy_scope_from(org)
+                user_type=USER_TYPE_OF_ORG.get(org.org_type) if org else None)
+    if org is not None:     # a self-registered registry account has none yet (SPEC M1)
+        user.copy_scope_from(org)
     password = password or param("initial_password")   # read before the user joins a session
     user.roles = [r for r in (sm.find_role(n) for n in role_names) if r is not None]
     sm.set_password(user, password)

@@ -1,0 +1,243 @@
+"""医疗机构信息维护 (SPEC M1–M7): the registry's view of a medical institution (the same
+`organization` row every module uses, plus what only the registry keeps), the maintainers'
+authorisations, certificate-number changes, designated-service agreements, the published
+designated-institution list, staff records and the national-code sequence per region.
+
+Scope columns (province/city/county codes) of registry rows are those of the institution's
+medical-insurance pooling area (统筹区): the agency of that area reviews them (M2, M6)."""
+from flask_appbuilder import Model
+from sqlalchemy import (Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, String,
+                        Text)
+from sqlalchemy.orm import relationship
+
+from app.i18n import _l
+from app.models.core import ScopedMixin, utcnow
+
+INSTITUTION_STATE_LABELS = {"draft": _l("待提交"), "submitted": _l("待审核"),
+                            "returned": _l("退回修改"), "coded": _l("已赋码"),
+                            "archived": _l("已归档"), "deleted": _l("已删除")}
+AUTH_STATE_LABELS = {"draft": _l("待上传授权文书"), "uploaded": _l("待审核"),
+                     "approved": _l("审核通过"), "rejected": _l("审核不通过")}
+REVIEW_STATE_LABELS = {"pending": _l("待审核"), "approved": _l("审核通过"),
+                       "rejected": _l("审核不通过")}
+AGREEMENT_STATE_LABELS = {"pending": _l("待确认"), "confirmed": _l("已确认"),
+                          "deleted": _l("已删除")}
+STAFF_STATE_LABELS = {"draft": _l("待提交"), "submitted": _l("待审核"),
+                      "approved": _l("审核通过"), "rejected": _l("审核不通过"),
+                      "archived": _l("已归档"), "deleted": _l("已删除")}
+# M1: the roles a registered account may request; the maintainer is one per institution.
+ROLE_KINDS = {"maintainer": _l("医疗机构维护人员"), "doctor": _l("医师信息维护"),
+              "nurse": _l("护士信息维护")}
+STAFF_TYPES = {"doctor": _l("医师"), "nurse": _l("护士")}
+AGREEMENT_TYPES = {"service": _l("医疗保障定点医疗机构服务协议"),
+                   "supplement": _l("补充协议"), "other": _l("其他")}
+
+
+class RegistryInstitution(ScopedMixin, Model):
+    """One per organisation. Name, certificates, region, address, category, grade, phone and
+    the national code live on the organisation itself (one institution, one record)."""
+    __tablename__ = "registry_institution"
+    id = Column(Integer, primary_key=True)
+    organization_id = Column(Integer, ForeignKey("organization.id"), nullable=False,
+                             unique=True)
+    organization = relationship("Organization", lazy="joined")
+    legal_name = Column(String(128))
+    pooling_region_id = Column(Integer, ForeignKey("region.id"), nullable=False)
+    pooling_region = relationship("Region", lazy="joined")
+    uses_e_voucher = Column(Boolean, default=False, nullable=False)
+    no_uscc = Column(Boolean, default=False, nullable=False)
+    military = Column(Boolean, default=False, nullable=False)
+    state = Column(String(12), nullable=False, default="draft", index=True)
+    # The approved 医疗机构维护人员 (M1: one per institution) and who added the record.
+    maintainer_id = Column(Integer, ForeignKey("ab_user.id"), index=True)
+    created_by_id = Column(Integer, ForeignKey("ab_user.id"), index=True)
+    submitted_at = Column(DateTime)
+    coded_at = Column(DateTime)
+    review_comment = Column(String(500))
+    created_at = Column(DateTime, default=utcnow, nullable=False)
+
+    @classmethod
+    def personal_scope(cls, user):
+        """A registrant sees the institution they added before any authorisation is
+        approved; the approved maintainer sees the one they maintain."""
+        return (cls.maintainer_id == user.id) | (cls.created_by_id == user.id)
+
+    @property
+    def state_label(self):
+        return INSTITUTION_STATE_LABELS.get(self.state, self.state)
+
+    @property
+    def name(self):
+        return self.organization.name
+
+    def __repr__(self):
+        return self.organization.name if self.organization else f"#{self.id}"
+
+
+class RegistryAuthorization(ScopedMixin, Model):
+    """授权: an account asks to maintain an institution in a role; the PDF carries the
+    number and its QR code; the stamped scan is recognised; the pooling area's agency
+    reviews it."""
+    __tablename__ = "registry_authorization"
+    id = Column(Integer, primary_key=True)
+    auth_no = Column(String(20), unique=True)
+    user_id = Column(Integer, ForeignKey("ab_user.id"), nullable=False, index=True)
+    user = relationship("app.models.core.User", foreign_keys=[user_id], lazy="joined")
+    institution_id = Column(Integer, ForeignKey("registry_institution.id"), nullable=False,
+                            index=True)
+    institution = relationship("RegistryInstitution", lazy="joined")
+    organization_id = Column(Integer, ForeignKey("organization.id"), nullable=False,
+                             index=True)
+    role_kind = Column(String(12), nullable=False)
+    state = Column(String(10), nullable=False, default="draft", index=True)
+    uploaded_at = Column(DateTime)
+    reviewed_at = Column(DateTime)
+    review_comment = Column(String(500))
+    created_at = Column(DateTime, default=utcnow, nullable=False)
+
+    @classmethod
+    def personal_scope(cls, user):
+        return cls.user_id == user.id
+
+    @property
+    def state_label(self):
+        return AUTH_STATE_LABELS.get(self.state, self.state)
+
+    @property
+    def role_label(self):
+        return ROLE_KINDS.get(self.role_kind, self.role_kind)
+
+    def __repr__(self):
+        return self.auth_no or f"#{self.id}"
+
+
+class RegistryCertChange(ScopedMixin, Model):
+    """证号变更申请: a coded institution's USCC / licence number change, reviewed."""
+    __tablename__ = "registry_cert_change"
+    id = Column(Integer, primary_key=True)
+    institution_id = Column(Integer, ForeignKey("registry_institution.id"), nullable=False,
+                            index=True)
+    institution = relationship("RegistryInstitution", lazy="joined")
+    organization_id = Column(Integer, ForeignKey("organization.id"), nullable=False,
+                             index=True)
+    old_uscc = Column(String(18))
+    old_licence_no = Column(String(32))
+    new_uscc = Column(String(18))
+    new_licence_no = Column(String(32))
+    reason = Column(String(500), nullable=False)
+    state = Column(String(10), nullable=False, default="pending", index=True)
+    review_comment = Column(String(500))
+    created_at = Column(DateTime, default=utcnow, nullable=False)
+
+    @property
+    def state_label(self):
+        return REVIEW_STATE_LABELS.get(self.state, self.state)
+
+    def __repr__(self):
+        return f"{self.institution} #{self.id}"
+
+
+class RegistryAgreement(ScopedMixin, Model):
+    """定点协议 between a coded institution and the agency it chose. Scope columns are the
+    agency's region; an agency sees only the agreements made with it."""
+    __tablename__ = "registry_agreement"
+    id = Column(Integer, primary_key=True)
+    institution_id = Column(Integer, ForeignKey("registry_institution.id"), nullable=False,
+                            index=True)
+    institution = relationship("RegistryInstitution", lazy="joined")
+    organization_id = Column(Integer, ForeignKey("organization.id"), nullable=False,
+                             index=True)
+    agency_org_id = Column(Integer, ForeignKey("organization.id"), nullable=False,
+                           index=True)
+    agency = relationship("Organization", foreign_keys=[agency_org_id], lazy="joined")
+    agreement_no = Column(String(64), nullable=False)
+    agreement_type = Column(String(12), nullable=False)
+    start_date = Column(Date, nullable=False)
+    end_date = Column(Date, nullable=False)
+    content = Column(Text)
+    state = Column(String(10), nullable=False, default="pending", index=True)
+    confirmed_at = Column(DateTime)
+    changed_at = Column(DateTime, default=utcnow, nullable=False)
+    synced_at = Column(DateTime)
+    created_at = Column(DateTime, default=utcnow, nullable=False)
+
+    @classmethod
+    def organization_scope(cls, org):
+        """An agency sees the agreements made with it, not its whole region's."""
+        return cls.agency_org_id == org.id if org.org_type == "agency" else None
+
+    @property
+    def state_label(self):
+        return AGREEMENT_STATE_LABELS.get(self.state, self.state)
+
+    @property
+    def type_label(self):
+        return AGREEMENT_TYPES.get(self.agreement_type, self.agreement_type)
+
+    def __repr__(self):
+        return self.agreement_no
+
+
+class DesignatedInstitution(ScopedMixin, Model):
+    """定点医疗机构名单: confirmed agreements as published by the scheduled job (入库)."""
+    __tablename__ = "designated_institution"
+    id = Column(Integer, primary_key=True)
+    agreement_id = Column(Integer, ForeignKey("registry_agreement.id"), nullable=False,
+                          unique=True)
+    organization_id = Column(Integer, ForeignKey("organization.id"), nullable=False,
+                             index=True)
+    agency_org_id = Column(Integer, ForeignKey("organization.id"), nullable=False,
+                           index=True)
+    national_code = Column(String(12), nullable=False)
+    institution_name = Column(String(128), nullable=False)
+    agency_name = Column(String(128), nullable=False)
+    agreement_no = Column(String(64), nullable=False)
+    agreement_type = Column(String(12), nullable=False)
+    start_date = Column(Date, nullable=False)
+    end_date = Column(Date, nullable=False)
+    published_at = Column(DateTime, default=utcnow, nullable=False)
+
+    @property
+    def type_label(self):
+        return AGREEMENT_TYPES.get(self.agreement_type, self.agreement_type)
+
+
+class RegistryStaff(ScopedMixin, Model):
+    """医师 / 护士 records of an institution (M7), reviewed by the pooling area's agency."""
+    __tablename__ = "registry_staff"
+    id = Column(Integer, primary_key=True)
+    institution_id = Column(Integer, ForeignKey("registry_institution.id"), nullable=False,
+                            index=True)
+    institution = relationship("RegistryInstitution", lazy="joined")
+    organization_id = Column(Integer, ForeignKey("organization.id"), nullable=False,
+                             index=True)
+    name = Column(String(64), nullable=False)
+    id_number = Column(String(18), nullable=False)
+    staff_type = Column(String(8), nullable=False)
+    cert_no = Column(String(32), nullable=False)
+    state = Column(String(10), nullable=False, default="draft", index=True)
+    review_comment = Column(String(500))
+    created_at = Column(DateTime, default=utcnow, nullable=False)
+
+    @property
+    def state_label(self):
+        return STAFF_STATE_LABELS.get(self.state, self.state)
+
+    @property
+    def type_label(self):
+        return STAFF_TYPES.get(self.staff_type, self.staff_type)
+
+    def __repr__(self):
+        return self.name
+
+
+class RegistryCodeCounter(Model):
+    """The last national-code sequence used per region (M5): only ever increases, so a code
+    is never issued twice even after an institution is archived."""
+    __tablename__ = "registry_code_counter"
+    region_code = Column(String(6), primary_key=True)
+    last_seq = Column(Integer, nullable=False, default=0)
+
+
+Index("ix_registry_staff_inst_state", RegistryStaff.institution_id, RegistryStaff.state)
+Index("ix_registry_agreement_sync", RegistryAgreement.state, RegistryAgreement.synced_at)

@@ -1,0 +1,245 @@
+"""医疗机构信息维护 state machines (SPEC M2–M7): the institution (提交审核 → national 审核赋码
+or 退回修改; 归档; 删除 before coding), the maintainer's authorisation (授权文书上传 → agency
+审核), the 证号变更申请, the designated-service agreement and the staff record."""
+from sqlalchemy import select
+
+from app.extensions import appbuilder, db
+from app.i18n import _, _l
+from app.models.registry import (AGREEMENT_STATE_LABELS, AUTH_STATE_LABELS,
+                                 INSTITUTION_STATE_LABELS, REVIEW_STATE_LABELS,
+                                 STAFF_STATE_LABELS, RegistryAgreement, RegistryAuthorization,
+                                 RegistryCertChange, RegistryInstitution, RegistryStaff)
+from app.services import registry as rules
+from app.services.clock import now
+from app.services.files import missing_slots
+from app.workflows.engine import Refusal, Workflow, querying, transition
+
+MAINTAINER, AGENCY, NATIONAL = rules.MAINTAINER, rules.AGENCY, rules.NATIONAL
+REGISTRANT = rules.REGISTRANT
+STAFF_EDITORS = {MAINTAINER, rules.DOCTOR_EDITOR, rules.NURSE_EDITOR}
+
+
+def holds_institution(inst, user):
+    if not rules.holds(inst, user):
+        return Refusal(_("只有该机构的维护人员可以操作"), status=403)
+    return None
+
+
+@querying
+def ready_for_review(inst, user):
+    """What 提交审核 needs: an approved maintainer, every required field, and the 说明材料
+    when there is no USCC."""
+    problems = []
+    if inst.maintainer_id is None:
+        problems.append(str(_("机构维护授权尚未审核通过")))
+    values, errors = rules.clean_institution(rules.form_values(inst))
+    problems += [f"{rules.FIELD_LABELS.get(k, k)}：{v}" for k, v in errors.items()]
+    if inst.no_uscc and missing_slots(inst, (rules.EXPLANATION,)) == [rules.EXPLANATION]:
+        problems.append(str(_("无统一社会信用代码时须上传说明材料（PDF，加盖单位公章）")))
+    if problems:
+        return Refusal(_("不能提交审核：%(p)s", p="；".join(problems)), status=422)
+    return None
+
+
+def not_coded(inst, user):
+    if inst.state == "coded":
+        return _("已赋码的机构不能删除；信息错误或无效时请联系上级医保部门归档")
+    return None
+
+
+class InstitutionFlow(Workflow):
+    model = RegistryInstitution
+    object_type = "registry_institution"
+    state_labels = INSTITUTION_STATE_LABELS
+
+    @transition(source={"draft", "returned"}, target="submitted", roles={MAINTAINER},
+                guards=[holds_institution, ready_for_review], label=_l("提交审核"),
+                style="primary")
+    def submit(self, inst, user, data):
+        inst.submitted_at = now()
+
+    @transition(source={"submitted"}, target="returned", roles={NATIONAL},
+                label=_l("退回修改"), comment_required=True, style="warning")
+    def send_back(self, inst, user, data):
+        inst.review_comment = data["comment"].strip()
+
+    @transition(source={"submitted"}, target="coded", roles={NATIONAL}, label=_l("审核赋码"),
+                form="review", style="success", batch=True)
+    def approve(self, inst, user, data):
+        org = inst.organization
+        if not org.national_code:
+            org.national_code = rules.next_national_code(rules.code_region(org))
+        inst.coded_at = now()
+        inst.review_comment = (data.get("comment") or "").strip() or None
+
+    @transition(source={"draft", "returned", "coded"}, target="archived", roles={AGENCY},
+                label=_l("归档"), comment_required=True, style="danger")
+    def archive(self, inst, user, data):
+        rules.archive_staff(inst)
+        inst.review_comment = data["comment"].strip()
+
+    @transition(source={"draft", "returned", "coded"}, target="deleted",
+                roles={MAINTAINER, REGISTRANT}, guards=[not_coded, holds_institution],
+                label=_l("删除"), style="danger")
+    def delete(self, inst, user, data):
+        if inst.created_by_id is not None and inst.organization.national_code is None:
+            inst.organization.active = False     # added here, used nowhere else yet
+        for auth in rules.authorizations_of(inst):
+            if auth.state in ("draft", "uploaded", "rejected"):
+                auth.state = "rejected"
+                auth.review_comment = str(_("机构信息已删除"))
+        inst.maintainer_id = None
+
+
+def is_applicant(auth, user):
+    if user is None or auth.user_id != user.id:
+        return Refusal(_("只有申请人可以上传授权文书"), status=403)
+    return None
+
+
+@querying
+def maintainer_free(auth, user):
+    if auth.role_kind != "maintainer":
+        return None
+    inst = auth.institution
+    if inst.maintainer_id is not None and inst.maintainer_id != auth.user_id:
+        return _("该机构已被其他维护用户授权维护")
+    return None
+
+
+@querying
+def account_free(auth, user):
+    """An account works for one institution (its organisation)."""
+    org_id = auth.user.organization_id
+    if org_id is not None and org_id != auth.organization_id:
+        return _("该账号已是其他机构的用户，不能再授权维护本机构")
+    return None
+
+
+class AuthorizationFlow(Workflow):
+    model = RegistryAuthorization
+    object_type = "registry_authorization"
+    state_labels = AUTH_STATE_LABELS
+
+    @transition(source={"draft", "rejected"}, target="uploaded", roles={REGISTRANT},
+                guards=[is_applicant, maintainer_free], label=_l("授权文书上传"),
+                form="upload", style="primary")
+    def upload(self, auth, user, data):
+        auth.uploaded_at = now()
+
+    @transition(source={"uploaded"}, target="approved", roles={AGENCY},
+                guards=[maintainer_free, account_free], label=_l("审核通过"),
+                style="success")
+    def approve(self, auth, user, data):
+        grantee = auth.user
+        role = appbuilder.sm.find_role(rules.ROLE_OF_KIND[auth.role_kind])
+        if role is not None and role not in grantee.roles:
+            grantee.roles.append(role)
+        grantee.organization_id = auth.organization_id
+        grantee.copy_scope_from(auth.institution.organization)
+        if not grantee.user_type:
+            grantee.user_type = "medical"
+        if auth.role_kind == "maintainer":
+            auth.institution.maintainer_id = grantee.id
+        auth.reviewed_at = now()
+        auth.review_comment = (data.get("comment") or "").strip() or None
+
+    @transition(source={"uploaded"}, target="rejected", roles={AGENCY}, label=_l("审核不通过"),
+                comment_required=True, style="danger")
+    def reject(self, auth, user, data):
+        auth.reviewed_at = now()
+        auth.review_comment = data["comment"].strip()
+
+
+class CertChangeFlow(Workflow):
+    model = RegistryCertChange
+    object_type = "registry_cert_change"
+    state_labels = REVIEW_STATE_LABELS
+
+    @transition(source={"pending"}, target="approved", roles={AGENCY}, label=_l("审核通过"),
+                form="review", style="success")
+    def approve(self, change, user, data):
+        org = change.institution.organization
+        org.uscc, org.licence_no = change.new_uscc, change.new_licence_no
+        change.institution.no_uscc = change.new_uscc is None
+        change.review_comment = (data.get("comment") or "").strip() or None
+
+    @transition(source={"pending"}, target="rejected", roles={AGENCY}, label=_l("审核不通过"),
+                comment_required=True, style="danger")
+    def reject(self, change, user, data):
+        change.review_comment = data["comment"].strip()
+
+
+def agreement_holder(agreement, user):
+    return holds_institution(agreement.institution, user)
+
+
+def own_agency(agreement, user):
+    if user is None or agreement.agency_org_id != user.organization_id:
+        return Refusal(_("只有协议选择的经办机构可以确认"), status=403)
+    return None
+
+
+class AgreementFlow(Workflow):
+    model = RegistryAgreement
+    object_type = "registry_agreement"
+    state_labels = AGREEMENT_STATE_LABELS
+
+    @transition(source={"pending"}, target="confirmed", roles={AGENCY}, guards=[own_agency],
+                label=_l("确认"), style="success", batch=True)
+    def confirm(self, agreement, user, data):
+        agreement.confirmed_at = agreement.changed_at = now()
+
+    @transition(source={"pending"}, target="deleted", roles={MAINTAINER},
+                guards=[agreement_holder], label=_l("删除"), style="danger")
+    def delete(self, agreement, user, data):
+        agreement.changed_at = now()
+
+
+def staff_editor(staff, user):
+    """The maintainer edits both kinds; 医师信息维护 the doctors, 护士信息维护 the nurses —
+    each only in its own institution."""
+    names = {r.name for r in user.roles}
+    if staff.organization_id != user.organization_id:
+        return Refusal(_("只能维护本机构的人员信息"), status=403)
+    wanted = {MAINTAINER, rules.DOCTOR_EDITOR if staff.staff_type == "doctor"
+              else rules.NURSE_EDITOR}
+    if not names & wanted:
+        return Refusal(_("您没有维护%(kind)s信息的权限", kind=staff.type_label), status=403)
+    return None
+
+
+@querying
+def institution_active(staff, user):
+    state = db.session.execute(select(RegistryInstitution.state).where(
+        RegistryInstitution.id == staff.institution_id)).scalar()
+    if state in ("archived", "deleted"):
+        return _("机构信息已归档，不能提交人员信息")
+    return None
+
+
+class StaffFlow(Workflow):
+    model = RegistryStaff
+    object_type = "registry_staff"
+    state_labels = STAFF_STATE_LABELS
+
+    @transition(source={"draft", "rejected"}, target="submitted", roles=STAFF_EDITORS,
+                guards=[staff_editor, institution_active], label=_l("提交"), batch=True,
+                style="primary")
+    def submit(self, staff, user, data):
+        pass
+
+    @transition(source={"submitted"}, target="approved", roles={AGENCY}, label=_l("审核通过"),
+                batch=True, style="success")
+    def approve(self, staff, user, data):
+        staff.review_comment = (data.get("comment") or "").strip() or None
+
+    @transition(source={"submitted"}, target="rejected", roles={AGENCY}, label=_l("审核不通过"),
+                comment_required=True, style="danger")
+    def reject(self, staff, user, data):
+        staff.review_comment = data["comment"].strip()
+
+    @transition(source={"draft", "rejected"}, target="deleted", roles=STAFF_EDITORS,
+                guards=[staff_editor], label=_l("删除"), style="danger")
+    def delete(self, staff, user, data):
+        pass
