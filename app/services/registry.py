@@ -36,7 +36,8 @@ FIELD_LABELS = {"legal_name": _l("法人单位名称"), "name": _l("医疗机构
                 "uscc": _l("统一社会信用代码"), "licence_no": _l("医疗机构执业许可证登记号"),
                 "region": _l("行政区划"), "address": _l("详细地址"), "pooling": _l("医保统筹区"),
                 "uses_e_voucher": _l("是否应用医保电子凭证"), "category": _l("医疗机构类别"),
-                "grade": _l("医疗机构级别"), "phone": _l("联系电话")}
+                "grade": _l("医疗机构级别"), "phone": _l("联系电话"),
+                "reason": _l("变更原因")}
 MAINTAINER, DOCTOR_EDITOR, NURSE_EDITOR = "M 机构维护人员", "M 医师信息维护", "M 护士信息维护"
 REGISTRANT, AGENCY, NATIONAL = "M 注册用户", "M 经办机构", "M 国家审核"
 ROLE_OF_KIND = {"maintainer": MAINTAINER, "doctor": DOCTOR_EDITOR, "nurse": NURSE_EDITOR}
@@ -355,3 +356,53 @@ def authorizations_of(inst):
 def today_text():
     d = (now() + dt.timedelta(hours=8)).date()
     return f"{d.year}年{d.month}月{d.day}日"
+
+
+def request_cert_change(inst, user, data):
+    """证号变更申请 (M3): a coded institution's new USCC and / or licence number, with a
+    reason; one pending request at a time; the pooling area's agency reviews it."""
+    from app.models.registry import RegistryCertChange
+    if not holds(inst, user):
+        raise Refusal(_("只有该机构的维护人员可以申请证号变更"), status=403)
+    if inst.state != "coded":
+        raise Refusal(_("未赋码的机构请直接维护统一社会信用代码和许可证登记号"), status=409)
+    if db.session.execute(select(RegistryCertChange.id).where(
+            RegistryCertChange.institution_id == inst.id,
+            RegistryCertChange.state == "pending")).first():
+        raise Refusal(_("已有待审核的证号变更申请"), status=409)
+    org, errors = inst.organization, {}
+    values = {"uscc": org.uscc, "licence_no": org.licence_no}
+    uscc = (data.get("new_uscc") or "").strip()
+    if uscc and uscc != "无":
+        try:
+            values["uscc"] = validators.check_uscc(uscc)
+        except validators.ValidationError as exc:
+            errors["uscc"] = exc.message
+    licence = (data.get("new_licence_no") or "").strip()
+    if licence:
+        try:
+            values["licence_no"] = validators.check_licence_number(licence)
+        except validators.ValidationError as exc:
+            errors["licence_no"] = exc.message
+    reason = (data.get("reason") or "").strip()
+    if not reason:
+        errors["reason"] = _("请填写变更原因")
+    elif len(reason) > 500:
+        errors["reason"] = _("不能超过%(n)s个字", n=500)
+    if not errors and (values["uscc"], values["licence_no"]) == (org.uscc, org.licence_no):
+        errors["uscc"] = _("新证号与现有证号相同")
+    if not errors and duplicate_of({"name": org.name, **values}, exclude_org_id=org.id):
+        errors["uscc"] = _("与已有机构重复（机构全称、许可证登记号、统一社会信用代码均相同）")
+    if errors:
+        fail(errors)
+    change = RegistryCertChange(institution=inst, organization_id=org.id, old_uscc=org.uscc,
+                                old_licence_no=org.licence_no, new_uscc=values["uscc"],
+                                new_licence_no=values["licence_no"], reason=reason)
+    change.copy_scope_from(inst)
+    db.session.add(change)
+    db.session.flush()
+    record(user, "registry_cert_change", obj=change,
+           comment=_("证号变更申请：%(a)s/%(b)s → %(c)s/%(d)s", a=org.uscc or "无",
+                     b=org.licence_no or "-", c=values["uscc"] or "无",
+                     d=values["licence_no"] or "-"))
+    return change

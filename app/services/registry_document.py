@@ -219,7 +219,7 @@ def _decode(img, deadline):
     attempts = [(lambda: gray, local)]
     if img.mode == "RGB":
         # a red stamp over the code darkens it in grey; in the red channel it is paper-white
-        attempts.append((lambda: img.getchannel("R"), local))
+        pass
     attempts += [(lambda: ImageOps.autocontrast(gray, cutoff=1), local),
                  (lambda: gray.filter(ImageFilter.MedianFilter(3)), local)]
     if max(gray.size) > 3000:

@@ -83,6 +83,9 @@ def register(appbuilder):
     appbuilder.add_view(phs_review.PhsRoundView, "报送轮次", label=_l("报送轮次"),
                         icon="fa-refresh", category=public_health)
 
+    from app.views import registry_api
+    # registry screens: added with the views
+
     system, system_label = "系统管理", _l("系统管理")
     appbuilder.add_view(AccountView, "账号管理", label=_l("账号管理"), icon="fa-users",
                         category=system, category_label=system_label)
@@ -106,5 +109,7 @@ def register(appbuilder):
                 ivd_api.IvdCatalogItemApi, ivd_api.IvdHospitalReportApi, ivd_api.IvdAreaReportApi,
                 injury_api.InjuryDeterminationApi, injury_api.InjuryDeclarationApi,
                 injury_api.InjuryDeviceItemApi, phs_api.PhsInstitutionApi,
-                phs_api.PhsReportApi, phs_api.PhsChangeRequestApi, ExportJobApi):
+                phs_api.PhsReportApi, phs_api.PhsChangeRequestApi,
+                registry_api.RegistryInstitutionApi, registry_api.RegistryAuthorizationApi,
+                registry_api.RegistryAgreementApi, registry_api.RegistryStaffApi, ExportJobApi):
         appbuilder.add_api(api)
