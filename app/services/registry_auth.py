@@ -3,6 +3,7 @@ the authorisation PDF and the recognition of its stamped scan."""
 import re
 import types
 
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from app.extensions import db
@@ -105,8 +106,10 @@ def document_fields(auth):
 
 
 def document_pdf(auth):
-    """The same record gives the same bytes: repeated clicks download the same file."""
-    return registry_document.authorization_pdf(document_fields(auth))
+    """The same record gives the same bytes: repeated clicks download the same file —
+    in Chinese whatever the clicking user's language (it is stamped and filed)."""
+    with force_locale("zh"):
+        return registry_document.authorization_pdf(document_fields(auth))
 
 
 def recognition_problem(auth, data):

@@ -36,6 +36,7 @@ RENDER_DPI = 200
 MAX_PIXELS = 25_000_000
 TIME_BUDGET = 10.0  # seconds of fallback decoding per upload, whatever the input
 _MARGIN = 20 * mm
+_SIGN_ROOM = 80 * mm  # the lowest the grant text may end: below are 单位（盖章）, 日期 and the note
 FIELDS = ("auth_no", "institution_name", "legal_name", "uscc", "licence_no", "pooling_area",
           "region", "address", "grantee_name", "grantee_login", "grantee_mobile", "role_label",
           "issued_on")
@@ -90,33 +91,21 @@ def authorization_pdf(doc: dict) -> bytes:
     c.setFont(font, 12)
     c.drawString(_MARGIN, top - 38 * mm, _("授权文件编号：%(no)s", no=d["auth_no"]))
 
-    cell = ParagraphStyle("cell", fontName=font, fontSize=11, leading=15, wordWrap="CJK")
-    rows = [(_("医疗机构名称"), "institution_name"), (_("法人单位名称"), "legal_name"),
-            (_("统一社会信用代码"), "uscc"), (_("医疗机构执业许可证登记号"), "licence_no"),
-            (_("所属医保统筹区"), "pooling_area"), (_("行政区划"), "region"),
-            (_("详细地址"), "address")]
-    table = Table([[Paragraph(escape(label), cell), Paragraph(escape(d[key]), cell)]
-                   for label, key in rows],
-                  colWidths=[58 * mm, width - 2 * _MARGIN - 58 * mm], style=TableStyle([
-                      ("GRID", (0, 0), (-1, -1), 0.6, colors.black),
-                      ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#eeeeee")),
-                      ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                      ("TOPPADDING", (0, 0), (-1, -1), 6), ("BOTTOMPADDING", (0, 0), (-1, -1), 6)]))
     y = top - 46 * mm
-    y -= table.wrapOn(c, width - 2 * _MARGIN, y)[1]
+    # long names and addresses get smaller type, so the stamp area stays on the page
+    for size in (11, 10, 9, 8):
+        table, grant = _body(d, font, size)
+        table_height = table.wrapOn(c, width - 2 * _MARGIN, y)[1]
+        grant_height = grant.wrapOn(c, width - 2 * _MARGIN, y)[1]
+        if y - table_height - 10 * mm - grant_height >= _SIGN_ROOM:
+            break
+    y -= table_height
     table.drawOn(c, _MARGIN, y)
-
-    body = ParagraphStyle("body", fontName=font, fontSize=13, leading=24, wordWrap="CJK",
-                          firstLineIndent=26)
-    grant = Paragraph(escape(_(
-        "兹授权 %(name)s（登录名 %(login)s，手机 %(mobile)s）为本机构的%(role)s，"
-        "负责在医疗保障信息平台维护本机构信息。", name=d["grantee_name"],
-        login=d["grantee_login"], mobile=d["grantee_mobile"], role=d["role_label"])), body)
-    y -= 10 * mm + grant.wrapOn(c, width - 2 * _MARGIN, y)[1]
+    y -= 10 * mm + grant_height
     grant.drawOn(c, _MARGIN, y)
 
     # the stamp goes over 单位（盖章）, so the block sits well below the text, right of centre
-    sign_y = min(y - 30 * mm, 95 * mm)
+    sign_y = max(_SIGN_ROOM - 25 * mm, min(y - 25 * mm, 95 * mm))
     c.setFont(font, 13)
     c.drawString(width / 2 + 10 * mm, sign_y, _("单位（盖章）："))
     c.drawString(width / 2 + 10 * mm, sign_y - 22 * mm,
@@ -127,6 +116,30 @@ def authorization_pdf(doc: dict) -> bytes:
     c.showPage()
     c.save()
     return out.getvalue()
+
+
+def _body(d, font, size):
+    """The field table and the grant paragraph in size-point type."""
+    cell = ParagraphStyle(f"cell-{size}", fontName=font, fontSize=size, leading=size * 1.36,
+                          wordWrap="CJK")
+    rows = [(_("医疗机构名称"), "institution_name"), (_("法人单位名称"), "legal_name"),
+            (_("统一社会信用代码"), "uscc"), (_("医疗机构执业许可证登记号"), "licence_no"),
+            (_("所属医保统筹区"), "pooling_area"), (_("行政区划"), "region"),
+            (_("详细地址"), "address")]
+    table = Table([[Paragraph(escape(label), cell), Paragraph(escape(d[key]), cell)]
+                   for label, key in rows],
+                  colWidths=[58 * mm, A4[0] - 2 * _MARGIN - 58 * mm], style=TableStyle([
+                      ("GRID", (0, 0), (-1, -1), 0.6, colors.black),
+                      ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#eeeeee")),
+                      ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                      ("TOPPADDING", (0, 0), (-1, -1), 6), ("BOTTOMPADDING", (0, 0), (-1, -1), 6)]))
+    body = ParagraphStyle(f"body-{size}", fontName=font, fontSize=size + 2,
+                          leading=(size + 2) * 1.8, wordWrap="CJK", firstLineIndent=2 * (size + 2))
+    grant = Paragraph(escape(_(
+        "兹授权 %(name)s（登录名 %(login)s，手机 %(mobile)s）为本机构的%(role)s，"
+        "负责在医疗保障信息平台维护本机构信息。", name=d["grantee_name"],
+        login=d["grantee_login"], mobile=d["grantee_mobile"], role=d["role_label"])), body)
+    return table, grant
 
 
 def _draw_qr(c, payload, x, top):
@@ -219,7 +232,7 @@ def _decode(img, deadline):
     attempts = [(lambda: gray, local)]
     if img.mode == "RGB":
         # a red stamp over the code darkens it in grey; in the red channel it is paper-white
-        pass
+        attempts.append((lambda: img.getchannel("R"), local))
     attempts += [(lambda: ImageOps.autocontrast(gray, cutoff=1), local),
                  (lambda: gray.filter(ImageFilter.MedianFilter(3)), local)]
     if max(gray.size) > 3000:

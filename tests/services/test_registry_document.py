@@ -109,9 +109,10 @@ def test_the_pdf_text_is_chinese_in_an_embedded_font(document):
         assert b"/FontFile2" in document  # a TrueType subset travels with the file
 
 
-def test_the_qr_code_is_about_40_mm_at_the_top_right(ctx, page_image):
+def test_the_qr_code_is_about_40_mm_level_q_at_the_top_right(ctx, page_image):
     (code,) = zxingcpp.read_barcodes(page_image)
     assert code.text == qr_payload(AUTH_NO)
+    assert code.ec_level == "Q"  # a quarter of the code may be lost under the stamp or a fold
     corners = [code.position.top_left, code.position.top_right,
                code.position.bottom_left, code.position.bottom_right]
     xs, ys = [p.x for p in corners], [p.y for p in corners]
@@ -214,3 +215,31 @@ def test_the_tag_depends_on_the_secret_key(app):
     with bare_app("another-secret-key-of-at-least-32-bytes").app_context():
         assert qr_payload(AUTH_NO) != payload
         assert number_from_payload(payload) is None
+
+
+def test_the_time_budget_stops_the_fallbacks(ctx, page_image, monkeypatch):
+    w, h = page_image.size
+    upload = encoded(stamped(page_image, (round(w * 0.80), round(h * 0.12))), "PNG")
+    monkeypatch.setattr(registry_document, "TIME_BUDGET", 0)
+    assert recognise(upload) == Recognition([], False)  # only the plain pass ran
+
+
+def box(textpage, text):
+    """(left, bottom, right, top) of the first character of text on the page, in points."""
+    searcher = textpage.search(text)
+    index, _count = searcher.get_next()
+    return textpage.get_charbox(index)
+
+
+def test_fields_at_their_column_limits_leave_the_stamp_area_clear(ctx):
+    doc = {**DOC, "institution_name": "太原市某某医院" * 19, "legal_name": "某某集团有限公司" * 16,
+           "address": "山西省太原市小店区长治路某某大厦" * 16, "grantee_name": "买" * 64,
+           "grantee_login": "u" * 64}  # organization.name 128, address 256, ab_user 64
+    data = authorization_pdf(doc)
+    pages = pdfium.PdfDocument(data)
+    assert len(pages) == 1
+    textpage = pages[0].get_textpage()
+    grant_end = box(textpage, "维护本机构信息。")
+    seal, date, note = box(textpage, "单位（盖章）"), box(textpage, "日期："), box(textpage, "请加盖单位公章")
+    assert grant_end[1] > seal[3] + 40 and seal[1] > date[3] + 40 and date[1] > note[3]
+    assert recognise(data).numbers == [AUTH_NO]
