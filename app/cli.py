@@ -74,11 +74,14 @@ def sync_roles_cmd():
 @click.option("--export-days", default=7, show_default=True, help="keep export files this long")
 def run_jobs(export_days):
     """Scheduled jobs (cron or a scheduler calls this): export clean-up and the employer
-    timeout of work-injury declarations (W6). The M6 job joins here when it lands."""
+    timeout of work-injury declarations (W6), the designated-agreement publication (M6)."""
     from app.services.export_jobs import cleanup
     from app.services.injury import approve_overdue
+    from app.services.registry_agreements import sync_agreements
     click.echo(f"export files removed: {cleanup(export_days)}")
     click.echo(f"injury declarations auto-approved: {approve_overdue()}")
+    published, removed = sync_agreements()
+    click.echo(f"agreements published: {published}, withdrawn: {removed}")
 
 
 @portal.command("workflow-docs")
@@ -113,6 +116,19 @@ def auto_approve(at):
     click.echo(f"auto-approved: {approve_overdue(now=when)}")
 
 
+registry = AppGroup("registry", help="医疗机构信息维护")
+
+
+@registry.command("sync-agreements")
+def sync_agreements_cmd():
+    """入库: publish confirmed designated-service agreements (new or changed since their last
+    publication) into the designated-institution list; deleted ones leave it (SPEC M6)."""
+    from app.services.registry_agreements import sync_agreements
+    published, removed = sync_agreements()
+    click.echo(f"agreements published: {published}, withdrawn: {removed}")
+
+
 def register_cli(app):
     app.cli.add_command(portal)
     app.cli.add_command(injury)
+    app.cli.add_command(registry)

@@ -19,7 +19,10 @@ REGISTRY_APPLY = {"RegistryAuthorizationView": "*", "RegistryAuthorizationApi": 
 REGISTRY_STAFF = {"RegistryStaffView": "*", "RegistryStaffApi": "*",
                   "RegistryInstitutionView": ["can_list", "can_show"],
                   "RegistryInstitutionApi": ["can_get", "can_info"]}
-REGISTRY_REVIEW = {**REGISTRY_APPLY, "RegistryCertChangeView": "*", "RegistryAgreementView": "*",
+REGISTRY_REVIEW = {"RegistryAuthorizationView": ["can_list", "can_show", "can_fire",
+                                                 "can_transition_form", "approve", "reject"],
+                   "RegistryAuthorizationApi": "*", "RegistryInstitutionView": "*",
+                   "RegistryInstitutionApi": "*", "RegistryCertChangeView": "*", "RegistryAgreementView": "*",
                    "RegistryAgreementApi": "*", "RegistryStaffView": "*", "RegistryStaffApi": "*",
                    "DesignatedInstitutionView": "*"}
 ROLE_TABLE = {

@@ -50,6 +50,7 @@ class RegistryInstitution(ScopedMixin, Model):
     state = Column(String(12), nullable=False, default="draft", index=True)
     # The approved 医疗机构维护人员 (M1: one per institution) and who added the record.
     maintainer_id = Column(Integer, ForeignKey("ab_user.id"), index=True)
+    maintainer = relationship("app.models.core.User", foreign_keys=[maintainer_id])
     created_by_id = Column(Integer, ForeignKey("ab_user.id"), index=True)
     submitted_at = Column(DateTime)
     coded_at = Column(DateTime)
@@ -69,6 +70,25 @@ class RegistryInstitution(ScopedMixin, Model):
     @property
     def name(self):
         return self.organization.name
+
+    # The organisation's own attributes, read through the registry row on the screens.
+    uscc = property(lambda self: self.organization.uscc or "无")
+    licence_no = property(lambda self: self.organization.licence_no or "")
+    region = property(lambda self: self.organization.region.full_name)
+    address = property(lambda self: self.organization.address)
+    category = property(lambda self: self.organization.category)
+    grade = property(lambda self: self.organization.grade)
+    phone = property(lambda self: self.organization.phone)
+    national_code = property(lambda self: self.organization.national_code)
+
+    @property
+    def e_voucher_label(self):
+        return _l("是") if self.uses_e_voucher else _l("否")
+
+    @property
+    def maintainer_label(self):
+        user = self.maintainer
+        return f"{user.first_name}（{user.username}）" if user is not None else ""
 
     def __repr__(self):
         return self.organization.name if self.organization else f"#{self.id}"

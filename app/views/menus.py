@@ -83,8 +83,24 @@ def register(appbuilder):
     appbuilder.add_view(phs_review.PhsRoundView, "报送轮次", label=_l("报送轮次"),
                         icon="fa-refresh", category=public_health)
 
-    from app.views import registry_api
-    # registry screens: added with the views
+    from app.views import registry, registry_agreements, registry_api, registry_auth
+    registry_cat, registry_label = "机构信息维护", _l("机构信息维护")
+    appbuilder.add_view(registry_auth.RegistryAuthorizationView, "机构维护授权",
+                        label=_l("机构维护授权"), icon="fa-id-card-o", category=registry_cat,
+                        category_label=registry_label)
+    appbuilder.add_view(registry.RegistryInstitutionView, "医疗机构信息维护",
+                        label=_l("医疗机构信息维护"), icon="fa-hospital-o",
+                        category=registry_cat)
+    appbuilder.add_view(registry.RegistryCertChangeView, "证号变更申请",
+                        label=_l("证号变更申请"), icon="fa-exchange", category=registry_cat)
+    appbuilder.add_view(registry.RegistryStaffView, "医师护士信息维护",
+                        label=_l("医师护士信息维护"), icon="fa-user-md", category=registry_cat)
+    appbuilder.add_view(registry_agreements.RegistryAgreementView, "医疗机构定点协议管理",
+                        label=_l("医疗机构定点协议管理"), icon="fa-file-text-o",
+                        category=registry_cat)
+    appbuilder.add_view(registry_agreements.DesignatedInstitutionView, "定点医疗机构名单",
+                        label=_l("定点医疗机构名单"), icon="fa-list", category=registry_cat)
+    appbuilder.add_view_no_menu(registry_auth.RegistryRegisterView)
 
     system, system_label = "系统管理", _l("系统管理")
     appbuilder.add_view(AccountView, "账号管理", label=_l("账号管理"), icon="fa-users",

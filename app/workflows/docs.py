@@ -3,10 +3,13 @@ A test regenerates them and compares, so the document cannot go stale."""
 from app.workflows.injury import DeclarationFlow
 from app.workflows.ivd import AreaFlow, HospitalFlow
 from app.workflows.phs import ChangeRequestFlow, PhsReportFlow
+from app.workflows.registry import (AgreementFlow, AuthorizationFlow, CertChangeFlow,
+                                    InstitutionFlow, StaffFlow)
 from app.workflows.relief import ApplicationFlow, ReliefReportFlow
 
 WORKFLOWS = (ApplicationFlow, ReliefReportFlow, HospitalFlow, AreaFlow, DeclarationFlow,
-             PhsReportFlow, ChangeRequestFlow)
+             PhsReportFlow, ChangeRequestFlow, InstitutionFlow, AuthorizationFlow,
+             CertChangeFlow, AgreementFlow, StaffFlow)
 
 
 def transition_tables():

@@ -64,7 +64,7 @@ class InstitutionFlow(Workflow):
         inst.review_comment = data["comment"].strip()
 
     @transition(source={"submitted"}, target="coded", roles={NATIONAL}, label=_l("审核赋码"),
-                form="review", style="success", batch=True)
+                style="success", batch=True)
     def approve(self, inst, user, data):
         org = inst.organization
         if not org.national_code:
@@ -157,7 +157,7 @@ class CertChangeFlow(Workflow):
     state_labels = REVIEW_STATE_LABELS
 
     @transition(source={"pending"}, target="approved", roles={AGENCY}, label=_l("审核通过"),
-                form="review", style="success")
+                style="success")
     def approve(self, change, user, data):
         org = change.institution.organization
         org.uscc, org.licence_no = change.new_uscc, change.new_licence_no
