@@ -11,7 +11,10 @@ AUDIT_ACTIONS = {
     "parameter_change": "系统参数修改", "transition": "状态变更", "create": "新增",
     "update": "修改", "delete": "删除", "export": "导出", "import": "导入",
     "upload": "上传附件", "account_generate": "生成账户", "user_roles": "授权",
-    "register": "马上注册",
+    "register": "马上注册", "registry_register": "注册账号", "registry_add": "新增机构",
+    "registry_edit": "维护", "registry_authorize": "申请授权",
+    "registry_cert_change": "证号变更申请", "registry_agreement_add": "新增协议",
+    "registry_agreement_edit": "修改协议", "registry_staff_save": "保存人员信息",
 }
 
 

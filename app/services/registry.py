@@ -287,10 +287,17 @@ def update_institution(inst, user, data):
     db.session.flush()
     if changed:
         record(user, "registry_edit", obj=inst,
-               comment="；".join(f"{FIELD_LABELS.get(_field_key(k), k)}：{a} → {b}"
-                                for k, (a, b) in changed.items())
+               comment="；".join(
+                   f"{FIELD_LABELS.get(_field_key(k), k)}：{_shown(a)} → {_shown(b)}"
+                   for k, (a, b) in changed.items())
                + (_("；%(n)s条人员信息重置为待提交", n=reset) if reset else ""))
     return changed, reset
+
+
+def _shown(value):
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    return value if value not in (None, "") else "（空）"
 
 
 def _field_key(name):

@@ -17,7 +17,7 @@ from app.scope import LEVEL_COLUMN
 from app.workflows.engine import Refusal
 
 AGREEMENT_DOC = Slot("agreement_doc", _l("协议附件"), ("pdf", "image"))
-AGREEMENT_LABELS = {"institution": _l("医疗机构"), "agency": _l("经办机构"),
+AGREEMENT_LABELS = {"file": _l("协议附件"), "institution": _l("医疗机构"), "agency": _l("经办机构"),
                     "agreement_no": _l("协议编号"), "agreement_type": _l("协议类型"),
                     "start_date": _l("协议开始日期"), "end_date": _l("协议结束日期"),
                     "content": _l("协议内容")}

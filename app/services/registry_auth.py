@@ -58,7 +58,7 @@ def register(data):
                                 password=password, must_change=False,
                                 roles=[rules.REGISTRANT])
     user.registry_role = d["role_kind"]
-    record(user, "register", obj=user,
+    record(user, "registry_register", obj=user,
            comment=_("机构信息维护注册：%(name)s（%(role)s）", name=user.username,
                      role=ROLE_KINDS[d["role_kind"]]))
     return user

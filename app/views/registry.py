@@ -177,12 +177,16 @@ class RegistryInstitutionView(AttachmentsMixin, RegionScopedMixin, WorkflowActio
         values, errors = rules.form_values(item), {}
         if request.method == "POST":
             values = posted_institution()
+            if item.state == "coded":      # the certificates are not on the form any more
+                for name in ("uscc", "licence_no", "no_uscc", "military"):
+                    values.pop(name)
             try:
                 changed, reset = rules.update_institution(item, g.user, values)
                 db.session.commit()
             except Refusal as exc:
                 db.session.rollback()
                 errors = exc.fields or {"form": [exc.message]}
+                values = {**rules.form_values(item), **values}
             else:
                 flash(_("已保存") + (_("；%(n)s条人员信息重置为待提交", n=reset) if reset else ""),
                       "success")

@@ -12,7 +12,8 @@ from app.extensions import db
 from app.i18n import _, _l
 from app.models.registry import (AGREEMENT_TYPES, DesignatedInstitution, RegistryAgreement,
                                  RegistryInstitution)
-from app.services import registry as rules, registry_agreements as agreements
+from app.services import files, registry as rules, registry_agreements as agreements
+from app.services.attachments import AttachmentError
 from app.views.attachments import AttachmentsMixin
 from app.views.formatting import localtime
 from app.views.mixins import Button, RegionScopedMixin, WorkflowActionsMixin
@@ -20,6 +21,17 @@ from app.workflows.engine import Refusal
 from app.workflows.registry import AgreementFlow
 
 FIELDS = ("agreement_no", "agreement_type", "start_date", "end_date", "content")
+
+
+def attach_posted(agreement):
+    """The 协议附件 chosen on the form is stored with the agreement, or nothing is."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return
+    try:
+        files.attach(agreement, agreements.AGREEMENT_DOC, upload, g.user)
+    except AttachmentError as exc:
+        raise Refusal(str(exc), status=422, fields={"file": [str(exc)]})
 
 
 class RegistryAgreementView(AttachmentsMixin, RegionScopedMixin, WorkflowActionsMixin,
@@ -115,6 +127,7 @@ class RegistryAgreementView(AttachmentsMixin, RegionScopedMixin, WorkflowActions
                     saved = agreements.add_agreement(inst, g.user, values)
                 else:
                     saved = agreements.edit_agreement(item, g.user, values)
+                attach_posted(saved)
                 db.session.commit()
             except Refusal as exc:
                 db.session.rollback()
@@ -136,7 +149,9 @@ class RegistryAgreementView(AttachmentsMixin, RegionScopedMixin, WorkflowActions
                    "required": True},
                   {"name": "end_date", "label": _("协议结束日期"), "type": "date",
                    "required": True},
-                  {"name": "content", "label": _("协议内容"), "type": "textarea"}]
+                  {"name": "content", "label": _("协议内容"), "type": "textarea"},
+                  {"name": "file", "label": _("协议附件"), "type": "file",
+                   "help": _("PDF或图片；已上传的附件在协议详情中查看")}]
         return self.render_template(
             "registry/agreement_form.html",
             title=_("修改协议") if item else _("新增协议"), form_fields=fields,

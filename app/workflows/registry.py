@@ -11,7 +11,7 @@ from app.models.registry import (AGREEMENT_STATE_LABELS, AUTH_STATE_LABELS,
                                  RegistryCertChange, RegistryInstitution, RegistryStaff)
 from app.services import registry as rules
 from app.services.clock import now
-from app.services.files import missing_slots
+from app.services.files import files_of
 from app.workflows.engine import Refusal, Workflow, querying, transition
 
 MAINTAINER, AGENCY, NATIONAL = rules.MAINTAINER, rules.AGENCY, rules.NATIONAL
@@ -34,7 +34,7 @@ def ready_for_review(inst, user):
         problems.append(str(_("机构维护授权尚未审核通过")))
     values, errors = rules.clean_institution(rules.form_values(inst))
     problems += [f"{rules.FIELD_LABELS.get(k, k)}：{v}" for k, v in errors.items()]
-    if inst.no_uscc and missing_slots(inst, (rules.EXPLANATION,)) == [rules.EXPLANATION]:
+    if inst.no_uscc and not files_of(inst).get(rules.EXPLANATION.name):
         problems.append(str(_("无统一社会信用代码时须上传说明材料（PDF，加盖单位公章）")))
     if problems:
         return Refusal(_("不能提交审核：%(p)s", p="；".join(problems)), status=422)
