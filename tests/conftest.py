@@ -48,7 +48,7 @@ class FreshClient(FlaskClient):
         if has_app_context():
             db.session.rollback()
             db.session.expire_all()
-            for key in ("_parameters", "user", "_login_user"):
+            for key in ("_parameters", "user", "_login_user", "_scope"):
                 g.pop(key, None)
         return super().open(*args, **kwargs)
 

@@ -4,7 +4,7 @@ Every function validates everything first (field → Chinese message) and writes
 when there is a problem; callers commit."""
 import datetime as dt
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, true, update
 
 from app.extensions import db
 from app.i18n import _, _l
@@ -154,9 +154,9 @@ def is_claimed(org, user=None):
         user is None or row.maintainer_id != user.id)
 
 
-def search(keyword, limit=20):
-    """授权 search (M2): active medical institutions not yet maintained by anyone, by name,
-    USCC or licence number."""
+def search(keyword, limit=20, include_claimed=False):
+    """授权 search (M2): active medical institutions by name, USCC or licence number; for a
+    maintainer only those nobody maintains yet (医师 / 护士信息维护 may be several)."""
     keyword = (keyword or "").strip()
     if not keyword:
         return []
@@ -165,7 +165,7 @@ def search(keyword, limit=20):
     upper = keyword.upper()
     q = (select(Organization).where(
         Organization.org_type == "medical", Organization.active.is_(True),
-        Organization.id.not_in(claimed),
+        true() if include_claimed else Organization.id.not_in(claimed),
         Organization.name.contains(keyword, autoescape=True)
         | (func.upper(Organization.uscc) == upper)
         | (func.upper(Organization.licence_no) == upper))
@@ -212,6 +212,12 @@ def institution_for(org, user):
     """The registry row of an existing organisation, created on first use; its pooling area
     defaults to the organisation's city (or the province for 省本级 and province units)."""
     inst = registry_row(org)
+    if inst is not None and inst.state == "deleted" and org.active:
+        # Deleted here but the organisation lives on (other modules use it): it may be
+        # authorised again, from the start.
+        inst.state = "coded" if org.national_code else "draft"
+        inst.maintainer_id = inst.created_by_id = None
+        record(user, "registry_add", obj=inst, comment=_("重新纳入维护：%(name)s", name=org.name))
     if inst is not None:
         return inst
     region = org.region
@@ -284,6 +290,8 @@ def update_institution(inst, user, data):
     reset = 0
     if "name" in changed or "pooling_code" in changed:
         reset = reset_staff(inst)
+    if "name" in changed:
+        republish_agreements(inst)
     db.session.flush()
     if changed:
         record(user, "registry_edit", obj=inst,
@@ -317,6 +325,25 @@ def reset_staff(inst):
         .values(province_code=inst.province_code, city_code=inst.city_code,
                 county_code=inst.county_code).execution_options(synchronize_session=False))
     return result.rowcount
+
+
+def withdraw_agreements(inst):
+    """An archived institution's agreements leave the designated list at the next run."""
+    from app.models.registry import RegistryAgreement
+    db.session.execute(
+        update(RegistryAgreement).where(RegistryAgreement.institution_id == inst.id,
+                                        RegistryAgreement.state != "deleted")
+        .values(state="deleted", changed_at=now())
+        .execution_options(synchronize_session=False))
+
+
+def republish_agreements(inst):
+    """A new name reaches the designated list: confirmed agreements count as changed."""
+    from app.models.registry import RegistryAgreement
+    db.session.execute(
+        update(RegistryAgreement).where(RegistryAgreement.institution_id == inst.id,
+                                        RegistryAgreement.state == "confirmed")
+        .values(changed_at=now()).execution_options(synchronize_session=False))
 
 
 def archive_staff(inst):
@@ -380,7 +407,9 @@ def request_cert_change(inst, user, data):
     org, errors = inst.organization, {}
     values = {"uscc": org.uscc, "licence_no": org.licence_no}
     uscc = (data.get("new_uscc") or "").strip()
-    if uscc and uscc != "无":
+    if uscc == "无":
+        values["uscc"] = None
+    elif uscc:
         try:
             values["uscc"] = validators.check_uscc(uscc)
         except validators.ValidationError as exc:

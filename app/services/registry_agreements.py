@@ -198,6 +198,8 @@ def save_staff(inst, user, data, staff=None):
     values, errors = clean_staff(data)
     if errors:
         _fail(errors, STAFF_LABELS)
+    if staff is not None and staff.institution_id != inst.id:
+        raise Refusal(_("人员不属于该机构"), status=404)
     if staff is not None and staff.state not in EDITABLE_STAFF:
         raise Refusal(_("人员信息%(state)s，不能修改", state=staff.state_label), status=409)
     for kind in {values["staff_type"], getattr(staff, "staff_type", values["staff_type"])}:

@@ -1,7 +1,8 @@
 """医疗机构信息维护 state machines (SPEC M2–M7): the institution (提交审核 → national 审核赋码
 or 退回修改; 归档; 删除 before coding), the maintainer's authorisation (授权文书上传 → agency
 审核), the 证号变更申请, the designated-service agreement and the staff record."""
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import appbuilder, db
 from app.i18n import _, _l
@@ -76,6 +77,7 @@ class InstitutionFlow(Workflow):
                 label=_l("归档"), comment_required=True, style="danger")
     def archive(self, inst, user, data):
         rules.archive_staff(inst)
+        rules.withdraw_agreements(inst)
         inst.review_comment = data["comment"].strip()
 
     @transition(source={"draft", "returned", "coded"}, target="deleted",
@@ -94,6 +96,13 @@ class InstitutionFlow(Workflow):
 def is_applicant(auth, user):
     if user is None or auth.user_id != user.id:
         return Refusal(_("只有申请人可以上传授权文书"), status=403)
+    return None
+
+
+def institution_open(auth, user):
+    state = auth.institution.state
+    if state in ("archived", "deleted"):
+        return _("机构信息%(state)s，不能授权", state=auth.institution.state_label)
     return None
 
 
@@ -116,19 +125,35 @@ def account_free(auth, user):
     return None
 
 
+def claim_maintainer(inst, grantee):
+    """One maintainer per institution, also when two agency clerks approve two requests at
+    the same moment: the conditional UPDATE (a row lock on PostgreSQL, the write lock on
+    SQLite) lets only the first one through."""
+    result = db.session.execute(
+        update(RegistryInstitution).where(
+            RegistryInstitution.id == inst.id,
+            (RegistryInstitution.maintainer_id.is_(None))
+            | (RegistryInstitution.maintainer_id == grantee.id))
+        .values(maintainer_id=grantee.id).execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise Refusal(_("该机构已被其他维护用户授权维护"))
+    set_committed_value(inst, "maintainer_id", grantee.id)
+
+
 class AuthorizationFlow(Workflow):
     model = RegistryAuthorization
     object_type = "registry_authorization"
     state_labels = AUTH_STATE_LABELS
 
     @transition(source={"draft", "rejected"}, target="uploaded", roles={REGISTRANT},
-                guards=[is_applicant, maintainer_free], label=_l("授权文书上传"),
+                guards=[is_applicant, institution_open, maintainer_free],
+                label=_l("授权文书上传"),
                 form="upload", style="primary")
     def upload(self, auth, user, data):
         auth.uploaded_at = now()
 
     @transition(source={"uploaded"}, target="approved", roles={AGENCY},
-                guards=[maintainer_free, account_free], label=_l("审核通过"),
+                guards=[institution_open, maintainer_free, account_free], label=_l("审核通过"),
                 style="success")
     def approve(self, auth, user, data):
         grantee = auth.user
@@ -140,7 +165,7 @@ class AuthorizationFlow(Workflow):
         if not grantee.user_type:
             grantee.user_type = "medical"
         if auth.role_kind == "maintainer":
-            auth.institution.maintainer_id = grantee.id
+            claim_maintainer(auth.institution, grantee)
         auth.reviewed_at = now()
         auth.review_comment = (data.get("comment") or "").strip() or None
 
@@ -151,13 +176,19 @@ class AuthorizationFlow(Workflow):
         auth.review_comment = data["comment"].strip()
 
 
+def institution_coded(change, user):
+    if change.institution.state != "coded":
+        return _("机构信息%(state)s，不能变更证号", state=change.institution.state_label)
+    return None
+
+
 class CertChangeFlow(Workflow):
     model = RegistryCertChange
     object_type = "registry_cert_change"
     state_labels = REVIEW_STATE_LABELS
 
-    @transition(source={"pending"}, target="approved", roles={AGENCY}, label=_l("审核通过"),
-                style="success")
+    @transition(source={"pending"}, target="approved", roles={AGENCY},
+                guards=[institution_coded], label=_l("审核通过"), style="success")
     def approve(self, change, user, data):
         org = change.institution.organization
         org.uscc, org.licence_no = change.new_uscc, change.new_licence_no
