@@ -94,6 +94,38 @@ def phs_todos(user):
              "url": url_for("PhsChangeRequestView.list")}]
 
 
+def registry_todos(user):
+    """机构信息维护: the agency's reviews and confirmations, national coding, the
+    maintainer's returned record and authorisations still to upload. One scoped COUNT each."""
+    from app.models import registry as m
+    from app.services import registry as rules
+    wanted = []
+    if user_has_role(user, {rules.AGENCY}):
+        wanted += [(_("待审核的机构维护授权"), m.RegistryAuthorization, "uploaded",
+                    "RegistryAuthorizationView.list"),
+                   (_("待审核的人员信息"), m.RegistryStaff, "submitted", "RegistryStaffView.list"),
+                   (_("待确认的定点协议"), m.RegistryAgreement, "pending",
+                    "RegistryAgreementView.list"),
+                   (_("待审核的证号变更申请"), m.RegistryCertChange, "pending",
+                    "RegistryCertChangeView.list")]
+    if user_has_role(user, {rules.NATIONAL}):
+        wanted.append((_("待审核赋码的机构"), m.RegistryInstitution, "submitted",
+                       "RegistryInstitutionView.list"))
+    if user_has_role(user, {rules.MAINTAINER}):
+        wanted.append((_("退回修改的机构信息"), m.RegistryInstitution, "returned",
+                       "RegistryInstitutionView.list"))
+    if user_has_role(user, {rules.REGISTRANT}):
+        wanted.append((_("待上传的授权文书"), m.RegistryAuthorization, "draft",
+                       "RegistryAuthorizationView.list"))
+    rows = []
+    for label, model, state, endpoint in wanted:
+        n = db.session.execute(db.select(func.count(model.id)).where(
+            region_scope(model, user), model.state == state)).scalar()
+        rows.append({"module": _("机构信息维护"), "label": label, "count": n,
+                     "url": url_for(endpoint) + f"?_flt_0_state={state}"})
+    return rows
+
+
 def export_todos(user):
     ready = db.session.execute(db.select(func.count()).select_from(ExportJob).where(
         ExportJob.user_id == user.id, ExportJob.state == "done",
@@ -124,5 +156,6 @@ class HomeView(IndexView):
         return self.render_template(self.index_template, appbuilder=self.appbuilder,
                                     hall=injury_hall(g.user),
                                     todos=(relief_todos(g.user) + injury_todos(g.user)
-                                           + phs_todos(g.user) + export_todos(g.user)),
+                                           + phs_todos(g.user) + registry_todos(g.user)
+                                           + export_todos(g.user)),
                                     announcements=announcements, attachments=attachments)

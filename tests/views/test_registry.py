@@ -385,3 +385,15 @@ def test_doctor_editor_cannot_add_a_nurse(app, client, login_as, ctx):
                                              "id_number": "110101199003071234"})
     assert r.status_code == 200 and "身份证" in text(r)
     assert count(RegistryStaff) == before
+
+
+@pytest.mark.parametrize("login,label,expected", [
+    ("ty_agency", "待审核的机构维护授权", 1), ("ty_agency", "待确认的定点协议", 1),
+    ("ty_agency", "待审核的人员信息", 1), ("nhc", "待审核赋码的机构", 1),
+    ("reg_demo", "待上传的授权文书", 0), ("yc_agency", "待审核的机构维护授权", 0),
+])
+def test_home_page_counts_what_awaits_the_user(login_as, ctx, login, label, expected):
+    page = text(login_as(login).get("/"))
+    row = re.search(r'todo-count">(\d+)</div><a [^>]*>[^<]*' + re.escape(label), page)
+    assert row is not None, page[:3000]
+    assert int(row.group(1)) == expected
