@@ -2,7 +2,6 @@
 search for authorisation, adding and maintaining an institution, the national code.
 Every function validates everything first (field → Chinese message) and writes nothing
 when there is a problem; callers commit."""
-import datetime as dt
 
 from sqlalchemy import func, insert, select, true, update
 
@@ -386,10 +385,6 @@ def authorizations_of(inst):
         RegistryAuthorization.institution_id == inst.id)
         .order_by(RegistryAuthorization.id)).scalars().all()
 
-
-def today_text():
-    d = (now() + dt.timedelta(hours=8)).date()
-    return f"{d.year}年{d.month}月{d.day}日"
 
 
 def request_cert_change(inst, user, data):

@@ -1,5 +1,6 @@
 """机构维护授权 (SPEC M1, M2): registering an account, asking to maintain an institution,
 the authorisation PDF and the recognition of its stamped scan."""
+import datetime as dt
 import re
 import types
 
@@ -86,15 +87,20 @@ def request_authorization(user, inst, role_kind):
     auth.copy_scope_from(inst)
     db.session.add(auth)
     db.session.flush()
-    auth.auth_no = f"SQ{(auth.created_at or now()):%Y%m%d}{auth.id:06d}"
+    auth.auth_no = f"SQ{shanghai_date(auth.created_at or now()):%Y%m%d}{auth.id:06d}"
     record(user, "registry_authorize", obj=auth,
            comment=_("申请授权：%(org)s（%(role)s）", org=inst.name, role=auth.role_label))
     return auth
 
 
+def shanghai_date(utc):
+    """Stored times are UTC; the date on a document is the one in China."""
+    return (utc + dt.timedelta(hours=8)).date()
+
+
 def document_fields(auth):
     inst, org, grantee = auth.institution, auth.institution.organization, auth.user
-    created = auth.created_at
+    created = shanghai_date(auth.created_at)
     return {"auth_no": auth.auth_no, "institution_name": org.name,
             "legal_name": inst.legal_name or "", "uscc": org.uscc or "无",
             "licence_no": org.licence_no or ("部队医疗机构" if inst.military else ""),
