@@ -22,8 +22,9 @@ REGISTRY_STAFF = {"RegistryStaffView": "*", "RegistryStaffApi": "*",
 REGISTRY_REVIEW = {"RegistryAuthorizationView": ["can_list", "can_show", "can_fire",
                                                  "can_transition_form", "approve", "reject"],
                    "RegistryAuthorizationApi": "*", "RegistryInstitutionView": "*",
-                   "RegistryInstitutionApi": "*", "RegistryCertChangeView": "*", "RegistryAgreementView": "*",
-                   "RegistryAgreementApi": "*", "RegistryStaffView": "*", "RegistryStaffApi": "*",
+                   "RegistryInstitutionApi": "*", "RegistryCertChangeView": "*",
+                   "RegistryAgreementView": "*", "RegistryAgreementApi": "*",
+                   "RegistryStaffView": "*", "RegistryStaffApi": "*",
                    "DesignatedInstitutionView": "*"}
 ROLE_TABLE = {
     "P 基础": {"PasswordView": "*", "AttachmentView": "*", "MeApi": "*", "ExportJobView": "*",

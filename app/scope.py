@@ -57,8 +57,8 @@ def region_scope(model, user):
     person holds whatever their organisation, e.g. a registrant's own authorisation)."""
     personal = getattr(model, "personal_scope", None)
     base = _organisation_scope(model, user)
-    if personal is None or isinstance(base, True_) or not getattr(user, "is_authenticated", False) \
-            or getattr(user, "id", None) is None:
+    signed_in = getattr(user, "is_authenticated", False) and getattr(user, "id", None)
+    if personal is None or isinstance(base, True_) or not signed_in:
         return base
     return or_(base, personal(user))
 

@@ -17,8 +17,9 @@ USER_TYPE_OF_ORG = {"health_commission": "health_commission", "agency": "agency"
                     "national": "national"}
 # The module roles an account gets by organisation type (SPEC P6).
 DEFAULT_ROLES = {"medical": ["R 医疗机构", "Q 医疗机构", "W 医疗机构"],
-                 "agency": ["R 经办机构", "W 经办机构", "M 经办机构"], "health_commission": ["R 卫健委"],
-                 "insurance_bureau": ["R 卫健委", "Q 医保局"], "national": ["R 卫健委", "M 国家审核"],
+                 "agency": ["R 经办机构", "W 经办机构", "M 经办机构"],
+                 "health_commission": ["R 卫健委"], "insurance_bureau": ["R 卫健委", "Q 医保局"],
+                 "national": ["R 卫健委", "M 国家审核"],
                  "employer": ["W 用人单位"], "public_health": []}
 # 基本公卫 roles of health commissions by level (SPEC H1).
 LEVEL_ROLES = {("health_commission", "province"): "H 省级",

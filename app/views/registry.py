@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.i18n import _, _l
 from app.models.core import Region
+from app.scope import scoped_get
 from app.models.registry import (STAFF_TYPES, RegistryAgreement, RegistryAuthorization,
                                  RegistryCertChange, RegistryInstitution, RegistryStaff)
 from app.services import registry as rules, registry_agreements as staff_rules
@@ -127,6 +128,7 @@ class RegistryInstitutionView(AttachmentsMixin, RegionScopedMixin, WorkflowActio
     base_permissions = ["can_list", "can_show", "can_maintain", "can_upload", "can_pooling"]
     attachment_slots = rules.INSTITUTION_SLOTS
     editable_states = rules.MAINTAINED_STATES
+    show_template = "registry/institution_show.html"
 
     def can_upload(self, item, slot):
         return rules.edit_refusal(item, g.user) is None and item.state in rules.EDITABLE_STATES
@@ -162,8 +164,6 @@ class RegistryInstitutionView(AttachmentsMixin, RegionScopedMixin, WorkflowActio
                 RegistryCertChange.institution_id == item.id)
                 .order_by(RegistryCertChange.id)).scalars().all()}
         return extras
-
-    show_template = "registry/institution_show.html"
 
     @expose("/maintain/<pk>", methods=["GET", "POST"])
     @has_access
@@ -234,7 +234,6 @@ class RegistryCertChangeView(RegionScopedMixin, WorkflowActionsMixin, ModelView)
     @has_access
     @permission_name("new")
     def new(self, inst_pk):
-        from app.scope import scoped_get
         inst = scoped_get(RegistryInstitution, inst_pk, g.user)
         values, errors = {}, {}
         if request.method == "POST":
