@@ -399,10 +399,12 @@ def area_sums(project_id, group_column, *where):
 
 
 def hospitals_not_approved(project_id, city_code):
+    """In unit-code order (region by region), the same on every database."""
     H = IvdHospitalReport
-    return db.session.execute(select(H).where(
-        H.project_id == project_id, H.city_code == city_code,
-        H.state.not_in(("approved", "exempt"))).order_by(H.id)).scalars().all()
+    return db.session.execute(select(H).join(Organization, Organization.id == H.organization_id)
+                              .where(H.project_id == project_id, H.city_code == city_code,
+                                     H.state.not_in(("approved", "exempt")))
+                              .order_by(Organization.unit_code, H.id)).scalars().all()
 
 
 def cities_not_approved(project_id, province_code):
