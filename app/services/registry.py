@@ -8,7 +8,8 @@ from sqlalchemy import func, insert, select, true, update
 from app.extensions import db
 from app.i18n import _, _l
 from app.models.core import Organization, Region
-from app.models.registry import (RegistryAuthorization, RegistryCodeCounter,
+from app.models.registry import (RegistryAgreement, RegistryAuthorization,
+                                 RegistryCertChange, RegistryCodeCounter,
                                  RegistryInstitution, RegistryStaff)
 from app.services import accounts, validators
 from app.services.audit import record
@@ -42,9 +43,9 @@ REGISTRANT, AGENCY, NATIONAL = "M 注册用户", "M 经办机构", "M 国家审�
 ROLE_OF_KIND = {"maintainer": MAINTAINER, "doctor": DOCTOR_EDITOR, "nurse": NURSE_EDITOR}
 
 
-def fail(errors):
+def fail(errors, labels=FIELD_LABELS):
     """A 422 naming every field (the API answers with the dict, screens flash it)."""
-    raise Refusal("；".join(f"{FIELD_LABELS.get(k, k)}：{v}" for k, v in errors.items()),
+    raise Refusal("；".join(f"{labels.get(k, k)}：{v}" for k, v in errors.items()),
                   status=422, fields={k: [str(v)] for k, v in errors.items()})
 
 
@@ -328,7 +329,6 @@ def reset_staff(inst):
 
 def withdraw_agreements(inst):
     """An archived institution's agreements leave the designated list at the next run."""
-    from app.models.registry import RegistryAgreement
     db.session.execute(
         update(RegistryAgreement).where(RegistryAgreement.institution_id == inst.id,
                                         RegistryAgreement.state != "deleted")
@@ -338,7 +338,6 @@ def withdraw_agreements(inst):
 
 def republish_agreements(inst):
     """A new name reaches the designated list: confirmed agreements count as changed."""
-    from app.models.registry import RegistryAgreement
     db.session.execute(
         update(RegistryAgreement).where(RegistryAgreement.institution_id == inst.id,
                                         RegistryAgreement.state == "confirmed")
@@ -390,7 +389,6 @@ def authorizations_of(inst):
 def request_cert_change(inst, user, data):
     """证号变更申请 (M3): a coded institution's new USCC and / or licence number, with a
     reason; one pending request at a time; the pooling area's agency reviews it."""
-    from app.models.registry import RegistryCertChange
     if not holds(inst, user):
         raise Refusal(_("只有该机构的维护人员可以申请证号变更"), status=403)
     if inst.state != "coded":

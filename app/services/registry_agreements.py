@@ -26,11 +26,6 @@ STAFF_LABELS = {"name": _l("姓名"), "id_number": _l("身份证号"), "staff_ty
 EDITABLE_STAFF = ("draft", "rejected")
 
 
-def _fail(errors, labels):
-    raise Refusal("；".join(f"{labels.get(k, k)}：{v}" for k, v in errors.items()),
-                  status=422, fields={k: [str(v)] for k, v in errors.items()})
-
-
 def _date(value):
     if isinstance(value, dt.date):
         return value
@@ -91,7 +86,7 @@ def add_agreement(inst, user, data):
         raise Refusal(_("机构信息赋码后才能新增定点协议"), status=409)
     values, errors = clean_agreement(data)
     if errors:
-        _fail(errors, AGREEMENT_LABELS)
+        rules.fail(errors, AGREEMENT_LABELS)
     agency = values.pop("agency")
     agreement = RegistryAgreement(institution=inst, organization_id=inst.organization_id,
                                   agency_org_id=agency.id, state="pending", **values)
@@ -114,7 +109,7 @@ def edit_agreement(agreement, user, data):
         raise Refusal(_("协议已删除"), status=409)
     values, errors = clean_agreement(data, agency_required=not by_agency)
     if errors:
-        _fail(errors, AGREEMENT_LABELS)
+        rules.fail(errors, AGREEMENT_LABELS)
     agency = values.pop("agency", None)
     before = agreement.state
     for name, value in values.items():
@@ -197,7 +192,7 @@ def staff_refusal(inst, user, staff_type):
 def save_staff(inst, user, data, staff=None):
     values, errors = clean_staff(data)
     if errors:
-        _fail(errors, STAFF_LABELS)
+        rules.fail(errors, STAFF_LABELS)
     if staff is not None and staff.institution_id != inst.id:
         raise Refusal(_("人员不属于该机构"), status=404)
     if staff is not None and staff.state not in EDITABLE_STAFF:
@@ -211,7 +206,7 @@ def save_staff(inst, user, data, staff=None):
         RegistryStaff.state != "deleted",
         RegistryStaff.id != (staff.id if staff is not None else -1))).first()
     if dup:
-        _fail({"id_number": _("本机构已有该身份证号的人员")}, STAFF_LABELS)
+        rules.fail({"id_number": _("本机构已有该身份证号的人员")}, STAFF_LABELS)
     if staff is None:
         staff = RegistryStaff(institution=inst, organization_id=inst.organization_id,
                               state="draft")

@@ -118,6 +118,10 @@ def document_pdf(auth):
         return registry_document.authorization_pdf(document_fields(auth))
 
 
+def document_name(auth):
+    return f"授权文件_{auth.auth_no}.pdf"
+
+
 def recognition_problem(auth, data):
     """None when the upload carries this authorisation's QR code, else the message."""
     found = registry_document.recognise(data)

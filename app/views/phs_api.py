@@ -22,7 +22,6 @@ from flask_appbuilder.api import expose, protect, safe
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
-from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
 from app.extensions import db
@@ -31,7 +30,7 @@ from app.models.phs import SERVICE_ITEMS, PhsChangeRequest, PhsInstitution, PhsR
 from app.scope import scoped_get
 from app.services import phs, phs_changes
 from app.views.api_mixins import (ExportApiMixin, ScopedApiMixin, WorkflowApiMixin,
-                                  history_rows, json_body)
+                                  history_rows, json_body, loaded)
 from app.views.phs import LABELS
 from app.workflows.engine import Refusal, apply
 from app.workflows.phs import ChangeRequestFlow, PhsReportFlow
@@ -69,12 +68,6 @@ def _items_of(body, ignore=()):
 def _text(value):
     return value if isinstance(value, str) else ("" if value is None else str(value))
 
-
-def _loaded(model, ids):
-    if not ids:
-        return {}
-    return {o.id: o for o in db.session.execute(
-        select(model).where(model.id.in_(list(ids)))).unique().scalars()}
 
 
 # ---- 机构信息 -----------------------------------------------------------------------------------
@@ -128,7 +121,7 @@ class PhsInstitutionApi(ScopedApiMixin, ExportApiMixin, ModelRestApi):
         return phs.login_names({i.organization_id for i in insts if i.tier == "unit"})
 
     def pre_get_list(self, data):
-        items = _loaded(PhsInstitution, data.get("ids", []))
+        items = loaded(PhsInstitution, data.get("ids", []))
         names = self._names_for_caller(items.values())
         for pk, row in zip(data.get("ids", []), data.get("result", [])):
             institution_labels(row, items[pk], names)
@@ -312,7 +305,7 @@ class PhsReportApi(ScopedApiMixin, WorkflowApiMixin, ExportApiMixin, ModelRestAp
     max_page_size = 100
 
     def pre_get_list(self, data):
-        items = _loaded(PhsReport, data.get("ids", []))
+        items = loaded(PhsReport, data.get("ids", []))
         for pk, row in zip(data.get("ids", []), data.get("result", [])):
             report_labels(row, items[pk])
 
@@ -386,7 +379,7 @@ class PhsChangeRequestApi(ScopedApiMixin, WorkflowApiMixin, ExportApiMixin, Mode
     max_page_size = 100
 
     def pre_get_list(self, data):
-        items = _loaded(PhsChangeRequest, data.get("ids", []))
+        items = loaded(PhsChangeRequest, data.get("ids", []))
         for pk, row in zip(data.get("ids", []), data.get("result", [])):
             change_labels(row, items[pk])
 

@@ -45,7 +45,8 @@ from app.scope import is_superadmin, scoped_get
 from app.services import (files, registry as rules, registry_agreements as agreements,
                           registry_auth)
 from app.services.attachments import AttachmentError
-from app.views.api_mixins import ExportApiMixin, ScopedApiMixin, WorkflowApiMixin, json_body
+from app.views.api_mixins import (ExportApiMixin, ScopedApiMixin, WorkflowApiMixin,
+                                  json_body, loaded)
 from app.views.filters import StateNotInFilter
 from app.workflows.engine import Refusal, apply, user_has_role
 from app.workflows.registry import AgreementFlow, AuthorizationFlow, InstitutionFlow, StaffFlow
@@ -64,11 +65,6 @@ COMMON_LABELS = {"id": _l("编号"), "state": _l("状态"), "organization_id": _
                  "city_code": _l("市级区划"), "county_code": _l("县级区划")}
 
 
-def _fail(errors, labels=rules.FIELD_LABELS):
-    raise Refusal("；".join(f"{labels.get(k, k)}：{v}" for k, v in errors.items()),
-                  status=422, fields={k: [str(v)] for k, v in errors.items()})
-
-
 def _fields_of(body, allowed, ignore=("id",)):
     """The known fields of a POST / PUT body as the services read them (text, or a flag);
     anything else is refused by name (422), so a body cannot set a state, a code, a
@@ -82,16 +78,10 @@ def _fields_of(body, allowed, ignore=("id",)):
         elif isinstance(value, (list, dict)):
             errors[key] = _("格式无效")
     if errors:
-        _fail(errors)
+        rules.fail(errors)
     return {k: v if isinstance(v, (bool, str)) else "" if v is None else str(v)
             for k, v in body.items() if k in allowed}
 
-
-def _loaded(model, ids):
-    if not ids:
-        return {}
-    return {o.id: o for o in db.session.execute(
-        select(model).where(model.id.in_(list(ids)))).unique().scalars()}
 
 
 def _logins(ids):
@@ -128,7 +118,7 @@ class _RegistryApi(ScopedApiMixin, WorkflowApiMixin, ExportApiMixin, ModelRestAp
         return {}
 
     def pre_get_list(self, data):
-        items = _loaded(self.datamodel.obj, data.get("ids", []))
+        items = loaded(self.datamodel.obj, data.get("ids", []))
         names = self.names_for(items.values())
         for pk, row in zip(data.get("ids", []), data.get("result", [])):
             self.labels(row, items[pk], names)
@@ -385,7 +375,7 @@ class RegistryAuthorizationApi(_RegistryApi):
             return self.response_404()
         return send_file(io.BytesIO(registry_auth.document_pdf(auth)),
                          mimetype="application/pdf", as_attachment=True,
-                         download_name=f"授权书{auth.auth_no}.pdf")
+                         download_name=registry_auth.document_name(auth))
 
     @expose("/<int:pk>/upload", methods=["POST"])
     @protect()
@@ -446,7 +436,7 @@ class RegistryAgreementApi(_RegistryApi):
             body = _fields_of(json_body(), AGREEMENT_FIELDS)
             if body.pop("institution_id", str(agreement.institution_id)) \
                     != str(agreement.institution_id):
-                _fail({"institution_id": _("不能更换协议的医疗机构，请删除后重新新增")},
+                rules.fail({"institution_id": _("不能更换协议的医疗机构，请删除后重新新增")},
                       agreements.AGREEMENT_LABELS)
             data = {"agency_org_id": agreement.agency_org_id,
                     "agreement_no": agreement.agreement_no,
@@ -503,7 +493,7 @@ class RegistryStaffApi(_RegistryApi):
             staff = _live(RegistryStaff, pk)
             body = _fields_of(json_body(), STAFF_FIELDS)
             if body.pop("institution_id", str(staff.institution_id)) != str(staff.institution_id):
-                _fail({"institution_id": _("不能更换人员所属的医疗机构")}, agreements.STAFF_LABELS)
+                rules.fail({"institution_id": _("不能更换人员所属的医疗机构")}, agreements.STAFF_LABELS)
             data = {"name": staff.name, "id_number": staff.id_number,
                     "staff_type": staff.staff_type, "cert_no": staff.cert_no, **body}
             return agreements.save_staff(staff.institution, g.user, data, staff), {}

@@ -181,7 +181,7 @@ class RegistryAuthorizationView(AttachmentsMixin, RegionScopedMixin, WorkflowAct
             abort(404)
         return send_file(io.BytesIO(registry_auth.document_pdf(auth)),
                          mimetype="application/pdf", as_attachment=True,
-                         download_name=f"授权文件_{auth.auth_no}.pdf")
+                         download_name=registry_auth.document_name(auth))
 
     @expose("/upload-form/<pk>", methods=["GET", "POST"])
     @has_access
