@@ -173,6 +173,12 @@ def search(keyword, limit=20, include_claimed=False):
     return db.session.execute(q).scalars().all()
 
 
+def search_for(user, keyword):
+    """The search as `user` may use it: 医师 / 护士 registrants join maintained ones."""
+    return search(keyword, include_claimed=getattr(user, "registry_role", None)
+                  in ("doctor", "nurse"))
+
+
 def _apply(inst, org, values):
     for name in ("name", "address", "phone", "category", "grade", "uscc", "licence_no"):
         setattr(org, name, values[name] or None)

@@ -231,11 +231,11 @@ class RegistryInstitutionApi(_RegistryApi):
     @safe
     @permission_name("get")
     def search(self):
-        """授权 search (M2): ?q= name (part of it), USCC or licence number; only the
-        institutions nobody maintains yet (≤20)."""
+        """授权 search (M2): ?q= name (part of it), USCC or licence number; for a maintainer
+        only the institutions nobody maintains yet (≤20)."""
         if not (user_has_role(g.user, REGISTRY_ROLES) or is_superadmin(g.user)):
             return self.response(403, message=_("您没有医疗机构信息维护的角色"))
-        orgs = rules.search(request.args.get("q", ""))
+        orgs = rules.search_for(g.user, request.args.get("q", ""))
         rows = {r.organization_id: r for r in db.session.execute(select(RegistryInstitution)
                 .where(RegistryInstitution.organization_id.in_([o.id for o in orgs])))
                 .scalars()} if orgs else {}

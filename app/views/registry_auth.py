@@ -115,10 +115,8 @@ class RegistryAuthorizationView(AttachmentsMixin, RegionScopedMixin, WorkflowAct
     def render_template(self, template, **kwargs):
         if template == self.list_template:
             keyword = request.args.get("q", "").strip()
-            staff_role = getattr(g.user, "registry_role", None) in ("doctor", "nurse")
             kwargs.update(keyword=keyword,
-                          results=rules.search(keyword, include_claimed=staff_role)
-                          if keyword else None,
+                          results=rules.search_for(g.user, keyword) if keyword else None,
                           role_kinds=ROLE_KINDS,
                           default_role=getattr(g.user, "registry_role", None) or "maintainer",
                           may_apply=appbuilder.sm.has_access("can_apply",

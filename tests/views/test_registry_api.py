@@ -197,6 +197,13 @@ def test_search_finds_only_institutions_nobody_maintains(api):
     assert other.get(f"{INST}/search", headers=oh, query_string={"q": "医院"}).status_code == 403
 
 
+def test_doctor_registrant_search_finds_maintained_institutions_as_on_the_screen(api, ctx):
+    register("search_doc", role_kind="doctor")
+    c, h = api("search_doc")
+    found = ok(c.get(f"{INST}/search", headers=h, query_string={"q": HOSP1}))
+    assert [r["name"] for r in found["result"]] == [HOSP1]
+
+
 def test_authorisation_of_an_organisation_found_by_search(api, ctx):
     register("hosp3_maint")
     c, h = api("hosp3_maint")
