@@ -23,9 +23,13 @@ REGISTRY_REVIEW = {"RegistryAuthorizationView": ["can_list", "can_show", "can_fi
                                                  "can_transition_form", "approve", "reject"],
                    "RegistryAuthorizationApi": "*", "RegistryInstitutionView": "*",
                    "RegistryInstitutionApi": "*", "RegistryCertChangeView": "*",
-                   "RegistryAgreementView": "*", "RegistryAgreementApi": "*",
-                   "RegistryStaffView": "*", "RegistryStaffApi": "*",
-                   "DesignatedInstitutionView": "*"}
+                   "RegistryAgreementView": ["can_list", "can_show", "can_edit_agreement",
+                                             "can_upload", "can_fire", "can_transition_form",
+                                             "confirm"],
+                   "RegistryAgreementApi": "*",
+                   "RegistryStaffView": ["can_list", "can_show", "can_fire",
+                                         "can_transition_form", "approve", "reject"],
+                   "RegistryStaffApi": "*", "DesignatedInstitutionView": "*"}
 ROLE_TABLE = {
     "P 基础": {"PasswordView": "*", "AttachmentView": "*", "MeApi": "*", "ExportJobView": "*",
                "ExportJobApi": "*", "RegionApi": ["can_get", "can_info"]},

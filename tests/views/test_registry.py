@@ -397,3 +397,13 @@ def test_home_page_counts_what_awaits_the_user(login_as, ctx, login, label, expe
     row = re.search(r'todo-count">(\d+)</div><a [^>]*>[^<]*' + re.escape(label), page)
     assert row is not None, page[:3000]
     assert int(row.group(1)) == expected
+
+
+@pytest.mark.parametrize("login,url,button,shown", [
+    ("ty_maint", "/registry/agreements/list/", "新增协议", True),
+    ("ty_agency", "/registry/agreements/list/", "新增协议", False),
+    ("ty_maint", "/registry/staff/list/", "新增人员", True),
+    ("ty_agency", "/registry/staff/list/", "新增人员", False),
+])
+def test_add_buttons_only_for_the_institution(login_as, login, url, button, shown):
+    assert (button in text(login_as(login).get(url))) is shown
