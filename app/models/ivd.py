@@ -9,6 +9,7 @@ from sqlalchemy.orm import relationship
 
 from app.i18n import _l
 from app.models.core import ScopedMixin, utcnow
+from app.summaries import Summary
 
 PROJECT_STATUS_LABELS = {"not_started": _l("未开始"), "running": _l("执行中"),
                          "ended": _l("已结束")}
@@ -101,6 +102,33 @@ class IvdHospitalReport(ScopedMixin, Model):
 
     def __repr__(self):
         return f"{self.organization} {self.project}"
+
+
+class IvdSummary(Model):
+    """Hospital reports per project, county and state (app/summaries.py): the province and
+    national summaries (Q5/Q6) read these rows, not one row per hospital. Kept by triggers."""
+    __tablename__ = "ivd_summary"
+    project_id = Column(Integer, primary_key=True)
+    province_code = Column(String(6), primary_key=True)
+    city_code = Column(String(6), primary_key=True)
+    county_code = Column(String(6), primary_key=True)
+    state = Column(String(12), primary_key=True)
+    hospitals = Column(BigInteger, nullable=False, default=0)
+    last_year_total = Column(BigInteger, nullable=False, default=0)
+    next_year_total = Column(BigInteger, nullable=False, default=0)
+    __table_args__ = (Index("ix_ivd_summary_city", "project_id", "city_code"),)
+
+
+IVD_SUMMARY = Summary(
+    table="ivd_summary", source="ivd_hospital_report",
+    keys={"project_id": "{r}.project_id",
+          "province_code": "COALESCE({r}.province_code, '')",
+          "city_code": "COALESCE({r}.city_code, '')",
+          "county_code": "COALESCE({r}.county_code, '')", "state": "{r}.state"},
+    measures={"hospitals": "1", "last_year_total": "{r}.last_year_total",
+              "next_year_total": "{r}.next_year_total"},
+    watched=("project_id", "province_code", "city_code", "county_code", "state",
+             "last_year_total", "next_year_total"))
 
 
 class IvdReportLine(Model):

@@ -9,6 +9,7 @@ from sqlalchemy.orm import relationship
 
 from app.i18n import _l
 from app.models.core import ScopedMixin, utcnow
+from app.summaries import Summary
 from app.models.reporting import ReportMixin
 
 # 表2 item 6: the dropdown of enums.md §1a (WS 218-2002 in brackets there).
@@ -151,6 +152,32 @@ class PhsInstitution(ScopedMixin, Model):
 
 Index("ix_phs_institution_source", PhsInstitution.source_org_id, unique=True)
 Index("ix_phs_institution_county_tier", PhsInstitution.county_code, PhsInstitution.tier)
+
+
+class PhsProgress(Model):
+    """Live institutions and complete ones per owning unit and tier (app/summaries.py): the
+    上报进度 tree (H5) reads these rows, not the institutions. Kept by triggers."""
+    __tablename__ = "phs_progress"
+    organization_id = Column(Integer, primary_key=True)
+    province_code = Column(String(6), primary_key=True)
+    city_code = Column(String(6), primary_key=True, index=True)
+    county_code = Column(String(6), primary_key=True, index=True)
+    tier = Column(String(10), primary_key=True)
+    total = Column(Integer, nullable=False, default=0)
+    complete = Column(Integer, nullable=False, default=0)
+    __table_args__ = (Index("ix_phs_progress_province", "province_code"),)
+
+
+PHS_PROGRESS = Summary(
+    table="phs_progress", source="phs_institution",
+    keys={"organization_id": "{r}.organization_id",
+          "province_code": "COALESCE({r}.province_code, '')",
+          "city_code": "COALESCE({r}.city_code, '')",
+          "county_code": "COALESCE({r}.county_code, '')", "tier": "{r}.tier"},
+    measures={"total": "CASE WHEN {r}.deleted THEN 0 ELSE 1 END",
+              "complete": "CASE WHEN {r}.deleted OR NOT {r}.is_complete THEN 0 ELSE 1 END"},
+    watched=("organization_id", "province_code", "city_code", "county_code", "tier",
+             "deleted", "is_complete"))
 
 
 class PhsReport(ReportMixin, Model):

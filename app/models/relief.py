@@ -2,14 +2,15 @@
 import enum
 
 from flask_appbuilder import Model
-from sqlalchemy import (Boolean, Column, Date, DateTime, ForeignKey, Index, Integer,
-                        String, Table, Text, UniqueConstraint)
+from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, ForeignKey, Index,
+                        Integer, String, Table, Text, UniqueConstraint)
 from sqlalchemy.orm import relationship
 
 from app.i18n import _l
 from app.models.core import ScopedMixin, utcnow
 from app.models.reporting import ReportMixin, ReportTaskMixin
 from app.models.types import Money
+from app.summaries import Summary
 
 
 class ApplicationState(str, enum.Enum):
@@ -160,6 +161,37 @@ class ReliefRecovery(ScopedMixin, Model):
     remark = Column(String(256))
     applications = relationship("ReliefApplication", secondary=recovery_application)
     created_at = Column(DateTime, default=utcnow, nullable=False)
+
+
+class ReliefSummary(Model):
+    """Applications per institution, state and category (app/summaries.py): the home page's
+    counts and the area figures read these rows, not the records. Kept by triggers."""
+    __tablename__ = "relief_summary"
+    organization_id = Column(Integer, primary_key=True)
+    reviewer_org_id = Column(Integer, primary_key=True, index=True)   # 0 before submission
+    province_code = Column(String(6), primary_key=True)
+    city_code = Column(String(6), primary_key=True, index=True)
+    county_code = Column(String(6), primary_key=True, index=True)
+    state = Column(String(12), primary_key=True)
+    category = Column(String(16), primary_key=True)
+    n = Column(BigInteger, nullable=False, default=0)
+    requested_fen = Column(BigInteger, nullable=False, default=0)
+    disbursed_fen = Column(BigInteger, nullable=False, default=0)
+    __table_args__ = (Index("ix_relief_summary_province", "province_code"),)
+
+
+RELIEF_SUMMARY = Summary(
+    table="relief_summary", source="relief_application",
+    keys={"organization_id": "{r}.organization_id",
+          "reviewer_org_id": "COALESCE({r}.reviewer_org_id, 0)",
+          "province_code": "COALESCE({r}.province_code, '')",
+          "city_code": "COALESCE({r}.city_code, '')",
+          "county_code": "COALESCE({r}.county_code, '')",
+          "state": "{r}.state", "category": "{r}.category"},
+    measures={"n": "1", "requested_fen": "COALESCE({r}.requested_amount, 0)",
+              "disbursed_fen": "COALESCE({r}.disbursed_amount, 0)"},
+    watched=("organization_id", "reviewer_org_id", "province_code", "city_code", "county_code",
+             "state", "category", "requested_amount", "disbursed_amount"))
 
 
 class ReliefReportTask(ReportTaskMixin, Model):

@@ -10,7 +10,7 @@ from app.i18n import _, _l
 from app.models.core import Organization, Region, utcnow
 from app.models.files import Attachment
 from app.models.ivd import (IvdAreaReport, IvdCatalogItem, IvdHospitalReport, IvdProject,
-                            IvdReportLine)
+                            IvdReportLine, IvdSummary)
 from app.services.audit import record
 from app.services.files import Slot
 from app.workflows.engine import Refusal
@@ -387,15 +387,18 @@ def submission_problems(report):
 COUNTED = IvdHospitalReport.state != "exempt"     # 无需上报 is excluded from every sum
 
 
-def area_sums(project_id, group_column, *where):
-    """{area code: (医疗机构数量, 历史采购量, 采购需求量)} in one GROUP BY."""
-    H = IvdHospitalReport
-    column = getattr(H, group_column)
-    rows = db.session.execute(select(column, func.count(H.id), func.sum(H.last_year_total),
-                                     func.sum(H.next_year_total))
-                              .where(H.project_id == project_id, COUNTED, *where)
-                              .group_by(column)).all()
-    return {code: (n, int(last or 0), int(nxt or 0)) for code, n, last, nxt in rows}
+def area_sums(project_id, group_column, codes=None):
+    """{area code: (医疗机构数量, 历史采购量, 采购需求量)} from the summary table (one row per
+    county and state, kept with the hospital reports), for the areas `codes` (None: all)."""
+    S = IvdSummary
+    column = getattr(S, group_column)
+    stmt = (select(column, func.sum(S.hospitals), func.sum(S.last_year_total),
+                   func.sum(S.next_year_total))
+            .where(S.project_id == project_id, S.state != "exempt").group_by(column))
+    if codes is not None:
+        stmt = stmt.where(column.in_(list(codes)))
+    return {code: (int(n), int(last or 0), int(nxt or 0))
+            for code, n, last, nxt in db.session.execute(stmt) if n}
 
 
 def hospitals_not_approved(project_id, city_code):

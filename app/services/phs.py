@@ -7,7 +7,7 @@ from app.extensions import appbuilder, db
 from app.i18n import _
 from app.models.core import Organization, User
 from app.models.phs import (DATA_ITEMS, INSTITUTION_TYPES, SERVICE_ITEMS, SPONSOR_TYPES,
-                            PhsInstitution, PhsReport, PhsRound)
+                            PhsInstitution, PhsProgress, PhsReport, PhsRound)
 from app.scope import is_superadmin
 from app.services import accounts, audit, validators
 from app.workflows.engine import Refusal
@@ -510,6 +510,11 @@ def reports_of_orgs(task_id, orgs):
 
 
 # ---- 上报进度 ------------------------------------------------------------------------------------
+def _counts(stmt):
+    """{key: (live institutions, complete ones)}, keys with no live institution left out."""
+    return {k: (int(t), int(c or 0)) for k, t, c in db.session.execute(stmt) if t}
+
+
 def progress_tree(user, county=None):
     """The completeness tree from the caller's level down: each node with its report state
     and complete / all institutions under it. Units are listed from the city down; above,
@@ -527,25 +532,23 @@ def progress_tree(user, county=None):
         .order_by(Organization.unit_code)).scalars().all()
     live = (PhsInstitution.deleted.is_(False), region_scope(PhsInstitution, user),
             narrow(PhsInstitution))
-    complete = func.sum(func.cast(PhsInstitution.is_complete, db.Integer))
+    # Counts from the summary table (live / complete institutions per unit and tier).
+    P = PhsProgress
+    counted = (region_scope(P, user), narrow(P))
+    sums = (func.sum(P.total), func.sum(P.complete))
     if with_units:
         units = db.session.execute(select(
             PhsInstitution.organization_id, PhsInstitution.superior_org_id, PhsInstitution.name)
             .where(PhsInstitution.tier == "unit", *live).order_by(PhsInstitution.id)).all()
-        by_org = select(PhsInstitution.organization_id, func.count(), complete).where(*live)
-        counts = {k: (t, c or 0) for k, t, c in db.session.execute(
-            by_org.group_by(PhsInstitution.organization_id))}
+        counts = _counts(select(P.organization_id, *sums).where(*counted)
+                         .group_by(P.organization_id))
         county_counts = {}
     else:
         units = []
-        by_org = select(PhsInstitution.organization_id, func.count(), complete).where(
-            PhsInstitution.tier == "area", *live)
-        counts = {k: (t, c or 0) for k, t, c in db.session.execute(
-            by_org.group_by(PhsInstitution.organization_id))}
-        by_county = select(PhsInstitution.county_code, func.count(), complete).where(
-            PhsInstitution.tier != "area", *live)
-        county_counts = {k: (t, c or 0) for k, t, c in db.session.execute(
-            by_county.group_by(PhsInstitution.county_code))}
+        counts = _counts(select(P.organization_id, *sums).where(P.tier == "area", *counted)
+                         .group_by(P.organization_id))
+        county_counts = _counts(select(P.county_code, *sums).where(P.tier != "area", *counted)
+                                .group_by(P.county_code))
     reports = {r.organization_id: r for r in db.session.execute(select(PhsReport).where(
         PhsReport.task_id == round_.id, region_scope(PhsReport, user),
         narrow(PhsReport))).scalars()}

@@ -8,29 +8,34 @@ from app.i18n import _
 from app.models.core import Announcement
 from app.models.jobs import ExportJob
 from app.services import files
-from app.models.relief import ReliefApplication
+from app.models.relief import ReliefSummary
 from app.scope import region_scope
 from app.workflows.engine import user_has_role
 from app.workflows.relief import AGENCY, INSTITUTION
 
 
+def _int_values(rows):
+    return {key: int(value or 0) for key, value in rows}
+
+
 def relief_todos(user):
+    """Counts from the summary table (one row per unit, state, category), not the records."""
+    S = ReliefSummary
     rows = []
     if user_has_role(user, {INSTITUTION}):
-        counts = dict(db.session.execute(
-            db.select(ReliefApplication.state, func.count())
-            .where(region_scope(ReliefApplication, user),
-                   ReliefApplication.state.in_(("draft", "returned")))
-            .group_by(ReliefApplication.state)).all())
+        counts = _int_values(db.session.execute(
+            db.select(S.state, func.sum(S.n))
+            .where(region_scope(S, user), S.state.in_(("draft", "returned")))
+            .group_by(S.state)))
         rows += [(_("待提交"), counts.get("draft", 0), "ReliefApplicationView.list", "draft"),
                  (_("退回给我"), counts.get("returned", 0), "ReliefApplicationView.list",
                   "returned")]
     if user_has_role(user, {AGENCY}) and user.organization_id:
-        counts = dict(db.session.execute(
-            db.select(ReliefApplication.state, func.count())
-            .where(ReliefApplication.reviewer_org_id == user.organization_id,
-                   ReliefApplication.state.in_(("submitted", "approved")))
-            .group_by(ReliefApplication.state)).all())
+        counts = _int_values(db.session.execute(
+            db.select(S.state, func.sum(S.n))
+            .where(S.reviewer_org_id == user.organization_id,
+                   S.state.in_(("submitted", "approved")))
+            .group_by(S.state)))
         rows += [(_("待审核"), counts.get("submitted", 0), "ReliefReviewView.list", "submitted"),
                  (_("待拨款"), counts.get("approved", 0), "ReliefReviewView.list", "approved")]
     return [{"module": _("疾病应急救助"), "label": label, "count": count,

@@ -132,9 +132,8 @@ class _AreaBase(_QueryFirst, RegionScopedMixin, WorkflowActionsMixin, Attachment
         """医疗机构数量 / 历史采购量 / 采购需求量 of the page's areas in one GROUP BY."""
         if not items:
             return
-        column = getattr(IvdHospitalReport, self.group_column)
         sums = ivd.area_sums(items[0].project_id, self.group_column,
-                             column.in_([i.region.code for i in items]))
+                             [i.region.code for i in items])
         for item in items:
             item.sums = sums.get(item.region.code, (0, 0, 0))
 

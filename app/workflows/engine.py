@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from sqlalchemy import update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
@@ -160,19 +161,42 @@ def _fire(flow, t, obj, user, data):
            username=None if user is not None else str(_("系统")))
 
 
+RETRYABLE = {"40P01", "40001"}   # PostgreSQL: deadlock detected, serialization failure
+ATTEMPTS = 3
+
+
+def _transaction(work, recheck):
+    """Run `work()` and commit; roll back on any error. A transaction PostgreSQL chose as a
+    deadlock victim (two batches taking the same summary rows in opposite orders) runs again
+    after `recheck()`, which raises the refusal if the winner has moved the rows meanwhile."""
+    for attempt in range(ATTEMPTS):
+        try:
+            if attempt:
+                recheck()
+            work()
+            db.session.commit()
+            return
+        except DBAPIError as exc:
+            db.session.rollback()
+            if attempt + 1 < ATTEMPTS and getattr(exc.orig, "sqlstate", None) in RETRYABLE:
+                continue
+            raise
+        except Exception:
+            db.session.rollback()
+            raise
+
+
 def apply(flow, obj_or_pk, name, user, data=None):
     data = data or {}
     t = flow.get(name)
     obj = obj_or_pk if isinstance(obj_or_pk, flow.model) else scoped_get(flow.model, obj_or_pk, user)
-    refusal = t.refusal(obj, user, flow)
-    if refusal is not None:
-        raise refusal
-    try:
-        _fire(flow, t, obj, user, data)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+
+    def check():
+        refusal = t.refusal(obj, user, flow)
+        if refusal is not None:
+            raise refusal
+    check()
+    _transaction(lambda: _fire(flow, t, obj, user, data), check)
     return obj
 
 
@@ -180,16 +204,14 @@ def apply_system(flow, obj, name, comment=None):
     """A transition the system fires (a timer, not a person): state check, effect,
     conditional update and audit as for `apply`, with no user; the audit says 系统."""
     t = flow.get(name)
-    state = getattr(obj, flow.state_field)
-    if not t.system or state not in t.source:
-        raise Refusal(_("当前状态为“%(state)s”，不能%(action)s",
-                        state=flow.state_label(state), action=t.label))
-    try:
-        _fire(flow, t, obj, None, {"comment": comment})
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+
+    def check():
+        state = getattr(obj, flow.state_field)
+        if not t.system or state not in t.source:
+            raise Refusal(_("当前状态为“%(state)s”，不能%(action)s",
+                            state=flow.state_label(state), action=t.label))
+    check()
+    _transaction(lambda: _fire(flow, t, obj, None, {"comment": comment}), check)
     return obj
 
 
@@ -200,23 +222,24 @@ def apply_batch(flow, pks, name, user, data=None):
     if not pks:
         raise Refusal(_("请至少选择一条记录"), status=422)
     objs = [scoped_get(flow.model, pk, user) for pk in dict.fromkeys(pks)]
-    ineligible = []
-    for obj in objs:
-        refusal = t.refusal(obj, user, flow)
-        if refusal is not None:
-            ineligible.append({"id": obj.id, "state": getattr(obj, flow.state_field),
-                               "state_label": flow.state_label(getattr(obj, flow.state_field)),
-                               "reason": refusal.message, "label": str(obj)})
-    if ineligible:
-        lines = "；".join(f"{row['label']}（{row['state_label']}）：{row['reason']}"
-                         for row in ineligible)
-        raise Refusal(_("以下记录不能%(action)s，未做任何修改：%(rows)s",
-                        action=t.label, rows=lines), ineligible=ineligible)
-    try:
+
+    def check():
+        ineligible = []
+        for obj in objs:
+            refusal = t.refusal(obj, user, flow)
+            if refusal is not None:
+                ineligible.append({"id": obj.id, "state": getattr(obj, flow.state_field),
+                                   "state_label": flow.state_label(getattr(obj, flow.state_field)),
+                                   "reason": refusal.message, "label": str(obj)})
+        if ineligible:
+            lines = "；".join(f"{row['label']}（{row['state_label']}）：{row['reason']}"
+                             for row in ineligible)
+            raise Refusal(_("以下记录不能%(action)s，未做任何修改：%(rows)s",
+                            action=t.label, rows=lines), ineligible=ineligible)
+
+    def work():
         for obj in objs:
             _fire(flow, t, obj, user, data)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    check()
+    _transaction(work, check)
     return objs
