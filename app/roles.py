@@ -4,8 +4,9 @@ portal sync-roles`; super-admins grant and revoke them in FAB's role screens."""
 RELIEF_SHARED = {"ReliefEvaluationView": "*", "ReliefEvaluationApi": "*",
                  "ReliefRecoveryView": "*", "ReliefRecoveryApi": "*", "ReliefReportView": "*",
                  "ReliefReportApi": "*", "ReliefPerformanceView": "*", "ReliefPerformanceApi": "*",
-                 "ReliefReportTaskApi": ["can_get", "can_info"], "机构互评总览": ["menu_access"]}
-RELIEF_REVIEW = {"ReliefReportReviewView": "*"}
+                 "ReliefReportTaskApi": ["can_get", "can_info"], "机构互评总览": ["menu_access"],
+                 "ReliefStatisticsView": "*"}
+RELIEF_REVIEW = {"ReliefReportReviewView": "*", "ReliefStatisticsView": "*"}
 IVD_READ = {"IvdProjectApi": ["can_get", "can_info"], "IvdCatalogItemApi": "*"}
 INJURY_READ = {"InjuryDeterminationApi": ["can_get", "can_info"],
                "InjuryDeviceItemApi": ["can_get", "can_info"],

@@ -32,6 +32,8 @@ def register(appbuilder):
                         icon="fa-line-chart", category=relief)
     appbuilder.add_view(rr.ReliefReportTaskView, "上报任务", label=_l("上报任务"),
                         icon="fa-tasks", category=relief)
+    appbuilder.add_view(rr.ReliefStatisticsView, "救助数据统计", label=_l("救助数据统计"),
+                        icon="fa-table", category=relief)
 
     from app.views import ivd, ivd_api, ivd_fill, ivd_review
     quantity, quantity_label = "报量项目管理", _l("报量项目管理")

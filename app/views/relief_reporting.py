@@ -2,7 +2,7 @@
 import datetime as dt
 
 from flask import abort, flash, g, redirect, request, url_for
-from flask_appbuilder import ModelView, expose
+from flask_appbuilder import BaseView, ModelView, expose
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
 from sqlalchemy import extract, func
@@ -551,3 +551,24 @@ class ReliefPerformanceApi(ScopedApiMixin, ModelRestApi):
         start, end = parse_period(param("performance_period"))
         row = generate_performance(g.user, start, end)
         return self.response(200, id=row.id, apps_received=row.apps_received)
+
+
+class ReliefStatisticsView(BaseView):
+    """救助数据统计: applications and amounts per area of the caller's scope, from the summary
+    table (one row per institution, state and category); drill down one level at a time."""
+    route_base = "/relief/statistics"
+    default_view = "index"
+    base_permissions = ["can_index"]
+
+    @expose("/", methods=["GET"])
+    @has_access
+    def index(self):
+        from app.services import relief
+        code = request.args.get("area")
+        area = relief.area_of(g.user, code)
+        if code and area is None:
+            abort(404)
+        rows, totals = relief.figures(g.user, area)
+        return self.render_template("relief/statistics.html", title=_("救助数据统计"),
+                                    area=area, rows=rows, totals=totals,
+                                    states=relief.state_labels())
