@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := run.py
 
-.PHONY: run test setup venv babel bench clean translations
+.PHONY: run test setup venv babel bench clean translations worker beat
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -24,6 +24,14 @@ setup: venv
 
 run: setup
 	$(BIN)/gunicorn -w 2 -b 127.0.0.1:8080 --access-logfile - run:app
+
+# Scale-out (docs/production.md): with CELERY_BROKER_URL set, jobs run on Celery instead of
+# in the web processes; e.g. CELERY_BROKER_URL=redis://127.0.0.1:6379/0 make worker
+worker: venv
+	$(BIN)/celery -A app.celery_app worker -l info
+
+beat: venv
+	$(BIN)/celery -A app.celery_app beat -l info
 
 test: venv
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests

@@ -54,3 +54,36 @@ CLIENT_CERT_TRUSTED_PROXIES = tuple(
 # 基本公卫 经纬度: a map picker on the institution form when a tile server (in the intranet)
 # is configured, e.g. "http://tiles.example/{z}/{x}/{y}.png"; typed coordinates otherwise.
 PHS_MAP_TILE_URL = os.environ.get("PHS_MAP_TILE_URL") or None
+
+# ---- Scale-out (docs/production.md) ---------------------------------------------------------
+# Background jobs (exports, scheduled jobs): in-process threads while no broker is set (the
+# embedded default); with e.g. CELERY_BROKER_URL=redis://127.0.0.1:6379/0 they are Celery tasks
+# run by `celery -A app.celery_app worker`, and `celery -A app.celery_app beat` schedules the
+# scheduled ones.
+REDIS_URL = os.environ.get("REDIS_URL") or None
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or None
+CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or CELERY_BROKER_URL
+CELERY_QUEUE = os.environ.get("CELERY_QUEUE") or "portal"
+CELERY_TIMEZONE = BABEL_DEFAULT_TIMEZONE      # the schedules below are China time
+# Scheduled jobs (app/services/scheduled.py) as crontab fields
+# "minute hour day-of-month month day-of-week"; an empty value leaves the job out of beat.
+JOB_SCHEDULE = {
+    "export_cleanup": os.environ.get("SCHEDULE_EXPORT_CLEANUP", "30 2 * * *"),       # daily 02:30
+    "injury_approve_overdue": os.environ.get("SCHEDULE_INJURY_APPROVE", "*/10 * * * *"),
+    "registry_sync_agreements": os.environ.get("SCHEDULE_REGISTRY_SYNC", "5 * * * *"),  # hourly
+}
+EXPORT_KEEP_DAYS = int(os.environ.get("EXPORT_KEEP_DAYS", "7"))   # export files kept this long
+
+# Login rate limit per client address, shared by the login page (POST) and the JWT login
+# /api/v1/security/login (Flask-Limiter); the per-account lock-out is in the database.
+# Counters in RATELIMIT_STORAGE_URI, else REDIS_URL (shared by every process), else memory://
+# (per process: see docs/production.md).
+RATELIMIT_ENABLED = True
+LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or REDIS_URL or "memory://"
+RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True   # storage unreachable: count per process meanwhile
+RATELIMIT_KEY_PREFIX = "portal"
+# Behind a reverse proxy every client comes from the proxy: list its addresses (or networks)
+# and the limit counts the X-Forwarded-For address it reports instead.
+RATELIMIT_TRUSTED_PROXIES = tuple(
+    a.strip() for a in os.environ.get("RATELIMIT_TRUSTED_PROXIES", "").split(",") if a.strip())

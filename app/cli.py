@@ -75,13 +75,12 @@ def sync_roles_cmd():
 def run_jobs(export_days):
     """Scheduled jobs (cron or a scheduler calls this): export clean-up and the employer
     timeout of work-injury declarations (W6), the designated-agreement publication (M6)."""
-    from app.services.export_jobs import cleanup
-    from app.services.injury import approve_overdue
-    from app.services.registry_agreements import sync_agreements
-    click.echo(f"export files removed: {cleanup(export_days)}")
-    click.echo(f"injury declarations auto-approved: {approve_overdue()}")
-    published, removed = sync_agreements()
-    click.echo(f"agreements published: {published}, withdrawn: {removed}")
+    # The same @job functions `celery -A app.celery_app beat` schedules (JOB_SCHEDULE).
+    from app.services import scheduled
+    click.echo(f"export files removed: {scheduled.export_cleanup(export_days)}")
+    click.echo(f"injury declarations auto-approved: {scheduled.injury_approve_overdue()}")
+    synced = scheduled.registry_sync_agreements()
+    click.echo(f"agreements published: {synced['published']}, withdrawn: {synced['withdrawn']}")
 
 
 @portal.command("workflow-docs")
@@ -128,7 +127,26 @@ def sync_agreements_cmd():
     click.echo(f"agreements published: {published}, withdrawn: {removed}")
 
 
+@click.command("check-summaries")
+@click.option("--fix", is_flag=True, help="recompute the summary tables from their records")
+def check_summaries(fix):
+    """Recount every summary table (app/summaries.py) from its records and report each
+    difference; exit 1 if there is one (after --fix, the state after the rebuild)."""
+    from app.extensions import db
+    from app.summaries import differences, rebuild
+    with db.engine.begin() as conn:
+        if fix:
+            rebuild(conn)
+        found = differences(conn)
+    for table, key, stored, recount in found:
+        click.echo(f"{table} {key}: stored {stored}, recount {recount}")
+    click.echo(f"summary differences: {len(found)}")
+    if found:
+        raise SystemExit(1)
+
+
 def register_cli(app):
+    app.cli.add_command(check_summaries)
     app.cli.add_command(portal)
     app.cli.add_command(injury)
     app.cli.add_command(registry)

@@ -5,8 +5,8 @@ import ipaddress
 import re
 import time
 
-from flask import (Response, current_app, flash, g, has_request_context, jsonify, redirect,
-                   request, session, url_for)
+from flask import (Response, current_app, flash, g, has_request_context, jsonify,
+                   make_response, redirect, request, session, url_for)
 from flask_appbuilder import expose
 from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
@@ -17,7 +17,7 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.security import check_password_hash
 from wtforms import StringField
 
-from app.extensions import db
+from app.extensions import db, limiter
 from app.i18n import _, _l
 from app.models.core import User, utcnow
 from app.services import captcha
@@ -48,6 +48,57 @@ def password_problem(user, old_password, new_password, confirm=None):
     return None
 
 
+def login_rate_limit():
+    """LOGIN_RATE_LIMIT, e.g. "10 per minute"; empty: no limit."""
+    return current_app.config.get("LOGIN_RATE_LIMIT") or ""
+
+
+def login_rate_exempt():
+    """A TESTING app is not limited (the suite logs in hundreds of times a minute from one
+    address) unless a test asks for it with LOGIN_RATE_LIMIT_IN_TESTS."""
+    return current_app.testing and not current_app.config.get("LOGIN_RATE_LIMIT_IN_TESTS")
+
+
+def _retry_after(limit):
+    return str(max(1, int(limit.reset_at - time.time())))
+
+
+def _login_page_refused(limit):
+    flash(_("登录尝试过于频繁，请稍后再试"), "danger")
+    resp = make_response(current_app.appbuilder.sm.auth_view.login_page(), 429)
+    resp.headers["Retry-After"] = _retry_after(limit)
+    return resp
+
+
+def _api_login_refused(limit):
+    resp = jsonify(message=_("登录尝试过于频繁，请稍后再试"), code="rate_limited")
+    resp.status_code = 429
+    resp.headers["Retry-After"] = _retry_after(limit)
+    return resp
+
+
+def login_client_address():
+    """The address the login limit counts: the connecting peer; when the peer is one of
+    RATELIMIT_TRUSTED_PROXIES (a reverse proxy), the right-most X-Forwarded-For hop that is
+    not itself such a proxy (hops further left are whatever the client sent)."""
+    peer = _peer_address()
+    trusted = current_app.config.get("RATELIMIT_TRUSTED_PROXIES") or ()
+    if trusted and _is_trusted_proxy(peer, trusted):
+        hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",")]
+        for hop in reversed([h for h in hops if h]):
+            if not _is_trusted_proxy(hop, trusted):
+                return hop
+    return peer or "127.0.0.1"
+
+
+def login_limit(on_breach):
+    """One counter per client address for both logins (the page's POST and the JWT login),
+    in the limiter's storage (RATELIMIT_STORAGE_URI): alternating does not double it."""
+    return limiter.shared_limit(login_rate_limit, scope="login", methods=["POST"],
+                                key_func=login_client_address, exempt_when=login_rate_exempt,
+                                on_breach=on_breach)
+
+
 class CaptchaLoginForm(LoginForm_db):
     captcha = StringField(_l("验证码"))
 
@@ -56,12 +107,11 @@ class PortalAuthDBView(AuthDBView):
     login_template = "security/login.html"
 
     @expose("/login/", methods=["GET", "POST"])
+    @login_limit(_login_page_refused)
     def login(self):
         if g.user is not None and g.user.is_authenticated:
             return redirect(self.appbuilder.get_url_for_index)
-        form = CaptchaLoginForm()
-        form.username.label.text = _("登录名")
-        form.password.label.text = _("密码")
+        form = self.login_form()
         if form.validate_on_submit():
             sm = self.appbuilder.sm
             if captcha_enabled() and not sm.captcha_passed(form.captcha.data):
@@ -76,7 +126,18 @@ class PortalAuthDBView(AuthDBView):
             if user.must_change_password:
                 return redirect(url_for("PasswordView.change"))
             return redirect(self.appbuilder.get_url_for_index)
-        return self.render_template(self.login_template, title=_("用户登录"), form=form,
+        return self.login_page(form)
+
+    @staticmethod
+    def login_form():
+        form = CaptchaLoginForm()
+        form.username.label.text = _("登录名")
+        form.password.label.text = _("密码")
+        return form
+
+    def login_page(self, form=None):
+        return self.render_template(self.login_template, title=_("用户登录"),
+                                    form=form if form is not None else self.login_form(),
                                     appbuilder=self.appbuilder,
                                     captcha_on=captcha_enabled())
 
@@ -94,6 +155,7 @@ class PortalSecurityApi(SecurityApi):
     """JWT login through the same `authenticate` (captcha is for people, not clients)."""
 
     @expose("/login", methods=["POST"])
+    @login_limit(_api_login_refused)
     def login(self):
         payload = request.get_json(silent=True)
         if not isinstance(payload, dict) or not payload.get("username"):
@@ -124,6 +186,11 @@ class PortalSecurityManager(SecurityManager):
     authdbview = PortalAuthDBView
     security_api = PortalSecurityApi
     resetmypasswordview = ChangeOwnPasswordView
+
+    def create_limiter(self, app):
+        """The one limiter of app.extensions (FAB would make its own)."""
+        limiter.init_app(app)
+        return limiter
 
     def captcha_passed(self, answer):
         stored = session.pop("captcha", None)

@@ -1,10 +1,28 @@
-"""One small job interface (DESIGN §1): run in-process on a thread by default; a broker
-backend (Celery) can replace `dispatch` without changing callers."""
+"""One small job interface (DESIGN §1, issue 8): `@job` registers a function by name and
+`dispatch(name, **kwargs)` runs it in the background.
+
+* No broker configured (the embedded default, `make run`): on a thread of this process, in
+  an application context of its own.
+* CELERY_BROKER_URL set: as the Celery task `portal.run_job` (app/celery_app.py), executed
+  by `celery -A app.celery_app worker`; should the broker be unreachable the job still runs,
+  here, on a thread.
+
+Either way a job takes only JSON-able keyword arguments (they are checked by a JSON round
+trip on both paths), works on the database and STORAGE_DIR, and reports through its own rows
+(e.g. ExportJob), never through a return value the caller waits for."""
+import json
+import logging
 import threading
 
 from flask import current_app
 
+log = logging.getLogger(__name__)
+
 JOBS = {}
+
+# Modules holding @job functions, imported when a name is not yet registered (a worker or
+# beat need not have imported them); a new job module that no view imports belongs here.
+JOB_MODULES = ("app.services.export_jobs", "app.services.ivd_exports", "app.services.scheduled")
 
 
 def job(func):
@@ -13,17 +31,54 @@ def job(func):
     return func
 
 
-def dispatch(name, **kwargs):
-    app = current_app._get_current_object()
+def get(name):
+    if name not in JOBS:
+        import importlib
+        for module in JOB_MODULES:
+            importlib.import_module(module)
+    try:
+        return JOBS[name]
+    except KeyError:
+        raise LookupError(f"unknown job {name!r}") from None
 
-    def run():
+
+def run(name, kwargs):
+    """Run a job in the current application context, the session removed afterwards (the
+    same on the thread and on a Celery worker)."""
+    from app.extensions import db
+    try:
+        return get(name)(**kwargs)
+    finally:
+        db.session.remove()
+
+
+def uses_celery(app=None):
+    return bool((app or current_app).config.get("CELERY_BROKER_URL"))
+
+
+def dispatch(name, **kwargs):
+    """Start job `name` in the background; returns the thread or the Celery AsyncResult."""
+    get(name)                                       # unknown names fail here, in the caller
+    kwargs = json.loads(json.dumps(kwargs))         # TypeError for anything not JSON-able
+    app = current_app._get_current_object()
+    if uses_celery(app):
+        from kombu.exceptions import OperationalError
+        from app.celery_app import send
+        try:
+            return send(app, name, kwargs)
+        except OperationalError:
+            log.exception("broker unreachable, job %s runs in this process", name)
+    return _thread(app, name, kwargs)
+
+
+def _thread(app, name, kwargs):
+    def target():
         with app.app_context():
             try:
-                JOBS[name](**kwargs)
-            finally:
-                from app.extensions import db
-                db.session.remove()
+                run(name, kwargs)
+            except Exception:
+                log.exception("job %s failed", name)
 
-    thread = threading.Thread(target=run, name=f"job-{name}", daemon=True)
+    thread = threading.Thread(target=target, name=f"job-{name}", daemon=True)
     thread.start()
     return thread

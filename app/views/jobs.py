@@ -1,4 +1,6 @@
-"""导出列表: the user's own background exports, with progress and download (SPEC P11)."""
+"""导出列表: the user's own background exports, with progress and download (SPEC P11).
+While one of them is pending or running the page reloads itself (app/static/export_jobs.js)."""
+import datetime as dt
 import os
 
 from flask import abort, g, send_file, url_for
@@ -8,7 +10,9 @@ from flask_appbuilder.security.decorators import permission_name
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
 
+from app.extensions import db
 from app.i18n import _l
+from app.models.core import utcnow
 from app.models.jobs import ExportJob
 from app.services.export_jobs import export_dir
 from app.views.api_mixins import ScopedApiMixin
@@ -30,7 +34,8 @@ class ExportJobView(RegionScopedMixin, ModelView):
     route_base = "/exports"
     datamodel = SQLAInterface(ExportJob)
     list_title = _l("导出列表")
-    list_template = "portal/list.html"
+    list_template = "portal/export_jobs.html"
+    refresh_seconds = 5
     base_order = ("id", "desc")
     label_columns = {"title": _l("导出名称"), "state_label": _l("状态"), "progress": _l("进度（行）"),
                      "created_at": _l("提交时间"), "finished_at": _l("完成时间"), "error": _l("错误")}
@@ -41,6 +46,19 @@ class ExportJobView(RegionScopedMixin, ModelView):
         return {j.id: [Button(_l("下载"), url_for("ExportJobView.download_file", pk=j.id),
                               "primary", post=False)]
                 for j in items if j.state == "done" and j.file_name}
+
+    def render_template(self, template, **kwargs):
+        if template == self.list_template and self.has_active_job():
+            kwargs["refresh_seconds"] = self.refresh_seconds
+        return super().render_template(template, **kwargs)
+
+    @staticmethod
+    def has_active_job():
+        """A job of the user still pending or running (one left behind by a stopped worker
+        stops the reloading after a day)."""
+        return db.session.execute(db.select(ExportJob.id).where(
+            ExportJob.user_id == g.user.id, ExportJob.state.in_(("pending", "running")),
+            ExportJob.created_at >= utcnow() - dt.timedelta(days=1)).limit(1)).first() is not None
 
     @expose("/file/<int:pk>")
     @has_access

@@ -120,3 +120,17 @@ def test_home_counts_follow_the_records(app, ctx, login_as):
     assert _todo(login_as("ty_agency").get("/").get_data(as_text=True),
                  "疾病应急救助 · 待审核") == waiting + 1
     assert _differences() == []
+
+
+def test_every_summary_has_its_triggers_after_the_migrations(app, ctx):
+    from app.summaries import SUMMARIES
+    if db.engine.dialect.name == "postgresql":
+        names = set(db.session.execute(text(
+            "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")).scalars())
+        wanted = {f"trg_{s.table}_{k}" for s in SUMMARIES for k in ("write", "upd")}
+    else:
+        names = set(db.session.execute(text(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
+        wanted = {f"trg_{s.table}_{k}" for s in SUMMARIES for k in ("ins", "del", "upd")}
+    assert {s.table for s in SUMMARIES} == {"relief_summary", "ivd_summary", "phs_progress"}
+    assert wanted <= names, wanted - names
