@@ -569,6 +569,8 @@ class ReliefStatisticsView(BaseView):
         if code and area is None:
             abort(404)
         rows, totals = relief.figures(g.user, area)
+        parent = area.parent if area is not None else None
+        up = parent.code if parent is not None and relief.area_of(g.user, parent.code) else None
         return self.render_template("relief/statistics.html", title=_("救助数据统计"),
-                                    area=area, rows=rows, totals=totals,
+                                    area=area, up=up, rows=rows, totals=totals,
                                     states=relief.state_labels())

@@ -86,6 +86,8 @@ def test_statistics_screen_shows_the_records_figures_by_area(app, ctx, login_as)
     # Drill down: 山西省 → its cities; 太原 → counties; a county → institutions.
     page = login_as("nhc").get("/relief/statistics/?area=140000").get_data(as_text=True)
     assert "太原市" in page and "运城市" in page
+    page = login_as("nhc").get("/relief/statistics/?area=140100").get_data(as_text=True)
+    assert "小店区" in page and 'href="/relief/statistics/?area=140000"' in page   # 返回上一级
     page = login_as("ty_agency").get("/relief/statistics/").get_data(as_text=True)
     assert "小店区" in page or "迎泽区" in page
     # Outside the caller's scope, or not an area: 404.
