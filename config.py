@@ -76,11 +76,13 @@ EXPORT_KEEP_DAYS = int(os.environ.get("EXPORT_KEEP_DAYS", "7"))   # export files
 
 # Login rate limit per client address, shared by the login page (POST) and the JWT login
 # /api/v1/security/login (Flask-Limiter); the per-account lock-out is in the database.
-# Counters in RATELIMIT_STORAGE_URI, else REDIS_URL (shared by every process), else memory://
-# (per process: see docs/production.md).
+# Counters in RATELIMIT_STORAGE_URI, else REDIS_URL, else the application database
+# (portal-db://, table rate_limit_counter, app/services/rate_limit_storage.py): either way shared
+# by every process (docs/production.md). Fixed window (Flask-Limiter's default strategy), the
+# only one portal-db:// implements.
 RATELIMIT_ENABLED = True
 LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
-RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or REDIS_URL or "memory://"
+RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or REDIS_URL or "portal-db://"
 RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True   # storage unreachable: count per process meanwhile
 RATELIMIT_KEY_PREFIX = "portal"
 # Behind a reverse proxy every client comes from the proxy: list its addresses (or networks)

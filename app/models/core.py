@@ -6,7 +6,7 @@ from flask_appbuilder import Model
 # relationships must resolve before our User subclass exists, so import them first.
 import flask_appbuilder.security.sqla.manager  # noqa: F401,E402
 from flask_appbuilder.security.sqla.models import User as FabUser
-from sqlalchemy import (Boolean, Column, Date, DateTime, ForeignKey, Index, Integer,
+from sqlalchemy import (Boolean, Column, Date, DateTime, Float, ForeignKey, Index, Integer,
                         String, Text, UniqueConstraint)
 from sqlalchemy.orm import relationship
 
@@ -198,6 +198,15 @@ class Announcement(Model):
 
     def __repr__(self):
         return self.title
+
+
+class RateLimitCounter(Model):
+    """A fixed-window counter of the login rate limit (app/services/rate_limit_storage.py),
+    shared by every web process: `count` hits in the window that ends at `expires_at`."""
+    __tablename__ = "rate_limit_counter"
+    key = Column(String(255), primary_key=True)
+    count = Column(Integer, nullable=False)
+    expires_at = Column(Float, nullable=False)    # epoch seconds
 
 
 Index("ix_region_parent_level", Region.parent_id, Region.level)

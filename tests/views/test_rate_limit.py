@@ -1,14 +1,39 @@
 """Login rate limiting per client address (issue 8 item 2): the login page's POST and the JWT
 login share one counter; a refusal is 429 with a Chinese message (a flash on the page, JSON on
 the API). The test app is exempt unless LOGIN_RATE_LIMIT_IN_TESTS is set; every test here uses
-its own client address, so counters of other tests or runs never meet."""
+its own client address, so counters of other tests never meet.
+
+Without Redis the counters are rows of rate_limit_counter (portal-db://,
+app/services/rate_limit_storage.py), shared by every process on the database: a second process
+counts with the first, windows expire, concurrent hits are counted exactly. Every test here
+leaves the table empty."""
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
 import uuid
 
 import pytest
+from sqlalchemy import column, delete, insert, select, table, update
 
+from app.extensions import db, limiter
+from app.models.core import RateLimitCounter
+from app.services import rate_limit_storage
+from app.services.rate_limit_storage import DatabaseStorage
 from tests.conftest import PASSWORD, flashes
 
 MESSAGE = "登录尝试过于频繁，请稍后再试"
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+COUNTERS = RateLimitCounter.__table__
+
+
+@pytest.fixture(autouse=True)
+def _empty_counters(app):
+    yield
+    with app.app_context(), db.engine.begin() as conn:
+        conn.execute(delete(COUNTERS))
 
 
 @pytest.fixture
@@ -94,20 +119,181 @@ def test_behind_a_trusted_proxy_the_forwarded_address_counts(limited, app, monke
             for n in range(4)] == [302, 302, 302, 429]
 
 
-def test_storage_follows_the_environment():
-    import os
-    import subprocess
-    import sys
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+def _environment(**env):
+    base = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "RATELIMIT_STORAGE_URI")}
+    return {**base, **env}
 
+
+def test_storage_follows_the_environment():
     def storage(**env):
-        base = {k: v for k, v in os.environ.items()
-                if k not in ("REDIS_URL", "RATELIMIT_STORAGE_URI")}
         return subprocess.run([sys.executable, "-c", "import config; print("
                                "config.RATELIMIT_STORAGE_URI, config.RATELIMIT_ENABLED)"],
-                              cwd=root, env={**base, **env}, capture_output=True, text=True,
+                              cwd=ROOT, env=_environment(**env), capture_output=True, text=True,
                               check=True).stdout.split()
-    assert storage() == ["memory://", "True"]
+    assert storage() == ["portal-db://", "True"]
     assert storage(REDIS_URL="redis://r:6379/0") == ["redis://r:6379/0", "True"]
     assert storage(REDIS_URL="redis://r:6379/0", RATELIMIT_STORAGE_URI="memcached://m:11211") \
         == ["memcached://m:11211", "True"]
+
+
+# --- counters in the database (portal-db://) ---
+
+@pytest.fixture
+def in_database(app):
+    """The session app counts in the database unless the environment chose another storage."""
+    if app.config["RATELIMIT_STORAGE_URI"] != "portal-db://":
+        pytest.skip("RATELIMIT_STORAGE_URI / REDIS_URL set: the test app counts elsewhere")
+    assert isinstance(limiter.storage, DatabaseStorage)
+
+
+def _rows(app, address):
+    with app.app_context(), db.engine.connect() as conn:
+        return conn.execute(select(COUNTERS.c.key, COUNTERS.c.count).where(
+            COUNTERS.c.key.contains(f"/{address}/"))).all()
+
+
+def test_default_storage_is_the_database(app, in_database):
+    from limits.storage import storage_from_string
+    assert isinstance(storage_from_string("portal-db://"), DatabaseStorage)
+    assert limiter.limiter.storage is limiter.storage    # not the in-memory fallback
+
+
+# A second web process ("worker") on the same database: its own interpreter, its own app.
+WORKER = """
+import json, sys
+from app import create_app
+config, address, attempts = json.loads(sys.argv[1])
+c = create_app(config).test_client()
+c.environ_base["REMOTE_ADDR"] = address
+print(json.dumps([c.post("/login/", data={"username": "nobody", "password": "x"}).status_code
+                  for _ in range(attempts)]))
+"""
+
+
+def _other_worker(app, address, attempts):
+    config = {k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "SECRET_KEY", "INSTANCE_DIR",
+                                         "STORAGE_DIR", "LOGIN_RATE_LIMIT")}
+    config.update(TESTING=True, CAPTCHA_ENABLED=False, WTF_CSRF_ENABLED=False,
+                  LOGIN_RATE_LIMIT_IN_TESTS=True, RATELIMIT_STORAGE_URI="portal-db://")
+    out = subprocess.run([sys.executable, "-c", WORKER, json.dumps([config, address, attempts])],
+                         cwd=ROOT, env=_environment(), capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_two_workers_share_the_counter(limited, app, in_database):
+    c = limited()
+    address = c.environ_base["REMOTE_ADDR"]
+    attempt = lambda: c.post("/login/", data={"username": "nobody", "password": "x"}).status_code  # noqa: E731
+    assert [attempt(), attempt()] == [302, 302]
+    assert _other_worker(app, address, 2) == [302, 429]        # 3 per minute, together
+    assert attempt() == 429
+    assert [n for _key, n in _rows(app, address)] == [5]
+    # Another address in the other worker is not affected.
+    assert _other_worker(app, limited().environ_base["REMOTE_ADDR"], 1) == [302]
+
+
+def test_the_window_expires(limited, app, in_database):
+    c = limited()
+    address = c.environ_base["REMOTE_ADDR"]
+    codes = [c.post("/api/v1/security/login", json={"username": "nobody", "password": "x"})
+             .status_code for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
+    with app.app_context(), db.engine.begin() as conn:    # the minute is over
+        conn.execute(update(COUNTERS).where(COUNTERS.c.key.contains(f"/{address}/"))
+                     .values(expires_at=time.time() - 1))
+    assert c.post("/api/v1/security/login",
+                  json={"username": "nobody", "password": "x"}).status_code == 401
+    assert [n for _key, n in _rows(app, address)] == [1]      # a new window in the same row
+
+
+def test_storage_operations(ctx):
+    s, now = DatabaseStorage(), time.time()
+    assert s.check()
+    assert (s.get("k"), s.incr("k", 60), s.incr("k", 60, amount=2), s.get("k")) == (0, 1, 3, 3)
+    assert now + 59 < s.get_expiry("k") <= time.time() + 60
+    s.incr("other", 60)
+    s.clear("k")
+    assert s.get("k") == 0 and s.get("other") == 1
+    assert now - 1 < s.get_expiry("k") <= time.time()         # no window: now
+    with db.engine.begin() as conn:
+        conn.execute(insert(COUNTERS).values(key="old", count=7, expires_at=now - 5))
+    assert s.get("old") == 0 and s.get_expiry("old") <= time.time()     # expired: absent
+    assert s.incr("old", 30) == 1 and s.get_expiry("old") > now + 29
+    long_key = "LIMITER/" + "x" * 400
+    assert s.incr(long_key, 60) == 1 and s.incr(long_key, 60) == 2 and s.get(long_key) == 2
+    assert s.reset() == 3 and s.get("other") == 0
+
+
+def test_check_is_false_without_an_app_context_or_table(app, monkeypatch):
+    assert DatabaseStorage().check() is False
+    with app.app_context():
+        assert DatabaseStorage().check() is True
+        monkeypatch.setattr(rate_limit_storage, "_table",           # not migrated yet
+                            lambda: table("rate_limit_counter_missing", column("key")))
+        assert DatabaseStorage().check() is False
+
+
+def test_counting_is_not_the_requests_transaction(ctx):
+    """A hit commits on its own connection: the session's rollback does not undo it, and the
+    session's pending work is neither committed nor rolled back by it."""
+    from app.models.core import SystemParameter
+    row = db.session.execute(select(SystemParameter)).scalars().first()
+    label = row.label
+    row.label = "pending"
+    assert DatabaseStorage().incr("mine", 60) == 1
+    assert row.label == "pending" and row in db.session.dirty
+    db.session.rollback()
+    assert DatabaseStorage().get("mine") == 1
+    assert db.session.get(SystemParameter, row.id).label == label
+
+
+def _concurrently(app, n, fn):
+    barrier, results, errors = threading.Barrier(n), [], []
+
+    def run():
+        try:
+            with app.app_context():
+                barrier.wait()
+                results.append(fn())
+        except Exception as exc:    # noqa: BLE001  (reported below)
+            errors.append(exc)
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    return sorted(results)
+
+
+def test_concurrent_hits_are_each_counted_once(app):
+    s, n = DatabaseStorage(), 12
+    assert _concurrently(app, n, lambda: s.incr("race", 60)) == list(range(1, n + 1))
+    # An expired window is restarted exactly once however many hits race for it.
+    with app.app_context(), db.engine.begin() as conn:
+        conn.execute(update(COUNTERS).where(COUNTERS.c.key == "race")
+                     .values(expires_at=time.time() - 1))
+    assert _concurrently(app, n, lambda: s.incr("race", 60)) == list(range(1, n + 1))
+    with app.app_context():
+        assert s.get("race") == n
+
+
+def test_long_expired_rows_are_deleted_now_and_then(ctx, monkeypatch):
+    now = time.time()
+    with db.engine.begin() as conn:
+        conn.execute(insert(COUNTERS), [
+            {"key": "ancient", "count": 3, "expires_at": now - 2 * 3600},
+            {"key": "just-over", "count": 3, "expires_at": now - 60},
+            {"key": "live", "count": 3, "expires_at": now + 60}])
+    s = DatabaseStorage()
+    monkeypatch.setattr(rate_limit_storage, "CLEANUP_PROBABILITY", 0)
+    s.incr("hit", 60)
+    keys = lambda: set(db.session.execute(select(COUNTERS.c.key)).scalars())  # noqa: E731
+    assert keys() == {"ancient", "just-over", "live", "hit"}
+    db.session.rollback()
+    monkeypatch.setattr(rate_limit_storage, "CLEANUP_PROBABILITY", 1)
+    s.incr("hit", 60)
+    assert keys() == {"just-over", "live", "hit"}
+    db.session.rollback()
