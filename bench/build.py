@@ -41,6 +41,9 @@ BOOL_COLS = [COLS.index("poverty"), COLS.index("low_income")]
 BASE_TIME = dt.datetime(2025, 1, 1, 0, 0)
 MINUTES_PER_YEAR = 365 * 24 * 60
 GENERATOR_VERSION = "2"   # bump when generate() changes, so cached databases are rebuilt
+# The list dataset's own version (the reviewing agency of submitted rows, below); not in
+# GENERATOR_VERSION, which the aggregation and IVD datasets' fingerprints include too.
+LIST_DATASET_VERSION = "L3"
 
 
 def log(msg):
@@ -89,7 +92,7 @@ def read_meta(url):
         engine.dispose()
 
 
-def wipe(dbname, url):
+def wipe(dbname, url, tag=None):
     if dbname == "sqlite":
         path = make_url(url).database
         for suffix in ("", "-wal", "-shm"):
@@ -102,28 +105,30 @@ def wipe(dbname, url):
             conn.execute(text("CREATE SCHEMA public"))
         engine.dispose()
     import shutil
-    shutil.rmtree(os.path.join(OUT_DIR, f"storage-{dbname}"), ignore_errors=True)
+    shutil.rmtree(os.path.join(OUT_DIR, f"storage-{tag or dbname}"), ignore_errors=True)
 
 
-def ensure_database(dbname, url, rows, rebuild=False):
+def ensure_database(dbname, url, rows, rebuild=False, tag=None):
     """Build the database unless an identical one is there. One app per process (the
     FAB AppBuilder is a module singleton), so the app is created here, after a wipe,
-    and returned: (app, built, seconds)."""
+    and returned: (app, built, seconds). `tag` names the storage directory
+    (storage-<tag>, default the database kind); the small export dataset uses its own."""
+    tag = tag or dbname
     os.makedirs(OUT_DIR, exist_ok=True)
     if dbname == "postgresql":
         ensure_pg_database(url)
     from app import models  # noqa: F401  (every table on Model.metadata)
-    fingerprint = schema_fingerprint()
+    fingerprint = schema_fingerprint() + "/" + LIST_DATASET_VERSION
     meta = read_meta(url)
     from bench.common import make_app
     if (not rebuild and meta.get("rows") == str(rows) and meta.get("schema") == fingerprint
             and meta.get("actual_rows") == int(meta.get("total_rows", -1))):
-        log(f"{dbname}: reusing database with {rows:,} bench rows (BENCH_REBUILD=1 to rebuild)")
-        return make_app(url, dbname), False, 0.0
+        log(f"{tag}: reusing database with {rows:,} bench rows (BENCH_REBUILD=1 to rebuild)")
+        return make_app(url, tag), False, 0.0
     t0 = time.perf_counter()
-    log(f"{dbname}: building {rows:,} relief applications …")
-    wipe(dbname, url)
-    app = make_app(url, dbname)
+    log(f"{tag}: building {rows:,} relief applications …")
+    wipe(dbname, url, tag)
+    app = make_app(url, tag)
     with app.app_context():
         from app.cli import init_schema
         from app.demo import load_demo
@@ -134,9 +139,10 @@ def ensure_database(dbname, url, rows, rebuild=False):
         load_demo()
         db.session.commit()
         orgs = make_county_hospitals(db)
-        log(f"{dbname}: {len(orgs):,} hospitals (one per county + demo hospitals); "
+        reviewers = reviewing_agencies(db)
+        log(f"{tag}: {len(orgs):,} hospitals (one per county + demo hospitals); "
             f"schema/demo ready in {time.perf_counter() - t0:.1f}s")
-        load_applications(dbname, db.engine, orgs, rows)
+        load_applications(dbname, db.engine, orgs, rows, reviewers=reviewers)
         total = db.session.execute(text("SELECT count(*) FROM relief_application")).scalar()
         db.session.commit()
         with db.engine.begin() as conn:
@@ -148,7 +154,7 @@ def ensure_database(dbname, url, rows, rebuild=False):
                           {"k": "total_rows", "v": str(total)}])
         db.session.remove()
     seconds = time.perf_counter() - t0
-    log(f"{dbname}: built in {seconds:.1f}s ({total:,} rows in relief_application)")
+    log(f"{tag}: built in {seconds:.1f}s ({total:,} rows in relief_application)")
     return app, True, seconds
 
 
@@ -172,10 +178,38 @@ def make_county_hospitals(db):
         .where(Organization.org_type == "medical").order_by(Organization.id)).all()]
 
 
-def generate(orgs, start, stop, total, deleted):
+def reviewing_agencies(db):
+    """{medical organisation id: the agency that reviews its applications}, as
+    `nearest_agency` finds it (the 经办机构 of the county, else of the city, else of the
+    province); organisations with none (outside 山西 in the demo) are left out."""
+    from app.models.core import Organization
+    agencies = {}
+    for oid, level, prov, city, county in db.session.execute(
+            select(Organization.id, Organization.level, Organization.province_code,
+                   Organization.city_code, Organization.county_code)
+            .where(Organization.org_type == "agency", Organization.active.is_(True))
+            .order_by(Organization.id.desc())).all():
+        key = {"county": county, "city": city, "province": prov}.get(level)
+        if key:
+            agencies[(level, key)] = oid   # the lowest id wins, as in nearest_agency
+    out = {}
+    for oid, prov, city, county in db.session.execute(
+            select(Organization.id, Organization.province_code, Organization.city_code,
+                   Organization.county_code).where(Organization.org_type == "medical")).all():
+        for level, key in (("county", county), ("city", city), ("province", prov)):
+            if key and (level, key) in agencies:
+                out[oid] = agencies[(level, key)]
+                break
+    return out
+
+
+def generate(orgs, start, stop, total, deleted, reviewers=None):
     """Rows start..stop-1 of `total` as tuples in COLS order, exactly `deleted` of all
-    `total` spread evenly in state "deleted"; deterministic, no RNG calls."""
+    `total` spread evenly in state "deleted"; deterministic, no RNG calls. With
+    `reviewers` ({org id: agency id}) every row past draft gets its organisation's
+    reviewing agency, as the submit transition sets it; without, none."""
     norg = len(orgs)
+    reviewers = reviewers or {}
     td, tm = dt.timedelta, dt.timedelta
     for i in range(start, stop):
         oid, oname, prov, city, county = orgs[i % norg]
@@ -203,7 +237,8 @@ def generate(orgs, start, stop, total, deleted):
         reviewed_at = end_at + td(days=3) if reviewed else None
         disbursed = state == "disbursed"
         submitted_at = end_at + td(days=1) if state not in ("draft", "deleted") else None
-        yield (oid, None, state, category, name, gender, idn, age, addr, nat, phone,
+        reviewer = reviewers.get(oid) if submitted_at is not None else None
+        yield (oid, reviewer, state, category, name, gender, idn, age, addr, nat, phone,
                oname + "急诊科", start_at, end_at, disease,
                "罕见病" if disease == "其他" else None,
                emergency, medical, living, requested,
@@ -231,7 +266,7 @@ def _sqlite_rows(rows):
         yield row
 
 
-def load_applications(dbname, engine, orgs, rows):
+def load_applications(dbname, engine, orgs, rows, reviewers=None):
     from app.models.relief import ReliefApplication
     table = ReliefApplication.__table__
     missing = [c for c in COLS if c not in table.c]
@@ -240,9 +275,12 @@ def load_applications(dbname, engine, orgs, rows):
     deleted = rows // DELETED_SHARE
     total = rows + deleted
     indexes = [i for i in table.indexes]
+    from app.models.relief import RELIEF_SUMMARY
+    from app.summaries import install, rebuild, uninstall
     with engine.begin() as conn:
         for idx in indexes:
             idx.drop(conn, checkfirst=True)
+        uninstall(conn, [RELIEF_SUMMARY])   # bulk load: summary recomputed once at the end
     t0 = time.perf_counter()
     raw = engine.raw_connection()
     try:
@@ -252,7 +290,7 @@ def load_applications(dbname, engine, orgs, rows):
                    f"VALUES ({', '.join('?' * len(COLS))})")
             for start in range(0, total, BATCH):
                 cur.executemany(sql, list(_sqlite_rows(
-                    generate(orgs, start, min(total, start + BATCH), total, deleted))))
+                    generate(orgs, start, min(total, start + BATCH), total, deleted, reviewers))))
                 raw.commit()
                 if (start // BATCH) % 4 == 3:
                     log(f"{dbname}: {start + BATCH:,} rows ({time.perf_counter() - t0:.0f}s)")
@@ -262,7 +300,7 @@ def load_applications(dbname, engine, orgs, rows):
                 for start in range(0, total, BATCH * 4):
                     stop = min(total, start + BATCH * 4)
                     with pcur.copy(f"COPY relief_application ({', '.join(COLS)}) FROM STDIN") as cp:
-                        for row in generate(orgs, start, stop, total, deleted):
+                        for row in generate(orgs, start, stop, total, deleted, reviewers):
                             cp.write_row(row)
                     pg.commit()
                     log(f"{dbname}: {stop:,} rows ({time.perf_counter() - t0:.0f}s)")
@@ -274,6 +312,8 @@ def load_applications(dbname, engine, orgs, rows):
     with engine.begin() as conn:
         for idx in indexes:
             idx.create(conn)
+        rebuild(conn, [RELIEF_SUMMARY])
+        install(conn, [RELIEF_SUMMARY])
     if dbname == "sqlite":
         with engine.begin() as conn:
             conn.execute(text("ANALYZE"))

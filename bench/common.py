@@ -2,26 +2,41 @@
 import os
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
-OUT_DIR = os.path.join(BENCH_DIR, "out")
+# BENCH_OUT_DIR moves the SQLite files, storage and server logs (the smoke test uses it).
+OUT_DIR = os.environ.get("BENCH_OUT_DIR") or os.path.join(BENCH_DIR, "out")
 
 DEFAULT_ROWS = 1_000_000
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
 LIST_USERS = (("ty_hosp1", "institution (太原市第一人民医院)"),
               ("ty_agency", "city agency (太原市)"),
-              ("sx_agency", "province agency (山西省)"))
+              ("sx_agency", "province agency (山西省)"),
+              ("nhc", "national (国家卫生健康委员会)"))
 EXPORT_USER = "admin"
+SMALL_TAG = "small"   # the second, smaller list dataset the small export runs on
 
 
-def sqlite_url():
-    return "sqlite:///" + os.path.join(OUT_DIR, "bench-sqlite.db")
+def sqlite_url(tag=None):
+    return "sqlite:///" + os.path.join(OUT_DIR, f"bench-sqlite{'-' + tag if tag else ''}.db")
 
 
-def pg_url():
-    return os.environ.get("BENCH_PG_URL", DEFAULT_PG_URL)
+def pg_url(tag=None):
+    url = os.environ.get("BENCH_PG_URL", DEFAULT_PG_URL)
+    if tag:
+        from sqlalchemy.engine import make_url
+        u = make_url(url)
+        url = u.set(database=f"{u.database}_{tag}").render_as_string(hide_password=False)
+    return url
 
 
-def url_for(name):
-    return {"sqlite": sqlite_url, "postgresql": pg_url}[name]()
+def url_for(name, tag=None):
+    """The list dataset's URL; tag "small" = the smaller export dataset (SQLite
+    bench-sqlite-small.db, PostgreSQL database bench_small)."""
+    return {"sqlite": sqlite_url, "postgresql": pg_url}[name](tag)
+
+
+def storage_tag(name, tag=None):
+    """Suffix of the dataset's storage directory (storage-<suffix>) under OUT_DIR."""
+    return f"{name}-{tag}" if tag else name
 
 
 def make_app(url, dbname):

@@ -1,11 +1,12 @@
 """One database, one process: build (or reuse) it, time the scoped lists, print a JSON
 line `BENCH_RESULT {...}` for bench.run. Usage:
-    python -m bench.db_one --db sqlite|postgresql --rows N [--repeat 20] [--rebuild]"""
+    python -m bench.db_one --db sqlite|postgresql --rows N [--repeat 20] [--rebuild]
+    python -m bench.db_one --db … --rows K --tag small --build-only   (the small export dataset)"""
 import argparse
 import json
 
 from bench.build import ensure_database
-from bench.common import LIST_USERS, url_for
+from bench.common import LIST_USERS, storage_tag, url_for
 from bench.listing import bench_user
 
 
@@ -15,11 +16,14 @@ def main(argv=None):
     ap.add_argument("--rows", type=int, required=True)
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--tag", help="a second dataset of the same kind (e.g. small)")
+    ap.add_argument("--build-only", action="store_true", help="build or reuse, time nothing")
     args = ap.parse_args(argv)
-    url = url_for(args.db)
-    app, built, build_s = ensure_database(args.db, url, args.rows, rebuild=args.rebuild)
+    url = url_for(args.db, args.tag)
+    app, built, build_s = ensure_database(args.db, url, args.rows, rebuild=args.rebuild,
+                                          tag=storage_tag(args.db, args.tag))
     lists = []
-    for username, label in LIST_USERS:
+    for username, label in ([] if args.build_only else LIST_USERS):
         result = bench_user(app, username, repeat=args.repeat)
         result["label"] = label
         lists.append(result)
@@ -27,7 +31,8 @@ def main(argv=None):
               f"orm={result['orm_ms']:.2f}ms raw={result['raw_ms']:.2f}ms "
               f"ratio={result['ratio']:.2f}", flush=True)
     print("BENCH_RESULT " + json.dumps({"db": args.db, "url": url, "built": built,
-                                        "build_s": build_s, "lists": lists}), flush=True)
+                                        "build_s": build_s, "lists": lists,
+                                        "rows": args.rows, "tag": args.tag}), flush=True)
 
 
 if __name__ == "__main__":

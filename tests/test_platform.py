@@ -3,11 +3,12 @@ CSRF, page size, JWT (SPEC P1–P5, P15)."""
 import datetime as dt
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.models.audit import AuditLog
 from app.models.core import Organization, Region
+from app.models.relief import ReliefApplication
 from tests.conftest import PASSWORD, user
 
 
@@ -212,6 +213,29 @@ def test_page_size_is_capped(login_as, psize):
     r = c.get(f"/system/accounts/list/?psize_AccountView={psize}")
     assert r.status_code == 200
     assert r.get_data(as_text=True).count('name="rowid"') <= 100
+
+
+def test_lists_show_the_default_page_size_parameter(app, login_as):
+    """默认每页条数 (system parameter, 20) decides a list's page when the URL does not."""
+    from app.models.core import SystemParameter
+    from tests.conftest import make_application
+    with app.app_context():
+        for _ in range(7):
+            make_application()
+        n = db.session.execute(select(func.count()).select_from(ReliefApplication).where(
+            ReliefApplication.organization_id == user("ty_hosp1").organization_id,
+            ReliefApplication.state != "deleted")).scalar()
+    c = login_as("ty_hosp1")
+    page = c.get("/relief/applications/list/").get_data(as_text=True)
+    assert page.count('name="rowid"') == min(n, 20)
+    with app.app_context():
+        db.session.execute(update(SystemParameter).where(SystemParameter.key == "default_page_size")
+                           .values(value="5"))
+        db.session.commit()
+    page = c.get("/relief/applications/list/").get_data(as_text=True)
+    assert page.count('name="rowid"') == 5
+    page = c.get("/relief/applications/list/?psize_ReliefApplicationView=8").get_data(as_text=True)
+    assert page.count('name="rowid"') == 8
 
 
 def test_page_size_garbage_is_a_400(login_as):

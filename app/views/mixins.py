@@ -101,7 +101,7 @@ class RegionScopedMixin(AuditedCrudMixin):
                          page=None, page_size=None, widgets=None, **kwargs):
         widgets = widgets or {}
         actions = actions or self.actions
-        page_size = clamp_page_size(page_size or self.page_size)
+        page_size = clamp_page_size(page_size)   # None: the system parameter 默认每页条数
         if not order_column and self.base_order:
             order_column, order_direction = self.base_order
         count, lst = self.list_page(filters, order_column, order_direction, page or 0,
@@ -123,7 +123,7 @@ class RegionScopedMixin(AuditedCrudMixin):
         model = self.datamodel.obj
         stmt = filters.apply_all(self._base_filters.apply_all(select(model)))
         session = self.datamodel.session
-        count = session.execute(stmt.with_only_columns(func.count(model.id))
+        count = session.execute(stmt.with_only_columns(func.count())
                                 .select_from(model).order_by(None)).scalar()
         column = getattr(model, order_column, None) if order_column in self.order_columns \
             or (order_column, order_direction) == tuple(self.base_order or ()) else None
