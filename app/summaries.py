@@ -139,21 +139,24 @@ def rebuild(conn, summaries=None):
         conn.execute(text(f"INSERT INTO {s.table} ({columns}) {s.recount_sql()}"))
 
 
+def _measures_by_key(conn, sql, n_keys):
+    """{key tuple: measure tuple} of a summary's rows, rows whose measures are all zero left
+    out (a unit whose records are all gone keeps a row of zeros)."""
+    out = {}
+    for row in conn.execute(text(sql)):
+        values = tuple(int(v or 0) for v in row[n_keys:])
+        if any(values):
+            out[tuple(row[:n_keys])] = values
+    return out
+
+
 def differences(conn, summaries=None):
     """[(table, key, stored measures, recounted measures)] for every unit whose stored figures
     differ from a recount of the source (rows whose measures are all zero count as absent)."""
     found = []
     for s in summaries or SUMMARIES:
-        n_keys = len(s.keys)
-
-        def as_map(sql):
-            out = {}
-            for row in conn.execute(text(sql)):
-                values = tuple(int(v or 0) for v in row[n_keys:])
-                if any(values):
-                    out[tuple(row[:n_keys])] = values
-            return out
-        stored, recount = as_map(s.stored_sql()), as_map(s.recount_sql())
+        stored = _measures_by_key(conn, s.stored_sql(), len(s.keys))
+        recount = _measures_by_key(conn, s.recount_sql(), len(s.keys))
         zero = (0,) * len(s.measures)
         for key in sorted(set(stored) | set(recount), key=lambda k: tuple(map(str, k))):
             if stored.get(key, zero) != recount.get(key, zero):

@@ -384,7 +384,8 @@ def submission_problems(report):
 
 
 # ---- sums ---------------------------------------------------------------------------------
-COUNTED = IvdHospitalReport.state != "exempt"     # 无需上报 is excluded from every sum
+EXEMPT = "exempt"                                   # 无需上报 is excluded from every sum
+COUNTED = IvdHospitalReport.state != EXEMPT
 
 
 def area_sums(project_id, group_column, codes=None):
@@ -394,7 +395,7 @@ def area_sums(project_id, group_column, codes=None):
     column = getattr(S, group_column)
     stmt = (select(column, func.sum(S.hospitals), func.sum(S.last_year_total),
                    func.sum(S.next_year_total))
-            .where(S.project_id == project_id, S.state != "exempt").group_by(column))
+            .where(S.project_id == project_id, S.state != EXEMPT).group_by(column))
     if codes is not None:
         stmt = stmt.where(column.in_(list(codes)))
     return {code: (int(n), int(last or 0), int(nxt or 0))

@@ -14,28 +14,23 @@ from app.workflows.engine import user_has_role
 from app.workflows.relief import AGENCY, INSTITUTION
 
 
-def _int_values(rows):
-    return {key: int(value or 0) for key, value in rows}
+def _relief_counts(where, states):
+    """{state: applications} from the summary table (one row per unit, state, category)."""
+    S = ReliefSummary
+    return {state: int(n or 0) for state, n in db.session.execute(
+        db.select(S.state, func.sum(S.n)).where(where, S.state.in_(states)).group_by(S.state))}
 
 
 def relief_todos(user):
-    """Counts from the summary table (one row per unit, state, category), not the records."""
-    S = ReliefSummary
     rows = []
     if user_has_role(user, {INSTITUTION}):
-        counts = _int_values(db.session.execute(
-            db.select(S.state, func.sum(S.n))
-            .where(region_scope(S, user), S.state.in_(("draft", "returned")))
-            .group_by(S.state)))
+        counts = _relief_counts(region_scope(ReliefSummary, user), ("draft", "returned"))
         rows += [(_("待提交"), counts.get("draft", 0), "ReliefApplicationView.list", "draft"),
                  (_("退回给我"), counts.get("returned", 0), "ReliefApplicationView.list",
                   "returned")]
     if user_has_role(user, {AGENCY}) and user.organization_id:
-        counts = _int_values(db.session.execute(
-            db.select(S.state, func.sum(S.n))
-            .where(S.reviewer_org_id == user.organization_id,
-                   S.state.in_(("submitted", "approved")))
-            .group_by(S.state)))
+        counts = _relief_counts(ReliefSummary.reviewer_org_id == user.organization_id,
+                                ("submitted", "approved"))
         rows += [(_("待审核"), counts.get("submitted", 0), "ReliefReviewView.list", "submitted"),
                  (_("待拨款"), counts.get("approved", 0), "ReliefReviewView.list", "approved")]
     return [{"module": _("疾病应急救助"), "label": label, "count": count,
