@@ -64,14 +64,12 @@ REDIS_URL = os.environ.get("REDIS_URL") or None
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or None
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or CELERY_BROKER_URL
 CELERY_QUEUE = os.environ.get("CELERY_QUEUE") or "portal"
-CELERY_TIMEZONE = BABEL_DEFAULT_TIMEZONE      # the schedules below are China time
-# Scheduled jobs (app/services/scheduled.py) as crontab fields
-# "minute hour day-of-month month day-of-week"; an empty value leaves the job out of beat.
-JOB_SCHEDULE = {
-    "export_cleanup": os.environ.get("SCHEDULE_EXPORT_CLEANUP", "30 2 * * *"),       # daily 02:30
-    "injury_approve_overdue": os.environ.get("SCHEDULE_INJURY_APPROVE", "*/10 * * * *"),
-    "registry_sync_agreements": os.environ.get("SCHEDULE_REGISTRY_SYNC", "5 * * * *"),  # hourly
-}
+CELERY_TIMEZONE = BABEL_DEFAULT_TIMEZONE      # schedules are China time
+# Scheduled jobs: each has a default crontab ("minute hour day-of-month month day-of-week")
+# where it is declared (the platform's in app/services/jobs.py, a module's in its Module);
+# override here by job name or by the environment's SCHEDULE_<JOB NAME>; an empty value
+# leaves the job out of beat.
+JOB_SCHEDULE = {}
 EXPORT_KEEP_DAYS = int(os.environ.get("EXPORT_KEEP_DAYS", "7"))   # export files kept this long
 
 # Login rate limit per client address, shared by the login page (POST) and the JWT login
@@ -89,3 +87,6 @@ RATELIMIT_KEY_PREFIX = "portal"
 # and the limit counts the X-Forwarded-For address it reports instead.
 RATELIMIT_TRUSTED_PROXIES = tuple(
     a.strip() for a in os.environ.get("RATELIMIT_TRUSTED_PROXIES", "").split(",") if a.strip())
+
+# The business modules, in menu order: "package.module:NAME" of a tuple of app.module.Module.
+PORTAL_MODULES = "app.modules:MODULES"

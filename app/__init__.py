@@ -33,26 +33,28 @@ def create_app(overrides=None):
 
     from app.extensions import appbuilder, csrf, db, migrate
     from app.security import PortalSecurityManager, install_request_guards
-    from app import models  # noqa: F401  (every table on Model.metadata)
+    from app import models  # noqa: F401  (the platform's tables on Model.metadata)
+    from app.module import modules
     from app.database import configure_engine
 
+    modules(app)            # every module's declaration, and with it its tables
     db.init_app(app)
     csrf.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
                      render_as_batch=True, compare_type=True)
     with app.app_context():
         configure_engine(db.engine)
-        from app.views.home import HomeView
+        from app.views.system.home import HomeView
         appbuilder.indexview = HomeView
         appbuilder.security_manager_class = PortalSecurityManager
         appbuilder.update_perms = False
         appbuilder.init_app(app, db.session)
-        from app.views import menus
+        from app.views.system import menus
         menus.register(appbuilder)
         install_request_guards(app)
-        from app.views.errors import install_error_handlers
+        from app.views.shared.errors import install_error_handlers
         install_error_handlers(app)
-    from app.views.formatting import install_filters
+    from app.views.shared.formatting import install_filters
     install_filters(app)
     from app.cli import register_cli
     register_cli(app)

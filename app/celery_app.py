@@ -4,7 +4,7 @@
     celery -A app.celery_app beat       # sends the scheduled jobs of JOB_SCHEDULE
 
 Settings come from config.py and so from the environment (CELERY_BROKER_URL, CELERY_QUEUE,
-JOB_SCHEDULE, DATABASE_URL, STORAGE_DIR, SECRET_KEY …), the same as the web processes'.
+JOB_SCHEDULE and SCHEDULE_<JOB>, DATABASE_URL, STORAGE_DIR, SECRET_KEY …), the same as the web processes'.
 
 There is one task, `portal.run_job(name, kwargs)`: the worker looks the job up in the @job
 registry, so a new job needs no Celery code; the message carries the job's name as its
@@ -38,8 +38,8 @@ def run_job(name, kwargs=None):
 
 
 def beat_schedule(schedule):
-    """JOB_SCHEDULE {job name: "minute hour day-of-month month day-of-week"} → beat entries;
-    an empty spec leaves the job out."""
+    """{job name: "minute hour day-of-month month day-of-week"} (jobs.schedule) → beat
+    entries; an empty spec leaves the job out."""
     return {name: {"task": TASK, "schedule": crontab.from_string(spec), "args": (name, {}),
                    "options": {"shadow": f"portal.{name}"}}
             for name, spec in (schedule or {}).items() if spec and spec.strip()}
@@ -47,6 +47,8 @@ def beat_schedule(schedule):
 
 def make_celery(settings):
     """A Celery app from a config mapping (config.py's names)."""
+    from app.module import modules_of_settings
+    from app.services.jobs import schedule
     broker = settings.get("CELERY_BROKER_URL")
     backend = settings.get("CELERY_RESULT_BACKEND") or broker
     instance_dir = settings.get("INSTANCE_DIR") or "."
@@ -55,7 +57,7 @@ def make_celery(settings):
         task_default_queue=settings.get("CELERY_QUEUE") or "portal",
         task_serializer="json", result_serializer="json", accept_content=["json"],
         timezone=settings.get("CELERY_TIMEZONE") or "Asia/Shanghai", enable_utc=True,
-        beat_schedule=beat_schedule(settings.get("JOB_SCHEDULE")),
+        beat_schedule=beat_schedule(schedule(settings, modules_of_settings(settings))),
         beat_schedule_filename=os.path.join(instance_dir, "celerybeat-schedule"),
         result_expires=24 * 3600,
         worker_prefetch_multiplier=1,       # exports are long: one at a time per process

@@ -73,14 +73,16 @@ def sync_roles_cmd():
 @portal.command("run-jobs")
 @click.option("--export-days", default=7, show_default=True, help="keep export files this long")
 def run_jobs(export_days):
-    """Scheduled jobs (cron or a scheduler calls this): export clean-up and the employer
-    timeout of work-injury declarations (W6), the designated-agreement publication (M6)."""
-    # The same @job functions `celery -A app.celery_app beat` schedules (JOB_SCHEDULE).
-    from app.services import scheduled
+    """Scheduled jobs (cron or a scheduler calls this): export clean-up, then every module's
+    scheduled job (e.g. 工伤 超时自动通过 W6, 定点协议入库 M6); one line each."""
+    # The same @job functions `celery -A app.celery_app beat` schedules (jobs.schedule).
+    from flask import current_app
+    from app.module import modules
+    from app.services import jobs, scheduled
     click.echo(f"export files removed: {scheduled.export_cleanup(export_days)}")
-    click.echo(f"injury declarations auto-approved: {scheduled.injury_approve_overdue()}")
-    synced = scheduled.registry_sync_agreements()
-    click.echo(f"agreements published: {synced['published']}, withdrawn: {synced['withdrawn']}")
+    for name in jobs.schedule(current_app.config, modules()):
+        if name != "export_cleanup":
+            click.echo(f"{name}: {jobs.get(name)()}")
 
 
 @portal.command("workflow-docs")
@@ -93,38 +95,6 @@ def workflow_docs():
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(transition_tables())
     click.echo(path)
-
-
-injury = AppGroup("injury", help="工伤定点医疗机构服务")
-
-
-@injury.command("auto-approve")
-@click.option("--at", "at", default=None, metavar="YYYY-MM-DD HH:MM",
-              help="run as if it were this time (UTC); default now")
-def auto_approve(at):
-    """超时自动通过: declarations the employer left unreviewed past the configured hours
-    (system parameter employer_auto_approve_hours) go to the agency."""
-    import datetime as dt
-    from app.services.injury import approve_overdue
-    when = None
-    if at:
-        try:
-            when = dt.datetime.fromisoformat(at)
-        except ValueError:
-            raise click.BadParameter("expected YYYY-MM-DD HH:MM", param_hint="--at")
-    click.echo(f"auto-approved: {approve_overdue(now=when)}")
-
-
-registry = AppGroup("registry", help="医疗机构信息维护")
-
-
-@registry.command("sync-agreements")
-def sync_agreements_cmd():
-    """入库: publish confirmed designated-service agreements (new or changed since their last
-    publication) into the designated-institution list; deleted ones leave it (SPEC M6)."""
-    from app.services.registry_agreements import sync_agreements
-    published, removed = sync_agreements()
-    click.echo(f"agreements published: {published}, withdrawn: {removed}")
 
 
 @click.command("check-summaries")
@@ -148,5 +118,7 @@ def check_summaries(fix):
 def register_cli(app):
     app.cli.add_command(check_summaries)
     app.cli.add_command(portal)
-    app.cli.add_command(injury)
-    app.cli.add_command(registry)
+    from app.module import modules
+    for module in modules(app):
+        if module.cli is not None:
+            app.cli.add_command(module.cli)

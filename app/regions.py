@@ -48,3 +48,20 @@ def load_regions():
             added += len(batch)
     db.session.commit()
     return added
+
+
+def region_children(code):
+    """[(code, name, level, has_children)] under the region `code` (provinces for None);
+    None when there is no such region. The cascading region choices of every form use it."""
+    from sqlalchemy import exists
+    from sqlalchemy.orm import aliased
+    parent = db.session.execute(db.select(Region.id).where(
+        Region.code == (code or NATION_CODE))).scalar()
+    if parent is None:
+        return None
+    child = aliased(Region)
+    rows = db.session.execute(
+        db.select(Region.code, Region.name, Region.level,
+                  exists().where(child.parent_id == Region.id))
+        .where(Region.parent_id == parent).order_by(Region.code)).all()
+    return [tuple(r) for r in rows]

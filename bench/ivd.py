@@ -63,7 +63,7 @@ STASH_USER = "ty_hosp1"     # a demo hospital account; its report is the one sta
 SUMMARY_USER = "sx_ybj"     # 山西省医疗保障局 (province-level 医保局)
 EXPORT_USER = "admin"       # the super-admin
 PASSWORD = "Demo@2026"
-PAGE = 50                   # the fill screen's page size (app.views.ivd_fill.PAGE_SIZE)
+PAGE = 50                   # the fill screen's page size (app.views.ivd.fill.PAGE_SIZE)
 WARMUP = 3
 BATCH = 20_000
 STASH_TARGET_MS = 300       # p95
@@ -244,7 +244,7 @@ def _make_hospitals(db, hospitals):
 def _make_project(db, items):
     """The project (window open today) and its catalogue: item n belongs to 注册证
     n·certs/items, so each 注册证 has 2–3 consecutive 流水号. Returns (id, certs)."""
-    from app.demo_ivd import MAJORS, MAKERS, PRODUCTS
+    from app.demo.ivd import MAJORS, MAKERS, PRODUCTS
     from app.models.ivd import IvdCatalogItem, IvdProject
     today = dt.date.today()
     project = IvdProject(name=PROJECT_NAME, year=today.year + 1, threshold_pct=30,
@@ -691,7 +691,7 @@ def _export_job(app, pid, exports):
     from app.extensions import db
     from app.models.core import User
     from app.models.jobs import ExportJob
-    from app.services.ivd_exports import ivd_national_csv
+    from app.services.ivd.exports import ivd_national_csv
     with app.app_context():
         admin = db.session.execute(select(User).where(User.username == EXPORT_USER)).scalar_one()
         row = ExportJob(user_id=admin.id, title="基准-全国报量数据", view_name="ivd_national_csv",
@@ -722,7 +722,7 @@ def _export_bare(app, pid, out_dir, dbname):
     by a bare csv.writer with the same BOM and header row."""
     from app.extensions import db
     from app.services import ivd
-    from app.services.ivd_exports import NATIONAL_COLUMNS
+    from app.services.ivd.exports import NATIONAL_COLUMNS
     path = os.path.join(out_dir, f"ivd-national-{dbname}-bare.csv")
     with app.app_context():
         engine = db.engine

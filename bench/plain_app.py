@@ -16,7 +16,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from app import create_app
 from app.models.relief import ReliefApplication
-from app.views.relief import APP_LABELS
+from app.views.relief.screens import APP_LABELS
 
 PLAIN_VIEW = "PlainReliefView"
 PLAIN_PATH = "/bench/plain-relief/list/"

@@ -2,7 +2,7 @@
 item 4, last point), on the list dataset (N relief applications over every county).
 
   national  救助数据统计 as `nhc` (scope all → one row per province): the app's
-            `app.services.relief.figures(user)` — a GROUP BY province_code, state over
+            `app.services.relief.queries.figures(user)` — a GROUP BY province_code, state over
             relief_summary (one row per institution × reviewer × state × category) — against
             the same figures as a raw GROUP BY over relief_application in text().
   province  the same as `sx_agency` (山西省 → one row per city): app figures over
@@ -57,7 +57,7 @@ def _raw_figures(engine, sql):
 def _app_figures(app, username):
     from flask import g
     from app.extensions import db
-    from app.services import relief
+    from app.services.relief import queries as relief
     with app.test_request_context("/relief/statistics/"):
         g.user = load_user(username)
         g.user.organization.region  # noqa: B018  (loaded by the login, not by the screen)

@@ -50,6 +50,8 @@ def get_metadata():
     # db.metadata is empty with FAB (DESIGN.md §4).
     from flask_appbuilder import Model
     import app.models  # noqa: F401
+    from app.module import modules
+    modules(current_app)   # each module's tables
     return Model.metadata
 
 

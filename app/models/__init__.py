@@ -1,2 +1,3 @@
-"""Import every domain so that Model.metadata knows every table."""
-from app.models import audit, core, files, injury, ivd, jobs, phs, registry, reporting, relief  # noqa: F401
+"""The platform's tables; each module's own are imported with its declaration
+(app/modules.py), before the schema or a migration is built."""
+from app.models import audit, core, files, jobs, reporting  # noqa: F401

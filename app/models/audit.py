@@ -11,11 +11,16 @@ AUDIT_ACTIONS = {
     "parameter_change": "系统参数修改", "transition": "状态变更", "create": "新增",
     "update": "修改", "delete": "删除", "export": "导出", "import": "导入",
     "upload": "上传附件", "account_generate": "生成账户", "user_roles": "授权",
-    "register": "马上注册", "registry_register": "注册账号", "registry_add": "新增机构",
-    "registry_edit": "维护", "registry_authorize": "申请授权",
-    "registry_cert_change": "证号变更申请", "registry_agreement_add": "新增协议",
-    "registry_agreement_edit": "修改协议", "registry_staff_save": "保存人员信息",
 }
+
+
+def action_label(action):
+    """The platform's labels, then those a module declares (Module.audit_actions)."""
+    if action in AUDIT_ACTIONS:
+        return AUDIT_ACTIONS[action]
+    from app.module import modules
+    return next((m.audit_actions[action] for m in modules() if action in m.audit_actions),
+                action)
 
 
 class AuditLog(ScopedMixin, Model):
@@ -37,7 +42,7 @@ class AuditLog(ScopedMixin, Model):
 
     @property
     def action_label(self):
-        return AUDIT_ACTIONS.get(self.action, self.action)
+        return action_label(self.action)
 
 
 Index("ix_audit_object", AuditLog.object_type, AuditLog.object_id)

@@ -5,6 +5,7 @@ from sqlalchemy import func
 from app.extensions import appbuilder, db
 from app.i18n import _
 from app.models.core import INSTITUTION_TYPES, NATION_CODE, Organization, Region, User
+from app.module import modules
 from app.roles import BASE_ROLE
 from app.scope import ADMIN_ROLE, is_superadmin, org_in_scope, region_scope
 from app.services import validators
@@ -15,16 +16,20 @@ USER_TYPE_OF_ORG = {"health_commission": "health_commission", "agency": "agency"
                     "insurance_bureau": "insurance_bureau", "medical": "medical",
                     "employer": "employer", "public_health": "public_health",
                     "national": "national"}
-# The module roles an account gets by organisation type (SPEC P6).
-DEFAULT_ROLES = {"medical": ["R 医疗机构", "Q 医疗机构", "W 医疗机构"],
-                 "agency": ["R 经办机构", "W 经办机构", "M 经办机构"],
-                 "health_commission": ["R 卫健委"], "insurance_bureau": ["R 卫健委", "Q 医保局"],
-                 "national": ["R 卫健委", "M 国家审核"],
-                 "employer": ["W 用人单位"], "public_health": []}
-# 基本公卫 roles of health commissions by level (SPEC H1).
-LEVEL_ROLES = {("health_commission", "province"): "H 省级",
-               ("health_commission", "city"): "H 市级",
-               ("health_commission", "county"): "H 县级", ("national", "nation"): "H 国家"}
+
+
+def default_roles(org):
+    """The module roles a new account of `org` gets (SPEC P6, H1): each module's roles for
+    the organisation's type and, by level, its level role; in module order."""
+    roles = []
+    for module in modules():
+        roles += module.default_roles.get(org.org_type, [])
+        level_role = module.level_roles.get((org.org_type, org.level))
+        if level_role:
+            roles.append(level_role)
+    return roles
+
+
 # Administrative organisations whose users create institution accounts (SPEC P4).
 INSTITUTION_CREATORS = ("health_commission", "agency", "insurance_bureau", "national")
 # 用户类型 on the create screen (SPEC Q1); "other" is the plain organisation choice.
@@ -93,8 +98,7 @@ def create_user(actor, org, username, display_name, mobile=None, email=None, pas
     if email and db.session.execute(db.select(User.id).where(User.email == email)).first():
         raise ValueError(_("邮箱“%(email)s”已被其他账号使用", email=email))
     if roles is None:
-        level_role = LEVEL_ROLES.get((org.org_type, org.level))
-        roles = DEFAULT_ROLES.get(org.org_type, []) + ([level_role] if level_role else [])
+        roles = default_roles(org)
     role_names = [BASE_ROLE] + [n for n in roles if n != BASE_ROLE]   # P 基础 always
     user = User(username=username, first_name=display_name or username, last_name="",
                 email=email or f"{username}@users.invalid", active=True,

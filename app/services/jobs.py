@@ -20,9 +20,29 @@ log = logging.getLogger(__name__)
 
 JOBS = {}
 
-# Modules holding @job functions, imported when a name is not yet registered (a worker or
-# beat need not have imported them); a new job module that no view imports belongs here.
-JOB_MODULES = ("app.services.export_jobs", "app.services.ivd_exports", "app.services.scheduled")
+# The platform's modules holding @job functions; each module declares its own
+# (Module.job_modules). They are imported when a name is not yet registered (a worker or beat
+# need not have imported them).
+PLATFORM_JOB_MODULES = ("app.services.export_jobs", "app.services.scheduled")
+PLATFORM_SCHEDULE = {"export_cleanup": "30 2 * * *"}      # daily 02:30, China time
+
+
+def job_modules(modules):
+    return PLATFORM_JOB_MODULES + tuple(m for module in modules for m in module.job_modules)
+
+
+def schedule(settings, modules):
+    """{job name: crontab "minute hour day-of-month month day-of-week"} of the scheduled jobs:
+    the platform's and each module's defaults, then JOB_SCHEDULE of the settings, then the
+    environment's SCHEDULE_<JOB NAME> (e.g. SCHEDULE_EXPORT_CLEANUP); empty: not scheduled."""
+    import os
+    found = dict(PLATFORM_SCHEDULE)
+    for module in modules:
+        found.update(module.schedule)
+    found.update(settings.get("JOB_SCHEDULE") or {})
+    for name in found:
+        found[name] = os.environ.get(f"SCHEDULE_{name.upper()}", found[name])
+    return found
 
 
 def job(func):
@@ -34,7 +54,8 @@ def job(func):
 def get(name):
     if name not in JOBS:
         import importlib
-        for module in JOB_MODULES:
+        from app.module import modules
+        for module in job_modules(modules()):
             importlib.import_module(module)
     try:
         return JOBS[name]

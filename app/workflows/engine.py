@@ -12,20 +12,15 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
+from app.errors import DomainError
 from app.i18n import _
 from app.scope import scoped_get
 from app.services.audit import record
 
 
-class Refusal(Exception):
-    """A transition was refused. `status` is the HTTP status the API answers with."""
-
-    def __init__(self, message, status=409, ineligible=None, fields=None):
-        super().__init__(str(message))
-        self.message = str(message)
-        self.status = status
-        self.ineligible = ineligible or []
-        self.fields = fields or {}
+# A refused transition or rule is one of the platform's domain errors (app/errors.py):
+# `Refusal(message, status=…, ineligible=…, fields=…)`, mapped to HTTP in one place.
+Refusal = DomainError
 
 
 @dataclass

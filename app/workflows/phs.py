@@ -213,7 +213,7 @@ class ChangeRequestFlow(Workflow):
     @transition(source={"pending"}, target="approved", roles=AREA_REVIEWERS,
                 guards=[current_reviewer, holds_data], label=_l("审核通过"), style="success")
     def approve(self, change, user, data):
-        from app.services import phs_changes
+        from app.services.phs import changes as phs_changes
         phs_changes.merge(change, user)
         _reviewed(change, data)
 

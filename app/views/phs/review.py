@@ -1,0 +1,207 @@
+"""基本公卫 screens of the levels above a unit (SPEC H3, H5, H6): 机构隶属关系维护,
+【机构信息审核】 (通过 / 不通过, 确认 / 退回, 确认并上报), 上报进度, 申请修改 and
+申请修改审核, 报送轮次."""
+from flask import abort, flash, g, redirect, request, url_for
+from flask_appbuilder import BaseView, ModelView, expose
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import has_access
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.i18n import _, _l
+from app.models.phs import (CHANGE_KINDS, INSTITUTION_TYPES, SERVICE_ITEMS, SPONSOR_TYPES,
+                            PhsChangeRequest, PhsInstitution, PhsRound)
+from app.models.core import Region
+from app.scope import region_in_scope, region_scope
+from app.services import phs
+from app.services.phs import changes as phs_changes
+from app.views.shared.mixins import AuditedCrudMixin, RegionScopedMixin, WorkflowActionsMixin
+from app.views.shared.formatting import localtime
+from app.views.phs.screens import HINTS, LABELS, form_data
+from app.workflows.engine import Refusal, apply_batch
+from app.workflows.phs import ChangeRequestFlow, PhsReportFlow
+
+
+class PhsAffiliationView(BaseView):
+    """机构隶属关系维护: confirm the superior of institutions that already exist (H3)."""
+    route_base = "/phs/affiliation"
+    default_view = "index"
+
+    @expose("/", methods=["GET", "POST"])
+    @has_access
+    def index(self):
+        county = g.user.organization
+        if county is None or county.level != "county":
+            abort(403)
+        if request.method == "POST":
+            try:
+                made = phs.attach_existing(g.user, request.form.getlist("org"),
+                                           request.form.get("superior"))
+                flash(_("已保存 %(n)s 个机构的上级机构", n=len(made)), "success")
+                return redirect(url_for("PhsInstitutionView.list"))
+            except Refusal as exc:
+                if exc.status == 404:
+                    abort(404)
+                flash(exc.message, "danger")
+        return self.render_template("phs/affiliation.html", title=_("机构隶属关系维护"),
+                                    orgs=phs.unattached_orgs(county),
+                                    superiors=phs.superior_choices(county), county=county)
+
+
+class PhsReviewView(BaseView):
+    """机构信息审核: the reports of the level below, each with its state; checkboxes with
+    通过 / 不通过 (county) or 确认 / 退回 (city, province, national); the caller's own
+    确认并上报; pending change requests of this level."""
+    route_base = "/phs/review"
+    default_view = "index"
+
+    @expose("/")
+    @has_access
+    def index(self):
+        org = g.user.organization or abort(403)
+        round_ = phs.current_round()
+        subs = phs.subordinates_of(org)
+        reports = {r.organization_id: r for r in phs.reports_of_orgs(round_.id, subs)}
+        rows = []
+        for sub in subs:
+            report = reports.get(sub.id)
+            actions = PhsReportFlow.available(report, g.user, guards=False) if report else []
+            rows.append((sub, report, actions))
+        own = phs.report_of(org) if org.org_type == "health_commission" else None
+        db.session.commit()
+        own_actions = [t for t in PhsReportFlow.available(own, g.user, guards=False)
+                       if t.name in ("confirm", "withdraw")] if own else []
+        batch = [t for t in PhsReportFlow.transitions.values()
+                 if t.batch and any(t in actions for _s, _r, actions in rows)]
+        pending = db.session.execute(select(func.count(PhsChangeRequest.id)).where(
+            PhsChangeRequest.reviewer_org_id == org.id,
+            PhsChangeRequest.state == "pending")).scalar()
+        return self.render_template("phs/review.html", title=_("机构信息审核"), rows=rows,
+                                    own=own, own_actions=own_actions, batch=batch,
+                                    round=round_, pending=pending, org=org,
+                                    reject=PhsReportFlow.transitions.get(
+                                        "reject" if org.level == "county" else "send_back"))
+
+    @expose("/batch/<string:name>", methods=["POST"])
+    @has_access
+    def batch(self, name):
+        if name not in PhsReportFlow.transitions or name in ("submit", "confirm", "withdraw"):
+            abort(404)
+        try:
+            ids = ([request.form["only"]] if request.form.get("only")   # a row's own button
+                   else request.form.getlist("rowid"))
+            done = apply_batch(PhsReportFlow, ids, name, g.user,
+                               {"comment": request.form.get("comment", "")})
+            flash(_("已%(a)s %(n)s 个", a=PhsReportFlow.get(name).label, n=len(done)), "success")
+        except Refusal as exc:
+            if exc.status == 404:
+                abort(404)
+            flash(exc.message, "danger")
+        return redirect(url_for("PhsReviewView.index"))
+
+    @expose("/unit/<int:org_id>")
+    @has_access
+    def unit(self, org_id):
+        """A unit's report as the county sees it: every institution with its ten items."""
+        org = g.user.organization or abort(403)
+        sub = next((o for o in phs.subordinates_of(org) if o.id == org_id), None)
+        if sub is None or org.level != "county":
+            abort(404)
+        items = phs.institutions_of(sub)
+        report = phs.report_of(sub, create=False)
+        return self.render_template("phs/unit.html", title=sub.name, unit=sub, items=items,
+                                    report=report, missing={i.id: phs.missing_items(i)
+                                                            for i in items})
+
+
+class PhsProgressView(BaseView):
+    """上报进度: every subordinate's status, from the caller's level down (H5)."""
+    route_base = "/phs/progress"
+    default_view = "index"
+
+    @expose("/")
+    @has_access
+    def index(self):
+        """?county=<code>: one county down to its units (from a province or national tree)."""
+        county = request.args.get("county") or None
+        if county is not None:
+            region = db.session.execute(select(Region).where(
+                Region.code == county, Region.level == "county")).scalar_one_or_none()
+            if region is None or not region_in_scope(region, g.user):
+                abort(404)
+        return self.render_template("phs/progress.html", title=_("上报进度"),
+                                    roots=phs.progress_tree(g.user, county),
+                                    round=phs.current_round(), drill=county is None)
+
+
+class PhsChangeRequestView(RegionScopedMixin, WorkflowActionsMixin, ModelView):
+    """申请修改 (county) and 申请修改审核 (the level holding the county's data)."""
+    route_base = "/phs/changes"
+    datamodel = SQLAInterface(PhsChangeRequest)
+    workflow = ChangeRequestFlow
+    list_title = _l("申请修改")
+    show_title = _l("申请修改详情")
+    show_template = "phs/change_show.html"
+    list_template = "phs/changes.html"
+    label_columns = {"kind_label": _l("申请类型"), "institution": _l("机构"),
+                     "reason": _l("申请说明"), "organization": _l("申请单位"),
+                     "reviewer_org": _l("当前审核单位"), "state_label": _l("状态"),
+                     "submitted_at": _l("申请时间"), "reviewed_at": _l("审核时间"),
+                     "review_opinion": _l("审核意见"), "state": _l("状态"), "kind": _l("申请类型")}
+    list_columns = ["kind_label", "institution", "reason", "organization", "reviewer_org",
+                    "state_label", "submitted_at"]
+    formatters_columns = {"submitted_at": localtime, "reviewed_at": localtime}
+    show_columns = ["kind_label", "institution", "reason", "organization", "reviewer_org",
+                    "state_label", "submitted_at", "reviewed_at", "review_opinion"]
+    search_columns = ["kind", "state"]
+    base_order = ("id", "desc")
+    base_permissions = ["can_list", "can_show", "can_new"]
+
+    def show_extras(self, item):
+        return {**super().show_extras(item), "comparison": phs_changes.comparison(item)}
+
+    @expose("/new", methods=["GET", "POST"])
+    @has_access
+    def new(self):
+        county = g.user.organization
+        if county is None or county.level != "county" or not phs.has_role(g.user, phs.COUNTY):
+            abort(403)
+        values, errors = {}, {}
+        if request.method == "POST":
+            values = form_data()
+            data = {"kind": request.form.get("kind"), "reason": request.form.get("reason"),
+                    "institution": request.form.get("institution"),
+                    "content": {**values, "superior": request.form.get("superior")}}
+            try:
+                change = phs_changes.create(g.user, data)
+                flash(_("申请修改已提交至%(n)s", n=change.reviewer_org.name), "success")
+                return redirect(url_for("PhsChangeRequestView.list"))
+            except Refusal as exc:
+                if exc.status == 404:
+                    abort(404)
+                flash(exc.message, "danger")
+                errors = exc.fields
+            values.update(kind=data["kind"], reason=data["reason"],
+                          institution=data["institution"],
+                          superior=request.form.get("superior"))
+        institutions = db.session.execute(select(PhsInstitution).where(
+            PhsInstitution.deleted.is_(False), region_scope(PhsInstitution, g.user))
+            .order_by(PhsInstitution.tier != "unit", PhsInstitution.name)).scalars().all()
+        return self.render_template(
+            "phs/change_form.html", title=_("申请修改"), values=values, errors=errors,
+            kinds=CHANGE_KINDS, institutions=institutions,
+            superiors=phs.superior_choices(county), types=INSTITUTION_TYPES,
+            sponsors=SPONSOR_TYPES, services=SERVICE_ITEMS, labels=LABELS, hints=HINTS,
+            county=county)
+
+
+class PhsRoundView(AuditedCrudMixin, ModelView):
+    """报送轮次: national opens a new round; reports start again from 填报中."""
+    route_base = "/phs/rounds"
+    datamodel = SQLAInterface(PhsRound)
+    list_title = _l("报送轮次")
+    label_columns = {"name": _l("轮次名称"), "created_at": _l("开启时间")}
+    list_columns = ["name", "created_at"]
+    add_columns = ["name"]
+    base_order = ("id", "desc")
+    base_permissions = ["can_list", "can_add"]

@@ -1,0 +1,214 @@
+"""基本公卫 【机构信息上报】 (SPEC H2–H4, H7): the scoped list of institutions with the
+caller's own report (上报 / 确认并上报 / 撤回), the ten-item form (新增 / 填报, 保存 any
+time), and the Excel route."""
+from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask_appbuilder import ModelView, expose
+from flask_appbuilder.models.sqla.filters import FilterEqual
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import has_access, permission_name
+
+from app.extensions import db
+from app.i18n import _, _l
+from app.models.phs import (DATA_ITEMS, INSTITUTION_TYPES, SERVICE_ITEMS, SPONSOR_TYPES,
+                            PhsInstitution)
+from app.services import phs
+from app.services.phs import imports as phs_import
+from app.views.shared.export import ExcelExportMixin
+from app.views.shared.formatting import localtime
+from app.views.shared.imports import ImportMixin
+from app.views.shared.forms import on_refusal_show
+from app.views.shared.mixins import Button, RegionScopedMixin
+from app.workflows.engine import Refusal, apply
+from app.workflows.phs import PhsReportFlow
+
+LABELS = {**DATA_ITEMS, "inst_type_label": _l("机构类型"), "sponsor_label": _l("主办类型"),
+          "services_label": _l("承担项目内容"), "superior_label": _l("上级机构"),
+          "tier_label": _l("机构层级"), "complete_label": _l("数据项"),
+          "township": _l("所在乡镇（街道）"), "address_detail": _l("详细地址"),
+          "organization": _l("填报单位"), "updated_at": _l("最后修改时间")}
+# 表2 填写说明, shown beside each item (the manual: 鼠标悬停在各数据项后侧小图标上显示).
+HINTS = {
+    "name": _l("填写《医疗机构执业许可证》的“机构名称”（有多个名称时填第一名称）；非医疗服务的卫生机构"
+               "（如疾控中心）填写《卫生机构（组织）分类代码证》的“机构名称”"),
+    "code": _l("填写《医疗机构执业许可证》的“登记号”；非医疗服务的卫生机构填写《卫生机构（组织）分类代码证》"
+               "的“代码”"),
+    "phone": _l("手机号码11位；固定电话要有区号，如 0351-1234567"),
+    "address": _l("精确到门牌号。省市县由系统自动生成，用户添加详细地址"),
+    "inst_type": _l("包括乡镇卫生院、社区卫生服务中心等，从下拉框选择"),
+    "sponsor": _l("包括政府办、社会办、私人办"),
+    "coordinates": _l("机构所在地址的经度和纬度，点击地图位置自动获取，或直接填写"),
+    "superior": _l("社区卫生服务中心、乡镇卫生院的上级机构为县级，社区卫生服务站或村卫生室的上级机构为"
+                   "社区卫生服务中心或乡镇卫生院"),
+    "services": _l("支持多选"),
+}
+
+
+def form_data():
+    """The posted form as the services read it (services: the ticked codes)."""
+    data = {k: request.form.get(k, "") for k in phs.EDITABLE_FIELDS if k != "services"}
+    data["services"] = request.form.getlist("services")
+    return data
+
+
+class PhsInstitutionView(ImportMixin, RegionScopedMixin, ExcelExportMixin, ModelView):
+    route_base = "/phs/institutions"
+    datamodel = SQLAInterface(PhsInstitution)
+    list_title = _l("机构信息上报")
+    show_title = _l("机构信息")
+    list_template = "phs/institutions.html"
+    label_columns = LABELS
+    list_columns = ["name", "code", "inst_type_label", "superior_label", "contact", "phone",
+                    "complete_label"]
+    show_columns = ["name", "code", "contact", "phone", "address", "inst_type_label",
+                    "sponsor_label", "coordinates", "superior_label", "services_label",
+                    "tier_label", "complete_label", "organization", "updated_at"]
+    search_columns = ["name", "code", "contact", "is_complete"]
+    order_columns = ["name", "code"]
+    base_order = ("id", "asc")
+    base_filters = [["deleted", FilterEqual, False]]
+    formatters_columns = {"updated_at": localtime}
+    base_permissions = ["can_list", "can_show", "can_fill", "can_report", "can_import_template",
+                        "can_import_upload", "can_export", "can_export_standard"]
+    import_columns = phs_import.COLUMNS
+    import_title = _l("机构信息导入")
+    export_fields = phs_import.EXPORT_FIELDS
+    standard_export = tuple(f.key for f in phs_import.EXPORT_FIELDS)
+    export_title = _l("医疗卫生机构信息")
+
+    def import_check(self, rows):
+        return phs_import.check(rows, g.user)
+
+    def import_create(self, row):
+        phs_import.create(row, g.user)
+
+    def row_buttons(self, items):
+        buttons = {}
+        for item in items:
+            if phs.edit_refusal(item, g.user) is not None:
+                buttons[item.id] = []
+                continue
+            buttons[item.id] = [Button(_("填报"), url_for("PhsInstitutionView.fill", pk=item.id),
+                                       "primary", post=False)]
+            if item.tier != "unit":
+                buttons[item.id].append(Button(_("删除"), url_for(
+                    "PhsInstitutionView.remove", pk=item.id), "danger"))
+        return buttons
+
+    @expose("/<pk>/remove", methods=["POST"])
+    @has_access
+    @permission_name("fill")
+    def remove(self, pk):
+        item = self.scoped(pk)
+        try:
+            phs.remove(item, g.user)
+            flash(_("已删除“%(n)s”", n=item.name), "success")
+        except Refusal as exc:
+            if exc.status == 404:
+                abort(404)
+            flash(exc.message, "danger")
+        return redirect(url_for("PhsInstitutionView.list"))
+
+    def render_template(self, template, **kwargs):
+        if template == self.list_template:
+            kwargs.update(self.report_panel())
+        return super().render_template(template, **kwargs)
+
+    def report_panel(self):
+        """The caller's own report and, for a county, its units with their login names."""
+        user, org = g.user, g.user.organization
+        if org is None or (phs.add_kind(user) is None and not phs.has_role(user, phs.COUNTY)):
+            return {"own": None}
+        report = phs.report_of(org)
+        db.session.commit()                   # a first visit opens the round's report
+        actions = PhsReportFlow.available(report, user, guards=False)
+        blocked = None
+        for t in actions:
+            refusal = t.refusal(report, user, PhsReportFlow)
+            if refusal is not None:
+                blocked = refusal.message
+        units = []
+        if phs.add_kind(user) == "unit":
+            subs = phs.subordinates_of(org)
+            names = phs.login_names([o.id for o in subs])
+            reports = {r.organization_id: r for r in phs.reports_of_orgs(report.task_id, subs)}
+            units = [(o, names.get(o.id), reports.get(o.id)) for o in subs]
+        return {"own": report, "own_actions": actions, "blocked": blocked,
+                "add_kind": phs.add_kind(user), "units": units,
+                "unattached": (len(phs.unattached_orgs(org))
+                               if phs.add_kind(user) == "unit" else 0)}
+
+    @expose("/report/<string:name>", methods=["POST"])
+    @has_access
+    def report(self, name):
+        """上报 / 确认并上报 / 撤回 on the caller's own report."""
+        if name not in ("submit", "confirm", "withdraw"):
+            abort(404)
+        org = g.user.organization or abort(404)
+        try:
+            done = apply(PhsReportFlow, phs.report_of(org), name, g.user,
+                         request.form.to_dict())
+            flash(_("%(a)s成功，当前状态：%(s)s", a=PhsReportFlow.get(name).label,
+                    s=done.state_label), "success")
+        except Refusal as exc:
+            flash(exc.message, "danger")
+        return redirect(url_for("PhsInstitutionView.list"))
+
+    @expose("/new", methods=["GET", "POST"])
+    @has_access
+    @permission_name("fill")
+    def fill_new(self):
+        kind = phs.add_kind(g.user) or abort(403)
+        errors, values = {}, {}
+        if request.method == "POST":
+            values = form_data()
+            on_refusal_show(lambda fields: self.render_form(None, values, fields, kind))
+            inst = phs.add_institution(g.user, values)
+            if inst.tier == "unit":
+                flash(_("已新增“%(n)s”并创建账号，登录名：%(u)s，密码为系统初始密码，首次登录须修改。"
+                        "请告知该机构登录系统填报。", n=inst.name,
+                        u=phs.login_names([inst.organization_id]).get(inst.organization_id)),
+                      "success")
+            else:
+                flash(_("已新增“%(n)s”", n=inst.name), "success")
+            return redirect(url_for("PhsInstitutionView.list"))
+        return self.render_form(None, values, errors, kind)
+
+    @expose("/<pk>/fill", methods=["GET", "POST"])
+    @has_access
+    def fill(self, pk):
+        inst = self.scoped(pk)
+        if inst.deleted:
+            abort(404)
+        errors, values = {}, None
+        if request.method == "POST":
+            values = form_data()
+            on_refusal_show(lambda fields: self.render_form(inst, values, fields, inst.tier))
+            phs.save(inst, values, g.user)
+            missing = phs.missing_items(inst)
+            flash(_("保存成功") + ("" if not missing else
+                                  _("；尚缺%(m)s，补全后方可上报", m="、".join(missing))),
+                  "success" if not missing else "warning")
+            return redirect(url_for("PhsInstitutionView.list"))
+        else:
+            refusal = phs.edit_refusal(inst, g.user)
+            if refusal is not None:
+                flash(refusal.message, "warning")
+                return redirect(url_for("PhsInstitutionView.show", pk=inst.id))
+        return self.render_form(inst, values, errors, inst.tier)
+
+    def render_form(self, inst, values, errors, tier):
+        if values is None:
+            values = {k: getattr(inst, k) for k in phs.EDITABLE_FIELDS}
+            values["services"] = inst.service_codes
+        elif isinstance(values.get("services"), str):
+            values["services"] = values["services"].split(",")
+        org = g.user.organization
+        region = inst.region if inst is not None else (org.region if org else None)
+        superior = inst.superior_label if inst is not None else (
+            org.region.name if tier == "unit" else org.name if org else "")
+        return self.render_template(
+            "phs/form.html", title=inst.name if inst else _("新增机构"), inst=inst, tier=tier,
+            values=values, errors=errors or {}, region=region, superior=superior,
+            types=INSTITUTION_TYPES, sponsors=SPONSOR_TYPES, services=SERVICE_ITEMS,
+            labels=LABELS, hints=HINTS, tile_url=current_app.config.get("PHS_MAP_TILE_URL"),
+            missing=phs.missing_items(inst) if inst is not None else [])

@@ -1,0 +1,182 @@
+"""定点协议 screens (SPEC M6): 医疗机构定点协议管理 (新增协议 with the agency chosen by region
+and name, 编辑, 删除 before confirmation), the agency's 确认 / 修改, and the published
+定点医疗机构名单."""
+from flask import flash, g, redirect, request, url_for
+from flask_appbuilder import ModelView, expose
+from flask_appbuilder.models.sqla.filters import FilterNotEqual
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import has_access, permission_name
+from sqlalchemy import select
+
+from app.extensions import db
+from app.i18n import _, _l
+from app.models.registry import (AGREEMENT_TYPES, DesignatedInstitution, RegistryAgreement,
+                                 RegistryInstitution)
+from app.services import files, registry as rules
+from app.services.registry import agreements
+from app.services.attachments import AttachmentError
+from app.views.shared.attachments import AttachmentsMixin
+from app.views.shared.formatting import localtime
+from app.views.shared.mixins import Button, RegionScopedMixin, WorkflowActionsMixin
+from app.workflows.engine import Refusal
+from app.workflows.registry import AgreementFlow
+
+FIELDS = ("agreement_no", "agreement_type", "start_date", "end_date", "content")
+
+
+def attach_posted(agreement):
+    """The 协议附件 chosen on the form is stored with the agreement, or nothing is."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return
+    try:
+        files.attach(agreement, agreements.AGREEMENT_DOC, upload, g.user)
+    except AttachmentError as exc:
+        raise Refusal(str(exc), status=422, fields={"file": [str(exc)]})
+
+
+class RegistryAgreementView(AttachmentsMixin, RegionScopedMixin, WorkflowActionsMixin,
+                            ModelView):
+    route_base = "/registry/agreements"
+    datamodel = SQLAInterface(RegistryAgreement)
+    workflow = AgreementFlow
+    list_title = _l("医疗机构定点协议管理")
+    show_title = _l("定点协议")
+    list_template = "registry/agreements.html"
+    label_columns = {"institution": _l("医疗机构"), "agency": _l("经办机构"),
+                     "agreement_no": _l("协议编号"), "type_label": _l("协议类型"),
+                     "start_date": _l("协议开始日期"), "end_date": _l("协议结束日期"),
+                     "content": _l("协议内容"), "state_label": _l("状态"),
+                     "confirmed_at": _l("确认时间"), "synced_at": _l("入库时间"),
+                     "changed_at": _l("最后修改时间")}
+    list_columns = ["institution", "agency", "agreement_no", "type_label", "start_date",
+                    "end_date", "state_label", "synced_at"]
+    show_columns = ["institution", "agency", "agreement_no", "type_label", "start_date",
+                    "end_date", "content", "state_label", "confirmed_at", "changed_at",
+                    "synced_at"]
+    search_columns = ["agreement_no", "agreement_type", "state"]
+    base_filters = [["state", FilterNotEqual, "deleted"]]
+    base_order = ("id", "desc")
+    formatters_columns = {"confirmed_at": localtime, "synced_at": localtime,
+                          "changed_at": localtime}
+    base_permissions = ["can_list", "can_show", "can_add_agreement", "can_edit_agreement",
+                        "can_upload"]
+    attachment_slots = (agreements.AGREEMENT_DOC,)
+    editable_states = ("pending", "confirmed")
+
+    def may_edit(self, item):
+        return item.state != "deleted" and (
+            item.agency_org_id == g.user.organization_id or rules.holds(item.institution, g.user))
+
+    def can_upload(self, item, slot):
+        return self.may_edit(item)
+
+    def row_buttons(self, items):
+        buttons = super().row_buttons(items)
+        for item in items:
+            row = [Button(_("详情"), url_for("RegistryAgreementView.show", pk=item.id),
+                          "default", post=False)]
+            if self.may_edit(item):
+                row.append(Button(_("修改") if item.agency_org_id == g.user.organization_id
+                                  else _("编辑"),
+                                  url_for("RegistryAgreementView.edit_agreement", pk=item.id),
+                                  "primary", post=False))
+            buttons[item.id] = row + buttons.get(item.id, [])
+        return buttons
+
+    def held_institutions(self):
+        """Coded institutions the caller maintains (the 新增协议 choice)."""
+        return db.session.execute(select(RegistryInstitution).where(
+            RegistryInstitution.maintainer_id == g.user.id,
+            RegistryInstitution.state == "coded")).scalars().all()
+
+    @expose("/new", methods=["GET", "POST"])
+    @has_access
+    @permission_name("add_agreement")
+    def add_agreement(self):
+        insts = self.held_institutions()
+        if not insts:
+            flash(_("机构信息经国家审核赋码后才能新增定点协议"), "warning")
+            return redirect(url_for("RegistryAgreementView.list"))
+        return self._form(None, insts)
+
+    @expose("/change/<pk>", methods=["GET", "POST"])
+    @has_access
+    @permission_name("edit_agreement")
+    def edit_agreement(self, pk):
+        item = self.scoped(pk)
+        if not self.may_edit(item):
+            flash(_("当前状态不能修改该协议"), "danger")
+            return redirect(url_for("RegistryAgreementView.show", pk=item.id))
+        return self._form(item, [item.institution])
+
+    def _form(self, item, insts):
+        by_agency = item is not None and item.agency_org_id == g.user.organization_id
+        values = {k: getattr(item, k) for k in FIELDS} if item else {}
+        if item is not None:
+            values.update(institution_id=item.institution_id, agency_org_id=item.agency_org_id)
+        values.update({k: v for k, v in request.values.items() if k != "csrf_token"})
+        errors = {}
+        if request.method == "POST":
+            inst = next((i for i in insts if str(i.id) == str(values.get("institution_id"))),
+                        None)
+            try:
+                if inst is None:
+                    raise Refusal(_("请选择已赋码的医疗机构"), status=422,
+                                  fields={"institution": [_("请选择已赋码的医疗机构")]})
+                if item is None:
+                    saved = agreements.add_agreement(inst, g.user, values)
+                else:
+                    saved = agreements.edit_agreement(item, g.user, values)
+                attach_posted(saved)
+                db.session.commit()
+            except Refusal as exc:
+                db.session.rollback()
+                errors = exc.fields or {"form": [exc.message]}
+            else:
+                flash(_("协议已保存，状态：%(state)s", state=saved.state_label), "success")
+                return redirect(url_for("RegistryAgreementView.show", pk=saved.id))
+        inst = next((i for i in insts if str(i.id) == str(values.get("institution_id"))),
+                    insts[0])
+        region_code = values.get("agency_region") or inst.pooling_region.code
+        found = agreements.agencies(region_code, values.get("agency_name"))
+        chosen = values.get("agency_org_id")
+        if item is not None and not any(str(a.id) == str(chosen) for a in found):
+            found = [item.agency] + found
+        fields = [{"name": "agreement_no", "label": _("协议编号"), "required": True},
+                  {"name": "agreement_type", "label": _("协议类型"), "type": "select",
+                   "required": True, "choices": [(k, str(v)) for k, v in AGREEMENT_TYPES.items()]},
+                  {"name": "start_date", "label": _("协议开始日期"), "type": "date",
+                   "required": True},
+                  {"name": "end_date", "label": _("协议结束日期"), "type": "date",
+                   "required": True},
+                  {"name": "content", "label": _("协议内容"), "type": "textarea"},
+                  {"name": "file", "label": _("协议附件"), "type": "file",
+                   "help": _("PDF或图片；已上传的附件在协议详情中查看")}]
+        return self.render_template(
+            "registry/agreement_form.html",
+            title=_("修改协议") if item else _("新增协议"), form_fields=fields,
+            values=values, errors=errors, labels=agreements.AGREEMENT_LABELS, insts=insts,
+            inst=inst, agencies=found, by_agency=by_agency,
+            areas=rules.pooling_areas(inst.pooling_region.province_code),
+            region_code=region_code,
+            back_url=url_for("RegistryAgreementView.list"))
+
+
+class DesignatedInstitutionView(RegionScopedMixin, ModelView):
+    """定点医疗机构名单: what the scheduled job published (read-only)."""
+    route_base = "/registry/designated"
+    datamodel = SQLAInterface(DesignatedInstitution)
+    list_title = _l("定点医疗机构名单")
+    show_title = _l("定点医疗机构")
+    label_columns = {"national_code": _l("国家编码"), "institution_name": _l("医疗机构名称"),
+                     "agency_name": _l("经办机构"), "agreement_no": _l("协议编号"),
+                     "type_label": _l("协议类型"), "start_date": _l("协议开始日期"),
+                     "end_date": _l("协议结束日期"), "published_at": _l("入库时间")}
+    list_columns = ["national_code", "institution_name", "agency_name", "agreement_no",
+                    "type_label", "start_date", "end_date", "published_at"]
+    show_columns = list_columns
+    search_columns = ["national_code", "institution_name", "agreement_no"]
+    base_order = ("id", "desc")
+    formatters_columns = {"published_at": localtime}
+    base_permissions = ["can_list", "can_show"]

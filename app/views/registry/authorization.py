@@ -1,0 +1,209 @@
+"""机构维护授权 screens (SPEC M1, M2): public registration and the help page for scans that
+cannot be recognised; the authorisation list (search, 新增机构, 申请授权), the PDF, the
+upload of the stamped scan, and the agency's review."""
+import io
+
+from flask import abort, flash, g, redirect, request, send_file, url_for
+from flask_appbuilder import BaseView, ModelView, expose
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import has_access, permission_name
+
+from app.extensions import appbuilder, db
+from app.i18n import _, _l
+from app.models.core import Organization
+from app.models.registry import ROLE_KINDS, RegistryAuthorization
+from app.security import captcha_enabled
+from app.services import registry as rules
+from app.services.registry import authorization as registry_auth
+from app.views.shared.attachments import AttachmentsMixin
+from app.views.shared.formatting import localtime
+from app.views.shared.mixins import Button, RegionScopedMixin, WorkflowActionsMixin
+from app.views.registry.screens import posted_institution, render_institution_form
+from app.workflows.engine import Refusal
+from app.workflows.registry import AuthorizationFlow
+
+
+class RegistryRegisterView(BaseView):
+    """M1: anyone opens an account and asks for a role; public, no login."""
+    route_base = "/registry/register"
+    default_view = "register"
+
+    @expose("/", methods=["GET", "POST"])
+    def register(self):
+        values, errors = {"role_kind": "maintainer"}, {}
+        if request.method == "POST":
+            values = request.form.to_dict()
+            try:
+                if captcha_enabled() and not appbuilder.sm.captcha_passed(
+                        values.get("captcha", "")):
+                    raise Refusal(_("验证码错误或已过期"), status=422,
+                                  fields={"captcha": [_("验证码错误或已过期")]})
+                user = registry_auth.register(values)
+                db.session.commit()
+            except (Refusal, ValueError) as exc:
+                db.session.rollback()
+                errors = getattr(exc, "fields", None) or {"username": [str(exc)]}
+            else:
+                flash(_("注册成功，登录名：%(name)s。请登录后选择需要授权维护的机构，生成并上传授权文件。",
+                        name=user.username), "success")
+                return redirect(appbuilder.get_url_for_login)
+        fields = [
+            {"name": "username", "label": _("登录名"), "required": True},
+            {"name": "name", "label": _("姓名"), "required": True},
+            {"name": "mobile", "label": _("手机号"), "required": True},
+            {"name": "password", "label": _("密码"), "type": "password", "required": True,
+             "help": _("至少8位，且包含大写字母、小写字母、数字、符号中的至少3种")},
+            {"name": "confirm", "label": _("确认密码"), "type": "password", "required": True},
+            {"name": "role_kind", "label": _("角色类型"), "type": "radio", "required": True,
+             "choices": [(k, str(v)) for k, v in ROLE_KINDS.items()],
+             "help": _("医疗机构请选择“医疗机构维护人员”；每个机构只能有一个审核通过的维护人员，"
+                       "医师和护士信息维护账号可以注册多个")}]
+        if captcha_enabled():
+            fields.append({"name": "captcha", "label": _("验证码"), "required": True,
+                           "help": _("见登录页验证码")})
+        return self.render_template(
+            "registry/register.html", title=_("医疗机构信息维护 — 注册账号"), form_fields=fields,
+            values=values, errors=errors, labels=registry_auth.REGISTER_LABELS,
+            submit_label=_("注册"), back_url=appbuilder.get_url_for_login)
+
+    @expose("/help")
+    def help(self):
+        """附件无法识别时，如何操作？"""
+        return self.render_template("registry/help.html", title=_("附件无法识别时，如何操作？"))
+
+
+class RegistryAuthorizationView(AttachmentsMixin, RegionScopedMixin, WorkflowActionsMixin,
+                                ModelView):
+    route_base = "/registry/authorizations"
+    datamodel = SQLAInterface(RegistryAuthorization)
+    workflow = AuthorizationFlow
+    list_title = _l("机构维护授权")
+    show_title = _l("授权详情")
+    list_template = "registry/authorizations.html"
+    show_template = "registry/authorization_show.html"
+    label_columns = {"auth_no": _l("授权文件编号"), "institution": _l("医疗机构"),
+                     "user": _l("申请人"), "role_label": _l("角色类型"),
+                     "state_label": _l("状态"), "uploaded_at": _l("上传时间"),
+                     "review_comment": _l("审核意见"), "created_at": _l("申请时间")}
+    list_columns = ["auth_no", "institution", "user", "role_label", "state_label",
+                    "uploaded_at"]
+    show_columns = ["auth_no", "institution", "user", "role_label", "state_label",
+                    "created_at", "uploaded_at", "review_comment"]
+    search_columns = ["auth_no", "state", "role_kind"]
+    base_order = ("id", "desc")
+    formatters_columns = {"uploaded_at": localtime, "created_at": localtime}
+    base_permissions = ["can_list", "can_show", "can_apply", "can_document", "can_upload"]
+    attachment_slots = (registry_auth.STAMPED,)
+    editable_states = ()
+
+    def can_upload(self, item, slot):
+        return False        # the stamped scan goes through 授权文书上传 (recognised first)
+
+    def show_extras(self, item):
+        return {**super().show_extras(item), "mine": item.user_id == g.user.id}
+
+    def row_buttons(self, items):
+        buttons = super().row_buttons(items)
+        for item in items:
+            row = [Button(_("详情"), url_for("RegistryAuthorizationView.show", pk=item.id),
+                          "default", post=False)]
+            if item.user_id == g.user.id:
+                row.append(Button(_("生成授权文件并下载"), url_for(
+                    "RegistryAuthorizationView.document", pk=item.id), "default", post=False))
+            buttons[item.id] = row + buttons.get(item.id, [])
+        return buttons
+
+    def render_template(self, template, **kwargs):
+        if template == self.list_template:
+            keyword = request.args.get("q", "").strip()
+            kwargs.update(keyword=keyword,
+                          results=rules.search_for(g.user, keyword) if keyword else None,
+                          role_kinds=ROLE_KINDS,
+                          default_role=getattr(g.user, "registry_role", None) or "maintainer",
+                          may_apply=appbuilder.sm.has_access("can_apply",
+                                                             "RegistryAuthorizationView"))
+        return super().render_template(template, **kwargs)
+
+    @expose("/apply", methods=["POST"])
+    @has_access
+    @permission_name("apply")
+    def apply_for(self):
+        """申请授权 for an institution found by the search."""
+        org = db.session.get(Organization, request.form.get("organization_id", type=int) or 0)
+        if org is None or org.org_type != "medical" or not org.active:
+            abort(404)
+        try:
+            inst = rules.institution_for(org, g.user)
+            auth = registry_auth.request_authorization(g.user, inst,
+                                                       request.form.get("role_kind", ""))
+            db.session.commit()
+        except Refusal as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+            return redirect(url_for("RegistryAuthorizationView.list"))
+        flash(_("已创建授权申请（编号%(no)s），请生成授权文件并下载，加盖公章后上传。", no=auth.auth_no),
+              "success")
+        return redirect(url_for("RegistryAuthorizationView.show", pk=auth.id))
+
+    @expose("/new-institution", methods=["GET", "POST"])
+    @has_access
+    @permission_name("apply")
+    def new_institution(self):
+        """新增: the institution was not found; the applicant enters it and asks to
+        maintain it in one step (all or nothing)."""
+        values, errors = {"uses_e_voucher": False}, {}
+        role_kind = request.values.get("role_kind") or g.user.registry_role or "maintainer"
+        if request.method == "POST":
+            values = posted_institution()
+            try:
+                inst = rules.add_institution(g.user, values)
+                auth = registry_auth.request_authorization(g.user, inst, role_kind)
+                db.session.commit()
+            except Refusal as exc:
+                db.session.rollback()
+                errors = exc.fields or {"name": [exc.message]}
+            else:
+                flash(_("机构信息已新增，授权申请编号%(no)s。请生成授权文件并下载。", no=auth.auth_no),
+                      "success")
+                return redirect(url_for("RegistryAuthorizationView.show", pk=auth.id))
+        return render_institution_form(self, _("新增机构"), values, errors,
+                                       _("保存并申请授权"),
+                                       url_for("RegistryAuthorizationView.list"))
+
+    @expose("/document/<pk>")
+    @has_access
+    @permission_name("document")
+    def document(self, pk):
+        """生成授权文件并下载: the same record gives the same file on every click."""
+        auth = self.scoped(pk)
+        if auth.user_id != g.user.id:
+            abort(404)
+        return send_file(io.BytesIO(registry_auth.document_pdf(auth)),
+                         mimetype="application/pdf", as_attachment=True,
+                         download_name=registry_auth.document_name(auth))
+
+    @expose("/upload-form/<pk>", methods=["GET", "POST"])
+    @has_access
+    @permission_name("upload")
+    def upload_form(self, pk):
+        """授权文书上传: the stamped scan (PDF or image), recognised by its QR code."""
+        auth = self.scoped(pk)
+        problem = None
+        if request.method == "POST":
+            try:
+                registry_auth.upload_stamped(auth, g.user, request.files.get("file"))
+            except Refusal as exc:
+                db.session.rollback()
+                if exc.status == 404:
+                    abort(404)
+                problem = exc.message
+            else:
+                flash(_("授权文书已识别并上传，等待医保经办机构审核"), "success")
+                return redirect(url_for("RegistryAuthorizationView.show", pk=auth.id))
+        return self.render_template("registry/upload.html", title=_("授权文书上传"),
+                                    auth=auth, problem=problem, accept=registry_auth.STAMPED.accept)
+
+    def transition_url(self, t, pk):
+        if t.name == "upload":
+            return url_for("RegistryAuthorizationView.upload_form", pk=pk)
+        return super().transition_url(t, pk)

@@ -1,0 +1,274 @@
+"""疾病应急救助 screens and REST resources (SPEC R3–R5)."""
+import datetime as dt
+
+from flask import g, request, url_for
+from flask_appbuilder import ModelRestApi, ModelView, expose
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import has_access
+from sqlalchemy import func
+
+from app.extensions import db
+from app.i18n import _, _l
+from app.models.relief import (APPLICATION_STATE_LABELS, GENDERS, RELIEF_CATEGORIES,
+                               ReliefApplication, ReliefPrepayment)
+from app.models.types import fen_to_yuan
+from app.scope import region_scope
+from app.views.shared.api import ExportApiMixin, ScopedApiMixin, WorkflowApiMixin
+from app.views.shared.attachments import AttachmentsMixin
+from app.views.shared.export import ExcelExportMixin, ExportField
+from app.views.shared.filters import ColumnFilter, StateNotInFilter
+from app.views.shared.formatting import localtime
+from app.views.relief.forms import ReliefApplicationForm, ReliefPrepaymentForm
+from app.views.shared.mixins import Button, RegionScopedMixin, WorkflowActionsMixin
+from app.workflows.engine import Refusal
+from app.workflows.relief import ALL_SLOTS, ApplicationFlow, check_application
+
+APP_LABELS = {
+    "id": _l("编号"), "organization": _l("医疗机构"), "organization.name": _l("医疗机构"),
+    "state": _l("申请状态"), "state_label": _l("申请状态"), "category": _l("救助类别"),
+    "category_label": _l("救助类别"), "patient_name": _l("姓名"), "gender": _l("性别"),
+    "gender_label": _l("性别"), "id_number": _l("身份证号"), "age": _l("年龄"),
+    "household_address": _l("户籍所在地"), "nationality": _l("国籍"), "phone": _l("联系电话"),
+    "relief_place": _l("救助场所"), "start_at": _l("救助开始时间"), "end_at": _l("救助结束时间"),
+    "disease": _l("疾病名称"), "disease_label": _l("疾病名称"), "other_disease": _l("其他疾病"),
+    "emergency_cost": _l("急救费用"), "medical_cost": _l("医疗费用"), "living_cost": _l("生活费用"),
+    "requested_amount": _l("申请基金拨付金额"), "poverty": _l("贫困对象"), "low_income": _l("低保"),
+    "basic_insurance_amount": _l("基本医保可支付"), "serious_illness_amount": _l("大病保险可支付"),
+    "medical_assistance_amount": _l("医疗救助可支付"), "other_fund_amount": _l("其他可支付"),
+    "review_opinion": _l("审核意见"), "disbursed_amount": _l("拨款金额"),
+    "disbursed_on": _l("拨款日期"), "submitted_at": _l("提交时间"), "created_at": _l("创建时间"),
+    "reviewer_org": _l("审核经办机构"), "reviewer_org.name": _l("审核经办机构"),
+}
+
+
+def _label(mapping):
+    return lambda v: str(mapping.get(v, v)) if v is not None else ""
+
+
+YES_NO_FMT = lambda v: "" if v is None else (_("是") if v else _("否"))  # noqa: E731
+
+EXPORT_FIELDS = (
+    ExportField("id", APP_LABELS["id"], "int"),
+    ExportField("organization.name", APP_LABELS["organization"]),
+    ExportField("state", APP_LABELS["state"], fmt=_label(APPLICATION_STATE_LABELS)),
+    ExportField("category", APP_LABELS["category"], fmt=_label(RELIEF_CATEGORIES)),
+    ExportField("patient_name", APP_LABELS["patient_name"]),
+    ExportField("gender", APP_LABELS["gender"], fmt=_label(GENDERS)),
+    ExportField("id_number", APP_LABELS["id_number"]),
+    ExportField("age", APP_LABELS["age"], "int"),
+    ExportField("household_address", APP_LABELS["household_address"]),
+    ExportField("nationality", APP_LABELS["nationality"]),
+    ExportField("phone", APP_LABELS["phone"]),
+    ExportField("relief_place", APP_LABELS["relief_place"]),
+    ExportField("start_at", APP_LABELS["start_at"], "datetime"),
+    ExportField("end_at", APP_LABELS["end_at"], "datetime"),
+    ExportField("disease", APP_LABELS["disease"]),
+    ExportField("other_disease", APP_LABELS["other_disease"]),
+    ExportField("emergency_cost", APP_LABELS["emergency_cost"], "money"),
+    ExportField("medical_cost", APP_LABELS["medical_cost"], "money"),
+    ExportField("living_cost", APP_LABELS["living_cost"], "money"),
+    ExportField("requested_amount", APP_LABELS["requested_amount"], "money"),
+    ExportField("poverty", APP_LABELS["poverty"], fmt=YES_NO_FMT),
+    ExportField("low_income", APP_LABELS["low_income"], fmt=YES_NO_FMT),
+    ExportField("basic_insurance_amount", APP_LABELS["basic_insurance_amount"], "money"),
+    ExportField("serious_illness_amount", APP_LABELS["serious_illness_amount"], "money"),
+    ExportField("medical_assistance_amount", APP_LABELS["medical_assistance_amount"], "money"),
+    ExportField("other_fund_amount", APP_LABELS["other_fund_amount"], "money"),
+    ExportField("review_opinion", APP_LABELS["review_opinion"]),
+    ExportField("disbursed_amount", APP_LABELS["disbursed_amount"], "money"),
+    ExportField("disbursed_on", APP_LABELS["disbursed_on"], "date"),
+    ExportField("submitted_at", APP_LABELS["submitted_at"], "datetime"),
+)
+STANDARD_EXPORT = ("id", "organization.name", "category", "patient_name", "gender", "id_number",
+                   "age", "disease", "start_at", "end_at", "medical_cost", "living_cost",
+                   "requested_amount", "state", "disbursed_amount")
+
+
+class ApplicationRulesMixin:
+    """The SPEC R4 field rules on every save, screen or API."""
+
+    def pre_add(self, item):
+        super().pre_add(item)
+        check_application(item)
+
+    def pre_update(self, item):
+        super().pre_update(item)
+        check_application(item)
+
+
+class _ApplicationBase(RegionScopedMixin, AttachmentsMixin, WorkflowActionsMixin,
+                       ExcelExportMixin, ModelView):
+    datamodel = SQLAInterface(ReliefApplication)
+    workflow = ApplicationFlow
+    attachment_slots = ALL_SLOTS
+    editable_states = ("draft", "returned")
+    label_columns = APP_LABELS
+    list_columns = ["id", "organization.name", "category_label", "patient_name",
+                    "disease_label", "requested_amount", "state_label", "submitted_at"]
+    show_fieldsets = [
+        (_l("基本信息"), {"fields": ["organization", "category_label", "patient_name",
+                                  "gender_label", "id_number", "age", "household_address",
+                                  "nationality", "phone"]}),
+        (_l("救助信息"), {"fields": ["relief_place", "start_at", "end_at", "disease",
+                                  "other_disease", "emergency_cost", "medical_cost",
+                                  "living_cost", "requested_amount"]}),
+        (_l("审核信息"), {"fields": ["state_label", "reviewer_org", "poverty", "low_income",
+                                  "basic_insurance_amount", "serious_illness_amount",
+                                  "medical_assistance_amount", "other_fund_amount",
+                                  "review_opinion", "disbursed_amount", "disbursed_on"]}),
+    ]
+    search_columns = ["patient_name", "id_number", "state", "category", "disease",
+                      "submitted_at"]
+    order_columns = ["id", "requested_amount", "submitted_at"]
+    base_order = ("id", "desc")
+    formatters_columns = {"submitted_at": localtime, "created_at": localtime}
+    export_fields = EXPORT_FIELDS
+    standard_export = STANDARD_EXPORT
+    export_title = _l("救助申请")
+    base_permissions = ["can_list", "can_show", "can_export", "can_export_standard",
+                        "can_fire", "can_upload"]
+    list_template = "relief/applications.html"
+
+    def row_buttons(self, items):
+        """评价 appears on disbursed applications for both sides (SPEC R7)."""
+        rows = super().row_buttons(items)
+        for item in items:
+            if item.state == "disbursed":
+                rows.setdefault(item.id, []).append(Button(
+                    _("评价"), url_for("ReliefEvaluationView.new", app_pk=item.id), "info",
+                    post=False))
+        return rows
+
+
+class ReliefApplicationView(ApplicationRulesMixin, _ApplicationBase):
+    """应急救助基金申请 — the institution's side (SPEC R4)."""
+    route_base = "/relief/applications"
+    list_title = _l("应急救助基金申请")
+    show_title = _l("救助申请详情")
+    add_title = _l("新增申请")
+    edit_title = _l("修改申请")
+    add_form = edit_form = ReliefApplicationForm
+    add_columns = edit_columns = [
+        "category", "patient_name", "gender", "id_number", "age", "household_address",
+        "nationality", "phone", "relief_place", "start_at", "end_at", "disease",
+        "other_disease", "emergency_cost", "medical_cost", "living_cost", "requested_amount"]
+    base_filters = [["state", StateNotInFilter, ("deleted",)]]
+    base_permissions = _ApplicationBase.base_permissions + ["can_add", "can_edit", "can_delete"]
+
+    @expose("/delete/<pk>", methods=["POST"])
+    @has_access
+    def delete(self, pk):
+        """Single delete is the `delete` transition (audited, record kept)."""
+        return self.fire("delete", pk)
+
+
+class ReliefReviewView(_ApplicationBase):
+    """救助申请审核 — the agency's side (SPEC R5, R6)."""
+    route_base = "/relief/review"
+    list_title = _l("救助申请审核")
+    show_title = _l("救助申请详情")
+    base_filters = [["reviewer_org_id", ColumnFilter, lambda: g.user.organization_id],
+                    ["state", StateNotInFilter, ("draft", "deleted")]]
+    base_permissions = _ApplicationBase.base_permissions + ["can_review", "can_disburse",
+                                                            "can_dossier"]
+
+    def row_buttons(self, items):
+        rows = super().row_buttons(items)
+        for item in items:
+            rows.setdefault(item.id, []).append(
+                Button(_("导出资料"), url_for("ReliefReviewView.dossier", pk=item.id), post=False))
+        return rows
+
+    @expose("/review/<pk>", methods=["GET"])
+    @has_access
+    def review(self, pk):
+        item = self.scoped(pk)
+        return self.render_template("relief/review.html", item=item, view=self,
+                                    title=_("救助申请审核"), extras=self.show_extras(item),
+                                    widgets=self._get_show_widget(pk, item))
+
+    @expose("/disburse/<pk>", methods=["GET"])
+    @has_access
+    def disburse(self, pk):
+        item = self.scoped(pk)
+        return self.render_template("relief/disburse.html", item=item, view=self,
+                                    title=_("拨款"), today=dt.date.today())
+
+
+class ReliefPrepaymentView(RegionScopedMixin, ModelView):
+    """预拨款登记 / 预拨款汇总 (SPEC R3)."""
+    route_base = "/relief/prepayments"
+    datamodel = SQLAInterface(ReliefPrepayment)
+    list_title = _l("预拨款汇总")
+    add_title = _l("新增拨付记录")
+    list_template = "relief/prepayments.html"
+    add_form = ReliefPrepaymentForm
+    add_columns = ["amount", "paid_on", "remark"]
+    label_columns = {"organization": _l("医疗机构"), "organization.name": _l("医疗机构"),
+                     "amount": _l("拨款金额"), "paid_on": _l("拨款时间"),
+                     "remark": _l("拨款备注"), "created_at": _l("登记时间")}
+    list_columns = ["organization.name", "amount", "paid_on", "remark"]
+    show_columns = ["organization", "amount", "paid_on", "remark", "created_at"]
+    search_columns = ["paid_on", "amount"]
+    base_order = ("paid_on", "desc")
+    base_permissions = ["can_list", "can_show", "can_add"]
+
+    def year_total(self, year):
+        total = db.session.execute(
+            db.select(func.sum(ReliefPrepayment.amount))
+            .where(region_scope(ReliefPrepayment, g.user),
+                   ReliefPrepayment.paid_on >= dt.date(year, 1, 1),
+                   ReliefPrepayment.paid_on <= dt.date(year, 12, 31))).scalar()
+        return total if total is not None else fen_to_yuan(0)
+
+    def render_template(self, template, **kwargs):
+        if template == self.list_template:
+            year = request.args.get("year", "")
+            year = int(year) if year.isdigit() and 2000 <= int(year) <= 2100 else dt.date.today().year
+            kwargs.update(year=year, year_total=self.year_total(year))
+        return super().render_template(template, **kwargs)
+
+
+class ReliefApplicationApi(ApplicationRulesMixin, ScopedApiMixin, WorkflowApiMixin,
+                           ExportApiMixin, ModelRestApi):
+    resource_name = "relief_application"
+    datamodel = SQLAInterface(ReliefApplication)
+    workflow = ApplicationFlow
+    editable_states = ("draft", "returned")
+    base_filters = [["state", StateNotInFilter, ("deleted",)]]
+    list_columns = ["id", "organization_id", "state", "category", "patient_name",
+                    "id_number", "disease", "requested_amount", "submitted_at"]
+    show_columns = ["id", "organization_id", "reviewer_org_id", "state", "category",
+                    "patient_name", "gender", "id_number", "age", "household_address",
+                    "nationality", "phone", "relief_place", "start_at", "end_at", "disease",
+                    "other_disease", "emergency_cost", "medical_cost", "living_cost",
+                    "requested_amount", "poverty", "low_income", "review_opinion",
+                    "disbursed_amount", "disbursed_on", "submitted_at"]
+    add_columns = edit_columns = ReliefApplicationView.add_columns
+    max_page_size = 100
+
+    def pre_delete(self, item):
+        raise Refusal(_("请使用删除操作（POST /<id>/delete）"), status=405)
+
+
+class ReliefPrepaymentApi(ScopedApiMixin, ExportApiMixin, ModelRestApi):
+    resource_name = "relief_prepayment"
+    datamodel = SQLAInterface(ReliefPrepayment)
+    list_columns = show_columns = ["id", "organization_id", "amount", "paid_on", "remark"]
+    add_columns = ["amount", "paid_on", "remark"]
+    edit_columns = ["amount", "paid_on", "remark"]
+    # Registered prepayments are kept: no delete through the API either.
+    base_permissions = ["can_get", "can_info", "can_post", "can_put"]
+
+    @staticmethod
+    def _check(item):
+        if item.amount is None or item.amount <= 0:
+            raise Refusal(_("拨款金额必须大于0"), status=422, fields={"amount": [_("必须大于0")]})
+
+    def pre_add(self, item):
+        super().pre_add(item)
+        self._check(item)
+
+    def pre_update(self, item):
+        super().pre_update(item)
+        self._check(item)

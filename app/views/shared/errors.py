@@ -1,0 +1,73 @@
+"""Chinese error pages and JSON errors for the API, the one handler of domain errors;
+page-size arguments validated."""
+from flask import current_app, flash, g, jsonify, redirect, render_template_string, request
+from flask_login import current_user
+
+from app.errors import DomainError
+from app.extensions import db
+from app.i18n import _, _l
+
+MESSAGES = {400: _l("请求参数有误"), 403: _l("没有权限访问"), 404: _l("记录不存在或不在您的管辖范围内"),
+            405: _l("不支持的请求方式"), 413: _l("上传的文件过大"), 500: _l("系统内部错误")}
+PAGE = """{% extends "appbuilder/base.html" %}{% block content %}
+<div class="alert alert-danger"><h4>{{ code }}</h4><p>{{ message }}</p></div>{% endblock %}"""
+
+
+def handle_domain_error(error):
+    """The one mapping of a domain error (app/errors.py) to HTTP: nothing it touched is
+    kept; the API answers JSON; a form page registered with `forms.on_refusal` is shown
+    again with its status; a button's POST goes back where it came from with the message."""
+    db.session.rollback()
+    if request.path.startswith("/api/"):
+        return jsonify(error.body()), error.status
+    render = g.pop("refused_form", None)
+    if render is not None:
+        return render(error), error.status
+    if error.status == 404 or request.method == "GET":
+        return error_page(error.status, error.message)
+    flash(error.message, "danger")
+    return redirect(back_url())
+
+
+def back_url():
+    """Where the user came from, when it is this site; else the home page."""
+    ref = request.referrer or ""
+    if ref.startswith(request.host_url):
+        return ref
+    return current_app.appbuilder.get_url_for_index
+
+
+def error_page(code, message):
+    if "user" not in g:   # CSRF refusals come before FAB sets g.user
+        g.user = current_user._get_current_object()
+    ab = current_app.appbuilder
+    return render_template_string(PAGE, code=code, message=message, appbuilder=ab,
+                                  base_template=ab.base_template), code
+
+
+def install_error_handlers(app):
+    app.register_error_handler(DomainError, handle_domain_error)
+
+    def handle(exc):
+        code = getattr(exc, "code", 500) or 500
+        message = str(MESSAGES.get(code, MESSAGES[500]))
+        if code == 400 and getattr(exc, "description", None) and "CSRF" in str(exc.description):
+            message = _("表单已过期或缺少安全令牌（CSRF），请刷新页面后重试")
+        if request.path.startswith("/api/"):
+            return jsonify(message=message), code
+        return error_page(code, message)
+
+    for code in (400, 403, 404, 405, 413):
+        app.register_error_handler(code, handle)
+
+    @app.before_request
+    def validate_page_size():
+        for key, value in request.args.items():
+            if key.startswith("psize_") or key.startswith("page_"):
+                if not value.lstrip("-").isdigit():
+                    return handle(_BadArg())
+        return None
+
+
+class _BadArg(Exception):
+    code = 400
