@@ -2,7 +2,6 @@
 ivd_area_report; the same rules as the screens (they call the same services)."""
 from flask import g, request
 from flask_appbuilder.api import ModelRestApi, expose, protect
-from app.views.shared.api import safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from sqlalchemy import select
@@ -16,7 +15,8 @@ from app.scope import scope_of, scoped_get
 from app.services import files, ivd
 from app.services.ivd import exports as ivd_exports
 from app.services.attachments import AttachmentError
-from app.views.shared.api import ExportApiMixin, ScopedApiMixin, WorkflowApiMixin
+from app.views.shared.api import (ExportApiMixin, RestWritesMixin, ScopedApiMixin,
+                                  WorkflowApiMixin, safe)
 from app.views.shared.mixins import AuditedCrudMixin
 from app.workflows.engine import Refusal
 from app.workflows.ivd import AreaFlow, HospitalFlow
@@ -25,7 +25,7 @@ PROJECT_FIELDS = ["name", "year", "fill_start", "fill_end", "city_deadline", "pr
                   "threshold_pct"]
 
 
-class IvdProjectApi(AuditedCrudMixin, ModelRestApi):
+class IvdProjectApi(RestWritesMixin, AuditedCrudMixin, ModelRestApi):
     resource_name = "ivd_project"
     datamodel = SQLAInterface(IvdProject)
     list_columns = show_columns = ["id"] + PROJECT_FIELDS + ["status"]
@@ -47,12 +47,6 @@ class IvdProjectApi(AuditedCrudMixin, ModelRestApi):
             ivd.check_project_change(item)
         except ValueError as exc:
             raise Refusal(str(exc), status=422)
-
-    def post_headless(self):
-        return super().post_headless()
-
-    def put_headless(self, pk):
-        return super().put_headless(pk)
 
 
 class IvdCatalogItemApi(ModelRestApi):

@@ -59,12 +59,8 @@ def history_rows(object_type, object_id):
              "comment": r.comment} for r in audit.history(object_type, object_id)]
 
 
-class ScopedApiMixin(AuditedCrudMixin):
-    allow_browser_login = False
-
-    def __init__(self, *args, **kwargs):
-        self.base_filters = [["id", RegionScopeFilter, None]] + list(self.base_filters or [])
-        super().__init__(*args, **kwargs)
+class RestWritesMixin:
+    """FAB's POST / PUT / DELETE of a ModelRestApi under the portal's error contract."""
 
     # FAB's own post / put / delete are wrapped in its @safe, which turns any exception into
     # a 500: the same endpoints under the portal's @safe, so a domain error raised by a rule
@@ -89,6 +85,14 @@ class ScopedApiMixin(AuditedCrudMixin):
     @permission_name("delete")
     def delete(self, pk):
         return self.delete_headless(pk)
+
+
+class ScopedApiMixin(RestWritesMixin, AuditedCrudMixin):
+    allow_browser_login = False
+
+    def __init__(self, *args, **kwargs):
+        self.base_filters = [["id", RegionScopeFilter, None]] + list(self.base_filters or [])
+        super().__init__(*args, **kwargs)
 
     def pre_add(self, item):
         claim_for_caller(item, g.user)
