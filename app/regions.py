@@ -2,7 +2,8 @@
 import csv
 import os
 
-from sqlalchemy import insert, select
+from sqlalchemy import exists, insert, select
+from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.models.core import NATION_CODE, PROVINCE_OWN_SUFFIX, Region
@@ -53,8 +54,6 @@ def load_regions():
 def region_children(code):
     """[(code, name, level, has_children)] under the region `code` (provinces for None);
     None when there is no such region. The cascading region choices of every form use it."""
-    from sqlalchemy import exists
-    from sqlalchemy.orm import aliased
     parent = db.session.execute(db.select(Region.id).where(
         Region.code == (code or NATION_CODE))).scalar()
     if parent is None:

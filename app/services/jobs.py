@@ -12,6 +12,7 @@ trip on both paths), works on the database and STORAGE_DIR, and reports through 
 (e.g. ExportJob), never through a return value the caller waits for."""
 import json
 import logging
+import os
 import threading
 
 from flask import current_app
@@ -35,7 +36,6 @@ def schedule(settings, modules):
     """{job name: crontab "minute hour day-of-month month day-of-week"} of the scheduled jobs:
     the platform's and each module's defaults, then JOB_SCHEDULE of the settings, then the
     environment's SCHEDULE_<JOB NAME> (e.g. SCHEDULE_EXPORT_CLEANUP); empty: not scheduled."""
-    import os
     found = dict(PLATFORM_SCHEDULE)
     for module in modules:
         found.update(module.schedule)

@@ -85,8 +85,7 @@ def endpoint_owners(app):
     """FAB endpoint prefix (view class name) → module name, from the declarations."""
     from app.module import Hidden, View, modules
     with app.app_context():
-        return {type(view).__name__ if not isinstance(view, type) else view.__name__: m.name
-                for m in modules()
+        return {view.__name__: m.name for m in modules()
                 for view in [e.view for e in m.menu if isinstance(e, (View, Hidden))]
                 + list(m.apis)}
 

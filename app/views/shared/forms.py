@@ -65,6 +65,14 @@ def show_field_errors(form, error):
         flash(error.message if not unplaced else "；".join(unplaced), "danger")
 
 
+def refused_page(form, page):
+    """page() drawn again after the error's messages are put beside the form's fields."""
+    def render(error):
+        show_field_errors(form, error)
+        return page()
+    return render
+
+
 @contextlib.contextmanager
 def rule_errors():
     """Older rules raise ValueError with a Chinese message (validators, check_project …):
@@ -103,7 +111,7 @@ class FormPageMixin:
                                                                 exclude_cols=exclude_cols))
             if not form.validate():
                 return page(), 422
-            on_refusal(lambda error: (show_field_errors(form, error), page())[1])
+            on_refusal(refused_page(form, page))
             self.process_form(form, True)
             item = self.datamodel.obj()
             form.populate_obj(item)
@@ -133,7 +141,7 @@ class FormPageMixin:
                 self._edit_widgets(item, form, exclude_cols))
             if not form.validate():
                 return page(), 422
-            on_refusal(lambda error: (show_field_errors(form, error), page())[1])
+            on_refusal(refused_page(form, page))
             self.process_form(form, False)
             form.populate_obj(item)
             with rule_errors():
