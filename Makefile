@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := run.py
 
-.PHONY: run test setup venv babel bench clean translations worker beat
+.PHONY: run test setup venv babel bench clean translations worker beat browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -33,7 +33,18 @@ worker: venv
 beat: venv
 	$(BIN)/celery -A app.celery_app beat -l info
 
-test: venv
+# The browser suite (tests/browser) drives Debian's Chromium through Playwright, in Chinese
+# (chromium-l10n: the browser's own date pickers and dialogs speak the user's language, as on a
+# Chinese desktop); installed here when missing and we may (root), else the one command to run
+# is printed and the tests fail.
+BROWSER_PACKAGES := chromium chromium-l10n fonts-wqy-microhei
+browser:
+	@{ command -v chromium && test -f /usr/lib/chromium/locales/zh-CN.pak; } >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; \
+	  else echo "Chromium is missing: sudo apt-get install $(BROWSER_PACKAGES)"; exit 1; fi; }
+
+test: venv browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
 
 babel: $(VENV)/.installed

@@ -27,6 +27,13 @@ class Link(NamedTuple):
     icon: str = "fa-circle-o"
 
 
+class LoginLink(NamedTuple):
+    """A link under the login form, e.g. a self-registration page: prompt + link label."""
+    prompt: object
+    label: object
+    endpoint: str
+
+
 class Hidden(NamedTuple):
     """A view registered without a menu entry (forms, detail pages, public pages)."""
     view: type
@@ -51,6 +58,7 @@ class Module:
     cli: object = None                          # a click group: `flask <name> …`
     demo: Callable = None                       # demo(orgs, users): its demo records
     audit_actions: dict = field(default_factory=dict)   # audit action → label
+    login_links: tuple = ()                     # LoginLink under the login form
 
     @property
     def menu_category(self):

@@ -218,7 +218,8 @@ def _make_reports(db):
     aggregate (approved; 太原's returned so that aggregate() can run)."""
     from app.models.core import Organization, utcnow
     from app.models.relief import ReliefReport, ReliefReportTask
-    from app.workflows.relief import ReliefReportFlow, _agencies_by_region, extract_figures
+    from app.services.relief.queries import extract_figures
+    from app.workflows.relief import ReliefReportFlow, _agencies_by_region
     task = ReliefReportTask(name=TASK_NAME, period_start=PERIOD[0], period_end=PERIOD[1],
                             deadline=dt.date(2026, 1, 31))
     db.session.add(task)
@@ -353,7 +354,8 @@ def run_benchmark(app, repeat=20):
     from app.extensions import db
     from app.models.core import Organization, User
     from app.models.relief import ReliefApplication, ReliefReport, ReliefReportTask
-    from app.workflows.relief import ReliefReportFlow, extract_figures
+    from app.services.relief.queries import extract_figures
+    from app.workflows.relief import ReliefReportFlow
     from app.workflows.engine import Refusal
 
     with app.app_context():

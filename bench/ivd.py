@@ -6,8 +6,8 @@ Build (cached, see `bench_meta`): schema + regions + demo as `flask portal setup
 organisations in 山西 up to N in total (the demo's 8 hospitals plus synthetic ones spread
 round-robin over the 117 real counties, every 33rd in 省本级 149900); a project whose
 filling window is open today; the catalogue (≈0.35 注册证 per line: 2,000 lines = 700
-注册证 × 2–3 流水号); every hospital's report through `ivd.ensure_hospital_reports`, the
-area reports through `ivd.ensure_area_reports`; BENCH_IVD_LINES_PER_HOSPITAL filled lines
+注册证 × 2–3 流水号); every hospital's report through `commands.ensure_hospital_reports`, the
+area reports through `commands.ensure_area_reports`; BENCH_IVD_LINES_PER_HOSPITAL filled lines
 per reporting hospital (whole 注册证 groups chosen at random per hospital, the three
 filling rules kept, ≈10 % of a hospital's 注册证 without an instrument in use); every
 20th hospital 无需上报 (exempt, no lines); the denormalised totals by one correlated
@@ -17,7 +17,7 @@ INSERT … VALUES on PostgreSQL) with the secondary index dropped and re-created
 Timed (in this process unless said otherwise):
   1. 暂存 of a 50-line page: POST /ivd/fill/<project>/stash as ty_hosp1 (test client,
      logged in), page 1 of the catalogue, two value sets alternating so every call
-     updates all 50 lines; plus `ivd.save_lines` called directly (context only).
+     updates all 50 lines; plus `commands.save_lines` called directly (context only).
   2. Province summary: GET /ivd/review/areas/list/?project=<id> as sx_ybj (山西省医疗保障局);
      plus the pieces that GET runs (ensure_hospital_reports, ensure_area_reports,
      area_sums) and the bare GROUP BY in text() on the same engine.
@@ -292,11 +292,11 @@ def _make_reports(dbname, db, project_id, certs, lines):
     from app.models.core import User
     from app.models.ivd import (IvdAreaReport, IvdCatalogItem, IvdHospitalReport,
                                 IvdReportLine)
-    from app.services import ivd
+    from app.services.ivd import commands
     H, L = IvdHospitalReport, IvdReportLine
     t0 = time.perf_counter()
-    ivd.ensure_hospital_reports(project_id, province_code=PROVINCE)
-    ivd.ensure_area_reports(project_id, PROVINCE)
+    commands.ensure_hospital_reports(project_id, province_code=PROVINCE)
+    commands.ensure_area_reports(project_id, PROVINCE)
     reports = db.session.execute(select(H.id, H.organization_id).where(
         H.project_id == project_id).order_by(H.id)).all()
     n_areas = db.session.execute(select(db.func.count()).select_from(IvdAreaReport).where(
@@ -456,7 +456,7 @@ def bench_stash(app, ids, repeat):
     from app.extensions import db
     from app.models.core import User
     from app.models.ivd import IvdHospitalReport, IvdReportLine
-    from app.services import ivd
+    from app.services.ivd import commands
     sets = _stash_page(app, ids)
     url = f"/ivd/fill/{ids['project_id']}/stash"
     client = _login(app, STASH_USER)
@@ -492,7 +492,7 @@ def bench_stash(app, ids, repeat):
             report = db.session.get(IvdHospitalReport, ids["report_id"])
             report.project  # noqa: B018
             t0 = time.perf_counter()
-            ivd.save_lines(report, entries, g.user)
+            commands.save_lines(report, entries, g.user)
             t = time.perf_counter() - t0
         if n >= WARMUP:
             direct.append(t)
@@ -537,7 +537,7 @@ def bench_summary(app, ids, repeat):
     """GET the province screen as sx_ybj; the pieces it runs; the bare GROUP BY."""
     from app.extensions import db
     from app.models.ivd import IvdAreaReport
-    from app.services import ivd
+    from app.services.ivd import commands, queries
     pid = ids["project_id"]
     url = f"/ivd/review/areas/list/?project={pid}"
     client = _login(app, SUMMARY_USER)
@@ -570,9 +570,9 @@ def bench_summary(app, ids, repeat):
 
     parts = {
         "ensure_hospital_reports": timed(
-            lambda: ivd.ensure_hospital_reports(pid, province_code=PROVINCE)),
-        "ensure_area_reports": timed(lambda: ivd.ensure_area_reports(pid, PROVINCE)),
-        "area_sums": timed(lambda: ivd.area_sums(pid, "city_code", codes)),
+            lambda: commands.ensure_hospital_reports(pid, province_code=PROVINCE)),
+        "ensure_area_reports": timed(lambda: commands.ensure_area_reports(pid, PROVINCE)),
+        "area_sums": timed(lambda: queries.area_sums(pid, "city_code", codes)),
     }
 
     def raw():
@@ -721,13 +721,13 @@ def _export_bare(app, pid, out_dir, dbname):
     a psycopg named (server-side) cursor on PostgreSQL, a plain sqlite3 cursor — written
     by a bare csv.writer with the same BOM and header row."""
     from app.extensions import db
-    from app.services import ivd
     from app.services.ivd.exports import NATIONAL_COLUMNS
+    from app.services.ivd.queries import national_rows
     path = os.path.join(out_dir, f"ivd-national-{dbname}-bare.csv")
     with app.app_context():
         engine = db.engine
-        sql = str(ivd.national_rows(pid).compile(dialect=engine.dialect,
-                                                 compile_kwargs={"literal_binds": True}))
+        sql = str(national_rows(pid).compile(dialect=engine.dialect,
+                                             compile_kwargs={"literal_binds": True}))
         headers = [c.header for c in NATIONAL_COLUMNS]
         t0 = time.perf_counter()
         raw = engine.raw_connection()

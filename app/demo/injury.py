@@ -12,10 +12,11 @@ from werkzeug.datastructures import FileStorage
 from app.extensions import db
 from app.models.core import Region
 from app.models.injury import InjuryDeclaration, InjuryDetermination, InjuryDeviceItem
-from app.services import clock, files, injury
+from app.services import clock, files
+from app.services.injury import commands
 from app.services.validators import _id_check_char
 from app.workflows import engine
-from app.workflows.injury import KINDS, DeclarationFlow
+from app.workflows.injury import KINDS, InjuryDeclarationFlow
 
 # ---- 辅助器具目录 ---------------------------------------------------------------------------
 # (category, usage years, [(name, specification, base price)], [(variant, price factor)])
@@ -207,7 +208,7 @@ def load_injury(orgs, users):
         return (today + dt.timedelta(days=offset)).strftime("%Y%m%d")
 
     def declare(user, kind, det, fields, rows=None, skip=(), materials=True):
-        declaration = injury.save(user, kind, dict(fields, determination=str(dets[det].id)),
+        declaration = commands.save(user, kind, dict(fields, determination=str(dets[det].id)),
                                   rows)
         if materials:
             attach_materials(declaration, user, skip)
@@ -215,7 +216,7 @@ def load_injury(orgs, users):
 
     def act(declaration, *steps):
         for step, actor, comment in steps:
-            engine.apply(DeclarationFlow, declaration, step, actor, {"comment": comment})
+            engine.apply(InjuryDeclarationFlow, declaration, step, actor, {"comment": comment})
 
     relapse = {"diagnosis": "右胫腓骨骨折术后内固定松动", "recurrence_date": day(-6),
                "treatment_plan": "取出原内固定，行切开复位髓内钉固定术，术后康复训练",
@@ -245,7 +246,7 @@ def load_injury(orgs, users):
         declaration.submitted_at -= dt.timedelta(days=2)
         declaration.employer_due_at -= dt.timedelta(days=2)
     db.session.commit()
-    injury.approve_overdue(now=clock.now())
+    commands.approve_overdue(now=clock.now())
 
     # ---- employer_review: waiting for ty_employer (a device declaration with 3 lines) ----
     act(declare(hosp, "device", ("wang", 1),
@@ -279,7 +280,7 @@ def load_injury(orgs, users):
     refused = declare(hosp, "relapse", ("wang", 0), dict(relapse, recurrence_date=day(-40)))
     act(refused, ("submit", hosp, None), ("employer_approve", employer, "同意申报"),
         ("agency_reject", agency, "复发部位与工伤认定部位不一致，请补充原始病历及影像资料后重新申报"))
-    injury.resubmit(hosp, refused)
+    commands.resubmit(hosp, refused)
 
     # ---- ty_hosp2: an approved transfer and a device draft; yc_hosp1: a draft ----
     act(declare(hosp2, "transfer", ("chen", 0),

@@ -8,10 +8,11 @@ from werkzeug.datastructures import FileStorage
 
 from app.extensions import db
 from app.models.ivd import IvdCatalogItem, IvdHospitalReport, IvdProject
-from app.services import files, ivd
+from app.services import files
+from app.services.ivd import commands, queries, rules
 from app.services.pdf import write_cert_summary_pdf
 from app.workflows import engine
-from app.workflows.ivd import AreaFlow, HospitalFlow
+from app.workflows.ivd import IvdAreaReportFlow, IvdHospitalReportFlow
 
 MAJORS = {"生化类": ("肝功能", "肾功能", "血脂", "血糖"), "免疫类": ("肿瘤标志物", "甲状腺功能", "传染病"),
           "分子诊断类": ("核酸检测", "基因分型"), "微生物类": ("细菌鉴定", "药敏试验"),
@@ -59,18 +60,18 @@ def fill(report, user, offset, lines=30):
         entries.append({"item_id": item.id, "last_year_qty": last,
                         "next_year_qty": last + (n % 4) * 3 if n % 9 else last * 2,
                         "in_use": in_use})
-    ivd.save_lines(report, entries, user)
+    commands.save_lines(report, entries, user)
 
 
 def complete(report, user):
     """Everything 提交 needs: contact, 增降幅说明, the 说明文件 and the two PDFs."""
     form = {"contact": "张主任", "contact_phone": "0351-4960000"}
     form.update({f"note_{line.id}": "新增检测项目，需求量增加"
-                 for line in db.session.execute(ivd.beyond_threshold(report)).scalars()})
-    ivd.save_submission_details(report, form, user)
-    for cert in ivd.certs_not_in_use(report.id):
-        files.attach(report, ivd.cert_slot(cert), demo_pdf("在用仪器说明"), user)
-    for slot in ivd.HOSPITAL_SLOTS:
+                 for line in db.session.execute(queries.beyond_threshold(report)).scalars()})
+    commands.save_submission_details(report, form, user)
+    for cert in queries.certs_not_in_use(report.id):
+        files.attach(report, rules.cert_slot(cert), demo_pdf("在用仪器说明"), user)
+    for slot in rules.HOSPITAL_SLOTS:
         files.attach(report, slot, demo_pdf(str(slot.label)), user)
     db.session.commit()
 
@@ -95,7 +96,7 @@ def load_ivd(orgs, users):
     catalogue(running)
     catalogue(ended, certs=10)
     db.session.commit()
-    ivd.ensure_hospital_reports(running.id)
+    commands.ensure_hospital_reports(running.id)
 
     def report(login):
         return db.session.execute(db.select(IvdHospitalReport).where(
@@ -117,6 +118,7 @@ def load_ivd(orgs, users):
         for step in steps:
             actor = users[login] if step == "submit" else users[reviewer]
             comment = "历史采购量与实际不符，请核实后重新填报" if step == "reject" else ""
-            engine.apply(HospitalFlow, r, step, actor, {"comment": comment})
-    ivd.ensure_area_reports(running.id)
-    engine.apply(AreaFlow, ivd.area_report(running.id, "140800"), "submit", users["yc_ybj"])
+            engine.apply(IvdHospitalReportFlow, r, step, actor, {"comment": comment})
+    commands.ensure_area_reports(running.id)
+    engine.apply(IvdAreaReportFlow, queries.area_report(running.id, "140800"), "submit",
+                 users["yc_ybj"])

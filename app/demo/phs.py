@@ -1,11 +1,13 @@
 """基本公卫 demo (SPEC §Y, H1–H6): 小店区 with units and village clinics in every state, 迎泽区
 already reported to 太原市, and the 盐湖区 → 运城市 → 山西省 chain with a change request on
 its way up. Everything goes through the services and the engine, as a user would do it."""
+from app.demo import make_org
 from app.extensions import appbuilder, db
 from app.models.core import User
 from app.models.phs import PhsRound
-from app.services import accounts, phs
+from app.services import accounts
 from app.services.phs import changes as phs_changes
+from app.services.phs import commands, queries
 from app.workflows import engine
 from app.workflows.phs import PhsReportFlow
 
@@ -21,7 +23,7 @@ def _items(n, inst_type, services=("01", "02", "03", "04", "05", "06", "07", "08
 
 def _unit(county_user, name, township, n, inst_type="township_hospital"):
     values = dict(_items(n, inst_type), name=name, township=township)
-    inst = phs.add_institution(county_user, values)
+    inst = commands.add_institution(county_user, values)
     account = db.session.execute(db.select(User).where(
         User.organization_id == inst.organization_id)).scalar_one()
     appbuilder.sm.set_password(account, DEMO_PASSWORD)
@@ -35,17 +37,17 @@ def _station(unit_user, name, n, complete=True):
                   township=None)
     if not complete:
         values.update(longitude="", latitude="", services=[])
-    return phs.add_institution(unit_user, values)
+    return commands.add_institution(unit_user, values)
 
 
 def _report(user, name, comment=None):
     org = user.organization
-    return engine.apply(PhsReportFlow, phs.report_of(org), name, user,
+    return engine.apply(PhsReportFlow, queries.report_of(org), name, user,
                         {"comment": comment} if comment else {})
 
 
 def _review(user, unit_org, name, comment=None):
-    return engine.apply(PhsReportFlow, phs.report_of(unit_org), name, user,
+    return engine.apply(PhsReportFlow, queries.report_of(unit_org), name, user,
                         {"comment": comment} if comment else {})
 
 
@@ -56,10 +58,10 @@ def load_phs(orgs, users):
     xd = users["xd_county"]
     # 小店区: 北格镇卫生院 exists (old report system) and is attached; its 张花村 clinic is
     # still incomplete, so its 上报 is refused until that is filled.
-    phs.attach_existing(xd, [orgs["xd_town1"].id], orgs["xd_county"].id)
+    commands.attach_existing(xd, [orgs["xd_town1"].id], orgs["xd_county"].id)
     town1 = users["xd_town1"]
-    own = phs.unit_institution(orgs["xd_town1"])
-    phs.save(own, dict(_items(1, "township_hospital"), township="北格镇"), town1)
+    own = queries.unit_institution(orgs["xd_town1"])
+    commands.save(own, dict(_items(1, "township_hospital"), township="北格镇"), town1)
     _station(town1, "小店区北格镇北格村卫生室", 2)
     _station(town1, "小店区北格镇张花村卫生室", 3, complete=False)
     make("xd_town2", "小店区黄陵乡卫生院", "medical", "township", "140105")  # to attach
@@ -107,8 +109,6 @@ def load_phs(orgs, users):
 
 
 def _org_maker(orgs):
-    from app.demo import make_org
-
     def make(login, name, org_type, level, code):
         org = make_org(name, org_type, level, code)
         org.category = None

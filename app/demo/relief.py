@@ -4,10 +4,13 @@ from decimal import Decimal
 
 from app.demo import demo_zip
 from app.extensions import db
-from app.models.relief import ReliefApplication, ReliefPrepayment
+from app.models.relief import (ReliefApplication, ReliefPrepayment, ReliefReport,
+                               ReliefReportTask)
 from app.services import files
+from app.services.relief.commands import evaluate
+from app.services.relief.queries import extract_figures
 from app.workflows import engine
-from app.workflows.relief import SLOTS, ApplicationFlow
+from app.workflows.relief import SLOTS, ReliefApplicationFlow, ReliefReportFlow
 
 
 def new_application(org, n, category="unable_to_pay"):
@@ -53,14 +56,12 @@ def load_relief(orgs, users):
                 actor = users[org_key] if step == "submit" else users[agency_key]
                 data = dict(review, disbursed_amount=str(app.requested_amount),
                             disbursed_on="2026-04-01")
-                engine.apply(ApplicationFlow, app, step, actor, data)
+                engine.apply(ReliefApplicationFlow, app, step, actor, data)
 
 
 def load_relief_reporting(orgs, users):
     """A finished and a running report task, one report awaiting review, an evaluation
     and a recovery, so that every R7–R10 screen has something to show."""
-    from app.models.relief import ReliefApplication, ReliefReport, ReliefReportTask
-    from app.workflows.relief import ReliefReportFlow, evaluate, extract_figures
     # The demo applications were 'submitted' in spring: date them so, for the first task.
     for app in db.session.execute(db.select(ReliefApplication)).scalars():
         if app.submitted_at is not None:

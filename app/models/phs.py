@@ -55,6 +55,8 @@ UNIT_STATE_LABELS = {"draft": _l("填报中"), "submitted": _l("已上报"), "ap
                      "returned": _l("不通过")}
 AREA_STATE_LABELS = {"draft": _l("待上报"), "submitted": _l("已上报"), "approved": _l("已确认"),
                      "returned": _l("已退回")}
+# A report still being filled: the institutions it carries may change, rows may be added.
+OPEN_STATES = ("draft", "returned")
 CHANGE_KINDS = {"add": _l("新增"), "modify": _l("修改"), "delete": _l("删除")}
 CHANGE_STATE_LABELS = {"pending": _l("待审核"), "approved": _l("已通过"),
                        "rejected": _l("未通过")}

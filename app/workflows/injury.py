@@ -130,7 +130,7 @@ def _label(declaration):
     return f"{declaration.kind_label}（{declaration.person_name}）"
 
 
-class DeclarationFlow(Workflow):
+class InjuryDeclarationFlow(Workflow):
     model = InjuryDeclaration
     object_type = "injury_declaration"
     state_labels = DECLARATION_STATE_LABELS

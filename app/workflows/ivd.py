@@ -11,7 +11,7 @@ from app.models.core import utcnow
 from app.models.ivd import (AREA_STATE_LABELS, HOSPITAL_STATE_LABELS, IvdAreaReport,
                             IvdHospitalReport)
 from app.scope import ADMIN_ROLE, scope_of
-from app.services import ivd
+from app.services.ivd import commands, queries, rules
 from app.services.files import missing_slots
 from app.workflows.engine import Refusal, Workflow, querying, transition
 
@@ -39,12 +39,12 @@ def own_hospital(report, user):
 
 
 def filling_open(report, user):
-    return ivd.filling_refusal(report)
+    return rules.filling_refusal(report)
 
 
 @querying
 def ready_to_submit(report, user):
-    problems = ivd.submission_problems(report)
+    problems = rules.submission_problems(report)
     return "；".join(str(p) for p in problems) if problems else None
 
 
@@ -60,7 +60,7 @@ def city_deadline(report, user):
 
 @querying
 def city_report_open(report, user):
-    area = ivd.area_report(report.project_id, report.city_code)
+    area = queries.area_report(report.project_id, report.city_code)
     if area is not None and area.state not in OPEN:
         return _("本市报量数据为“%(s)s”，只有待提交或上级审核不通过时才能办理",
                  s=area.state_label)
@@ -70,7 +70,7 @@ def city_report_open(report, user):
 REVIEW_GUARDS = [city_reviewer, city_deadline, city_report_open]
 
 
-class HospitalFlow(Workflow):
+class IvdHospitalReportFlow(Workflow):
     model = IvdHospitalReport
     object_type = "ivd_hospital_report"
     state_labels = HOSPITAL_STATE_LABELS
@@ -80,28 +80,28 @@ class HospitalFlow(Workflow):
                 form="submit_form", style="primary")
     def submit(self, report, user, data):
         report.submitted_at = utcnow()
-        ivd.reset_review(report)
+        commands.reset_review(report)
 
     @transition(source={"submitted"}, target="approved", roles={REVIEWER}, guards=REVIEW_GUARDS,
                 label=_l("审核通过"), style="success")
     def approve(self, report, user, data):
-        ivd.mark_reviewed(report, data)
+        commands.mark_reviewed(report, data)
 
     @transition(source={"submitted"}, target="rejected", roles={REVIEWER}, guards=REVIEW_GUARDS,
                 label=_l("审核不通过"), comment_required=True, style="danger")
     def reject(self, report, user, data):
-        ivd.mark_reviewed(report, data)
+        commands.mark_reviewed(report, data)
 
     @transition(source={"approved", "rejected"}, target="submitted", roles={REVIEWER},
                 guards=REVIEW_GUARDS, label=_l("审核撤回"), style="warning")
     def unreview(self, report, user, data):
-        ivd.reset_review(report)
+        commands.reset_review(report)
 
     @transition(source={"unsubmitted", "submitted", "rejected"}, target="exempt",
                 roles={REVIEWER}, guards=REVIEW_GUARDS, label=_l("取消上报"), batch=True,
                 style="default")
     def exempt(self, report, user, data):
-        ivd.reset_review(report)
+        commands.reset_review(report)
 
     @transition(source={"exempt"}, target="unsubmitted", roles={REVIEWER},
                 guards=REVIEW_GUARDS, label=_l("上报"), batch=True, style="default")
@@ -125,12 +125,12 @@ def area_deadline(report, user):
 @querying
 def everything_below_approved(report, user):
     if report.level == "city":
-        waiting = ivd.hospitals_not_approved(report.project_id, report.region.code)
+        waiting = queries.hospitals_not_approved(report.project_id, report.region.code)
         if waiting:
             return _("以下医疗机构尚未审核通过，不能提交：%(names)s",
                      names=_names([f"{h.organization.name}（{h.state_label}）" for h in waiting]))
         return None
-    waiting = ivd.cities_not_approved(report.project_id, report.region.code)
+    waiting = queries.cities_not_approved(report.project_id, report.region.code)
     if waiting:
         return _("以下市级数据尚未审核通过，不能提交：%(names)s",
                  names=_names([r.name for r in waiting]))
@@ -139,7 +139,7 @@ def everything_below_approved(report, user):
 
 @querying
 def stamped_summary(report, user):
-    if report.level == "province" and missing_slots(report, [ivd.STAMPED_SUMMARY]):
+    if report.level == "province" and missing_slots(report, [rules.STAMPED_SUMMARY]):
         return _("请先上传盖章的汇总数据")
     return None
 
@@ -156,7 +156,7 @@ def province_deadline(report, user):
 
 @querying
 def province_report_open(report, user):
-    area = ivd.area_report(report.project_id, report.province_code)
+    area = queries.area_report(report.project_id, report.province_code)
     if area is not None and area.state not in OPEN:
         return _("本省报量数据为“%(s)s”，只有待提交或审核不通过时才能办理", s=area.state_label)
     return None
@@ -171,7 +171,7 @@ def is_province(report, user):
 PROVINCE_GUARDS = [province_reviewer, province_deadline, province_report_open]
 
 
-class AreaFlow(Workflow):
+class IvdAreaReportFlow(Workflow):
     model = IvdAreaReport
     object_type = "ivd_area_report"
     state_labels = AREA_STATE_LABELS
@@ -182,25 +182,25 @@ class AreaFlow(Workflow):
     def submit(self, report, user, data):
         report.organization_id = user.organization_id
         report.submitted_at = utcnow()
-        ivd.reset_review(report)
+        commands.reset_review(report)
 
     @transition(source={"submitted"}, target="approved", roles={REVIEWER},
                 guards=PROVINCE_GUARDS, label=_l("审核通过"), style="success")
     def approve(self, report, user, data):
-        ivd.mark_reviewed(report, data)
+        commands.mark_reviewed(report, data)
 
     @transition(source={"submitted"}, target="rejected", roles={REVIEWER},
                 guards=PROVINCE_GUARDS, label=_l("审核不通过"), comment_required=True,
                 style="danger")
     def reject(self, report, user, data):
-        ivd.mark_reviewed(report, data)
+        commands.mark_reviewed(report, data)
 
     @transition(source={"approved", "rejected"}, target="submitted", roles={REVIEWER},
                 guards=PROVINCE_GUARDS, label=_l("审核撤回"), style="warning")
     def unreview(self, report, user, data):
-        ivd.reset_review(report)
+        commands.reset_review(report)
 
     @transition(source={"submitted"}, target="rejected", roles={ADMIN_ROLE},
                 guards=[is_province], label=_l("撤回"), style="warning")
     def recall(self, report, user, data):
-        ivd.mark_reviewed(report, data)
+        commands.mark_reviewed(report, data)

@@ -10,11 +10,11 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.i18n import _, _l
 from app.models.core import utcnow
-from app.models.phs import (AREA_STATE_LABELS, CHANGE_STATE_LABELS, PhsChangeRequest,
-                            PhsReport)
-from app.services import phs
+from app.models.phs import (AREA_STATE_LABELS, CHANGE_STATE_LABELS, OPEN_STATES,
+                            PhsChangeRequest, PhsReport)
 from app.services.audit import record
-from app.services.phs import CITY, COUNTY, NATIONAL, PROVINCE, UNIT
+from app.services.phs import changes, queries
+from app.services.phs.rules import CITY, COUNTY, NATIONAL, PROVINCE, UNIT
 from app.workflows.engine import Refusal, Workflow, querying, transition
 from app.workflows.reporting import (ReportingFlow, has_superior, is_reviewer, own_aggregate_open,
                                      own_unit)
@@ -42,16 +42,16 @@ def area_report(report, user):
 
 @querying
 def county_open(report, user):
-    county = phs.superior_of(report.organization)
-    mine = phs.report_of(county, report.task, create=False) if county is not None else None
-    if mine is not None and mine.state not in phs.OPEN_STATES:
+    county = queries.superior_of(report.organization)
+    mine = queries.report_of(county, report.task, create=False) if county is not None else None
+    if mine is not None and mine.state not in OPEN_STATES:
         return _("县级已确认并上报，不能再上报；如需修改请由县级申请修改")
     return None
 
 
 @querying
 def everything_complete(report, user):
-    problems = phs.report_problems(report.organization)
+    problems = queries.report_problems(report.organization)
     if problems:
         return _("以下机构信息不完整，不能上报：%(p)s", p="；".join(str(p) for p in problems))
     return None
@@ -61,10 +61,10 @@ def everything_complete(report, user):
 def subordinates_ready(report, user):
     """County: every unit 通过. City / province: every county / city has reported."""
     org = report.organization
-    subs = phs.subordinates_of(org)
+    subs = queries.subordinates_of(org)
     if not subs and org.level == "county":
         return _("本县还没有需要上报的机构")
-    reports = {r.organization_id: r for r in phs.reports_of_orgs(report.task_id, subs)}
+    reports = {r.organization_id: r for r in queries.reports_of_orgs(report.task_id, subs)}
     wanted = ("approved",) if org.level == "county" else ("submitted", "approved")
     not_reported = _("未上报")
     waiting = [f"{o.name}（{reports[o.id].state_label if o.id in reports else not_reported}）"
@@ -73,7 +73,7 @@ def subordinates_ready(report, user):
         if org.level == "county":
             return _("以下机构尚未审核通过，不能确认并上报：%(n)s", n=_names(waiting))
         return _("以下下级尚未上报，不能确认并上报：%(n)s", n=_names(waiting))
-    problems = phs.report_problems(org)         # a city's or province's own institutions
+    problems = queries.report_problems(org)         # a city's or province's own institutions
     if problems:
         return _("以下机构信息不完整，不能上报：%(p)s", p="；".join(str(p) for p in problems))
     return None
@@ -104,17 +104,17 @@ class PhsReportFlow(ReportingFlow):
 
     @classmethod
     def superior_of(cls, org, to_national=False):
-        return phs.superior_of(org)
+        return queries.superior_of(org)
 
     @classmethod
     def subordinates_of(cls, org):
-        return phs.subordinates_of(org)
+        return queries.subordinates_of(org)
 
     @transition(source={"draft", "returned"}, target="submitted", roles={UNIT},
                 guards=[own_unit, unit_report, has_superior, county_open, everything_complete],
                 label=_l("上报"), style="primary")
     def submit(self, report, user, data):
-        report.reviewer_org_id = phs.superior_of(report.organization).id
+        report.reviewer_org_id = queries.superior_of(report.organization).id
         report.submitted_at = utcnow()
         report.review_opinion = None
 
@@ -146,7 +146,8 @@ class PhsReportFlow(ReportingFlow):
     def confirm(self, report, user, data):
         """Confirms what its subordinates reported (a city's or province's confirmation
         of each one is recorded) and reports the whole upward."""
-        subs = phs.reports_of_orgs(report.task_id, phs.subordinates_of(report.organization))
+        subs = queries.reports_of_orgs(report.task_id,
+                                       queries.subordinates_of(report.organization))
         for sub in subs:
             if sub.state == "submitted":
                 sub.state, sub.reviewed_at = "approved", utcnow()
@@ -158,7 +159,7 @@ class PhsReportFlow(ReportingFlow):
         db.session.execute(update(PhsReport).where(PhsReport.id.in_([s.id for s in subs]))
                            .values(aggregate_id=report.id))
         report.aggregated_at = utcnow()
-        report.reviewer_org_id = phs.superior_of(report.organization).id
+        report.reviewer_org_id = queries.superior_of(report.organization).id
         report.submitted_at = utcnow()
         report.review_opinion = None
 
@@ -187,7 +188,7 @@ def current_reviewer(change, user):
 
 @querying
 def holds_data(change, user):
-    holder = phs.data_is_above(change)
+    holder = queries.data_is_above(change)
     if holder is not None:
         return _("本级已将数据上报，需逐级上报至%(n)s审核", n=holder.name)
     return None
@@ -195,12 +196,12 @@ def holds_data(change, user):
 
 @querying
 def passed_data_on(change, user):
-    if phs.data_is_above(change) is None:
+    if queries.data_is_above(change) is None:
         return _("县级数据在本级或已退回下级，请在本级直接审核")
     return None
 
 
-class ChangeRequestFlow(Workflow):
+class PhsChangeRequestFlow(Workflow):
     model = PhsChangeRequest
     object_type = "phs_change_request"
     state_labels = CHANGE_STATE_LABELS
@@ -208,13 +209,12 @@ class ChangeRequestFlow(Workflow):
     @transition(source={"pending"}, target="pending", roles={CITY, PROVINCE},
                 guards=[current_reviewer, passed_data_on], label=_l("逐级上报"), style="primary")
     def forward(self, change, user, data):
-        change.reviewer_org_id = phs.superior_of(change.reviewer_org).id
+        change.reviewer_org_id = queries.superior_of(change.reviewer_org).id
 
     @transition(source={"pending"}, target="approved", roles=AREA_REVIEWERS,
                 guards=[current_reviewer, holds_data], label=_l("审核通过"), style="success")
     def approve(self, change, user, data):
-        from app.services.phs import changes as phs_changes
-        phs_changes.merge(change, user)
+        changes.merge(change, user)
         _reviewed(change, data)
 
     @transition(source={"pending"}, target="rejected", roles=AREA_REVIEWERS,

@@ -10,8 +10,9 @@ from app.models.registry import (AGREEMENT_STATE_LABELS, AUTH_STATE_LABELS,
                                  INSTITUTION_STATE_LABELS, REVIEW_STATE_LABELS,
                                  STAFF_STATE_LABELS, RegistryAgreement, RegistryAuthorization,
                                  RegistryCertChange, RegistryInstitution, RegistryStaff)
-from app.services import registry as rules
 from app.services.clock import now
+from app.services.registry import commands, rules
+from app.services.registry.queries import authorizations_of, code_region
 from app.services.files import files_of
 from app.workflows.engine import Refusal, Workflow, querying, transition
 
@@ -48,7 +49,7 @@ def not_coded(inst, user):
     return None
 
 
-class InstitutionFlow(Workflow):
+class RegistryInstitutionFlow(Workflow):
     model = RegistryInstitution
     object_type = "registry_institution"
     state_labels = INSTITUTION_STATE_LABELS
@@ -69,15 +70,15 @@ class InstitutionFlow(Workflow):
     def approve(self, inst, user, data):
         org = inst.organization
         if not org.national_code:
-            org.national_code = rules.next_national_code(rules.code_region(org))
+            org.national_code = commands.next_national_code(code_region(org))
         inst.coded_at = now()
         inst.review_comment = (data.get("comment") or "").strip() or None
 
     @transition(source={"draft", "returned", "coded"}, target="archived", roles={AGENCY},
                 label=_l("归档"), comment_required=True, style="danger")
     def archive(self, inst, user, data):
-        rules.archive_staff(inst)
-        rules.withdraw_agreements(inst)
+        commands.archive_staff(inst)
+        commands.withdraw_agreements(inst)
         inst.review_comment = data["comment"].strip()
 
     @transition(source={"draft", "returned", "coded"}, target="deleted",
@@ -86,7 +87,7 @@ class InstitutionFlow(Workflow):
     def delete(self, inst, user, data):
         if inst.created_by_id is not None and inst.organization.national_code is None:
             inst.organization.active = False     # added here, used nowhere else yet
-        for auth in rules.authorizations_of(inst):
+        for auth in authorizations_of(inst):
             if auth.state in ("draft", "uploaded", "rejected"):
                 auth.state = "rejected"
                 auth.review_comment = str(_("机构信息已删除"))
@@ -140,7 +141,7 @@ def claim_maintainer(inst, grantee):
     set_committed_value(inst, "maintainer_id", grantee.id)
 
 
-class AuthorizationFlow(Workflow):
+class RegistryAuthorizationFlow(Workflow):
     model = RegistryAuthorization
     object_type = "registry_authorization"
     state_labels = AUTH_STATE_LABELS
@@ -182,7 +183,7 @@ def institution_coded(change, user):
     return None
 
 
-class CertChangeFlow(Workflow):
+class RegistryCertChangeFlow(Workflow):
     model = RegistryCertChange
     object_type = "registry_cert_change"
     state_labels = REVIEW_STATE_LABELS
@@ -211,7 +212,7 @@ def own_agency(agreement, user):
     return None
 
 
-class AgreementFlow(Workflow):
+class RegistryAgreementFlow(Workflow):
     model = RegistryAgreement
     object_type = "registry_agreement"
     state_labels = AGREEMENT_STATE_LABELS
@@ -227,17 +228,9 @@ class AgreementFlow(Workflow):
         agreement.changed_at = now()
 
 
-def staff_editor(staff, user):
-    """The maintainer edits both kinds; 医师信息维护 the doctors, 护士信息维护 the nurses —
-    each only in its own institution."""
-    names = {r.name for r in user.roles}
-    if staff.organization_id != user.organization_id:
-        return Refusal(_("只能维护本机构的人员信息"), status=403)
-    wanted = {MAINTAINER, rules.DOCTOR_EDITOR if staff.staff_type == "doctor"
-              else rules.NURSE_EDITOR}
-    if not names & wanted:
-        return Refusal(_("您没有维护%(kind)s信息的权限", kind=staff.type_label), status=403)
-    return None
+# The maintainer edits both kinds; 医师信息维护 the doctors, 护士信息维护 the nurses (a rule the
+# staff form applies too).
+staff_editor = rules.staff_editor
 
 
 @querying
@@ -249,7 +242,7 @@ def institution_active(staff, user):
     return None
 
 
-class StaffFlow(Workflow):
+class RegistryStaffFlow(Workflow):
     model = RegistryStaff
     object_type = "registry_staff"
     state_labels = STAFF_STATE_LABELS

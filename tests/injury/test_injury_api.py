@@ -10,7 +10,8 @@ from app.extensions import db
 from app.models.core import Organization, Region
 from app.models.files import Attachment
 from app.models.injury import InjuryDeclaration, InjuryDetermination, InjuryDeviceItem
-from app.services import validators
+from app.services import clock, validators
+from app.services.accounts import create_user
 from tests.conftest import PASSWORD, png_bytes, user
 
 DECL = "/api/v1/injury_declaration"
@@ -99,7 +100,6 @@ def transitions(c, h, pk):
 
 def other_employer():
     """A second employer organisation with its own account → its username."""
-    from app.services.accounts import create_user
     base = user("ty_employer").organization
     suffix = uuid.uuid4().hex[:8]
     org = Organization(name=f"测试机械厂{suffix}", org_type="employer", level=base.level,
@@ -162,7 +162,7 @@ def test_determination_fields_are_checked(app, api, ctx):
     assert db.session.execute(select(func.count()).select_from(InjuryDetermination)
                               ).scalar() == before
     r = c.post(DET + "/", headers=h, json={**body, "id_number": bad_check_digit(body["id_number"])})
-    assert "校验位错误" in r.json["message"]
+    assert r.status_code == 422 and "校验位错误" in r.json["message"]
     r = c.put(f"{DET}/{det.id}", headers=h, json={"person_name": "王建军"})
     assert r.status_code == 200 and r.json["result"]["person_name"] == "王建军"
     assert c.put(f"{DET}/{det.id}", headers=h, json={"injury_date": "20251332"}).status_code == 422
@@ -200,7 +200,9 @@ def test_declaration_saved_through_the_rules(app, api, ctx):
                   ).status_code == 422
     assert count_declarations() == before
     pk = declare(c, h, det_id)
-    shown = c.get(f"{DECL}/{pk}", headers=h).json["result"]
+    r = c.get(f"{DECL}/{pk}", headers=h)
+    assert r.status_code == 200
+    shown = r.json["result"]
     assert (shown["state"], shown["kind_label"], shown["person_name"]) == ("draft", "旧伤复发治疗申请",
                                                                            "测试职工")
     assert shown["determination_no"].startswith("测认") and shown["recurrence_date"] == "2026-01-08"
@@ -248,6 +250,7 @@ def test_bad_configuration_date_saves_nothing(app, api, ctx):
     assert r.status_code == 422 and "第2行" in r.json["fields"]["lines"][0]
     assert c.put(f"{DECL}/{pk}", headers=h, json={"lines": "20191332"}).status_code == 422
     r = c.get(f"{DECL}/{pk}/lines", headers=h)
+    assert r.status_code == 200
     assert [(ln["item"], ln["configured_on"]) for ln in r.json["result"]] == [(code, "20191107")]
 
 
@@ -257,14 +260,16 @@ def test_device_catalogue_search_and_admin_writes(app, api, ctx):
     for q in ("试碳纤维小腿", code[2:7].upper(), "QX9"):
         r = c.get(f"{DEV}/search", headers=h, query_string={"q": q})
         assert r.status_code == 200 and code in [d["code"] for d in r.json["result"]], q
-    assert len(c.get(f"{DEV}/search", headers=h).json["result"]) <= 20
+    r = c.get(f"{DEV}/search", headers=h)
+    assert r.status_code == 200 and len(r.json["result"]) <= 20
     body = {"code": "T" + uuid.uuid4().hex[:8], "name": "肘拐", "category": "助行器",
             "price": "80.50", "usage_years": 2}
     assert c.post(DEV + "/", headers=h, json=body).status_code == 403
     ac, ah = api("admin")
     r = ac.post(DEV + "/", headers=ah, json=body)
     assert r.status_code == 201 and r.json["result"]["price"] is not None
-    assert ac.post(DEV + "/", headers=ah, json=body).json["fields"]["code"] == ["该产品编码已存在"]
+    r = ac.post(DEV + "/", headers=ah, json=body)
+    assert r.status_code == 422 and r.json["fields"]["code"] == ["该产品编码已存在"]
     r = ac.post(DEV + "/", headers=ah, json={**body, "code": "Z1", "price": "-1", "usage_years": 0})
     assert r.status_code == 422 and set(r.json["fields"]) == {"price", "usage_years"}
     assert ac.put(f"{DEV}/{r.json.get('id', 0) or 10**9}", headers=ah, json={}).status_code == 404
@@ -289,7 +294,9 @@ def test_materials_are_images_in_declared_slots(app, api, ctx):
     assert upload(yc, yh, pk, "determination_doc").status_code == 404
     r = upload(c, h, pk, "determination_doc")
     assert r.status_code == 201 and attachments() == 1
-    shown = c.get(f"{DECL}/{pk}", headers=h).json["result"]
+    r = c.get(f"{DECL}/{pk}", headers=h)
+    assert r.status_code == 200
+    shown = r.json["result"]
     assert [a["slot"] for a in shown["attachments"]] == ["determination_doc"]
 
 
@@ -330,7 +337,9 @@ def test_hospital_employer_agency_chain(app, api, ctx):
     line = {"item": code, "quantity": 2, "price": "", "configured_on": "20251107",
             "usage_years": ""}
     pk = declare(c, h, det_id, kind="device", opinion="建议配置", lines=[line])
-    shown = c.get(f"{DECL}/{pk}", headers=h).json["result"]
+    r = c.get(f"{DECL}/{pk}", headers=h)
+    assert r.status_code == 200
+    shown = r.json["result"]
     assert shown["lines"] == [{"item": code, "name": "碳纤维小腿假肢", "quantity": 2,
                                "price": "12800.00", "configured_on": "20251107",
                                "usage_years": 3}]
@@ -351,7 +360,9 @@ def test_hospital_employer_agency_chain(app, api, ctx):
     assert c.post(f"{DECL}/{pk}/agency_approve", headers=h).status_code == 403
     r = ac.post(f"{DECL}/{pk}/agency_approve", headers=ah, json={"comment": "同意配置"})
     assert r.status_code == 200 and r.json["state"] == "approved"
-    shown = c.get(f"{DECL}/{pk}", headers=h).json["result"]
+    r = c.get(f"{DECL}/{pk}", headers=h)
+    assert r.status_code == 200
+    shown = r.json["result"]
     assert (shown["state_label"], shown["employer_opinion"], shown["agency_opinion"],
             shown["employer_auto_approved"]) == ("通过", "情况属实", "同意配置", False)
     assert [(t["transition"], t["comment"]) for t in transitions(c, h, pk)] == [
@@ -412,7 +423,6 @@ def test_employer_of_another_company_sees_nothing(app, api, ctx):
 
 
 def test_employer_timeout_auto_approves_when_read(app, api, ctx, monkeypatch):
-    from app.services import clock
     c, h = api("ty_hosp1")
     pk = submitted(c, h, determination())
     ac, ah = api("ty_agency")
@@ -434,7 +444,6 @@ def test_employer_timeout_auto_approves_when_read(app, api, ctx, monkeypatch):
 
 
 def test_employer_within_the_deadline_still_decides(app, api, ctx, monkeypatch):
-    from app.services import clock
     c, h = api("ty_hosp1")
     pk = submitted(c, h, determination())
     later = clock.now() + dt.timedelta(hours=23)

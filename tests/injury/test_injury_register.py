@@ -34,11 +34,12 @@ def counts():
 
 
 def refused(client, expected, **overrides):
-    """Posts a registration that must fail with `expected` shown; nothing is created."""
+    """Posts a registration that must fail with `expected` shown (422, the form again);
+    nothing is created."""
     before = counts()
     r = client.post(URL, data=form(**overrides))
     page = r.get_data(as_text=True)
-    assert r.status_code == 200 and expected in page, flashes(r)
+    assert r.status_code == 422 and expected in page, flashes(r)
     assert counts() == before
     return page
 
@@ -55,7 +56,9 @@ def test_login_page_links_to_registration(client):
 
 
 def test_registration_page_is_public(client, ctx):
-    page = client.get(URL).get_data(as_text=True)
+    r = client.get(URL)
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200
     for text in ("单位名称", "统一社会信用代码", "所属区划", "联系人", "联系电话", "登录名",
                  "确认密码", "开通医疗机构网上服务", '<option value="140000"', "csrf_token"):
         assert text in page
@@ -79,7 +82,9 @@ def test_registration_creates_institution_and_account_that_can_log_in(client, ct
     before = counts()
     r = client.post(URL, data=form())
     assert r.status_code == 302 and r.headers["Location"].endswith(URL + "done")
-    done = client.get(URL + "done").get_data(as_text=True)
+    r = client.get(URL + "done")
+    done = r.get_data(as_text=True)
+    assert r.status_code == 200
     assert "太原工伤康复医院" in done and "立即登录" in done and 'href="/login/"' in done
     assert counts() == (before[0] + 1, before[1] + 1)
     u = account("太原工伤康复医院")
@@ -183,8 +188,9 @@ def test_missing_csrf_token_is_refused(app, client, ctx):
     r = client.post(URL, data=form())
     assert r.status_code == 400 and "CSRF" in r.get_data(as_text=True)
     assert counts() == before
-    token = re.search(r'name="csrf_token" value="([^"]+)"',
-                      client.get(URL).get_data(as_text=True)).group(1)
+    r = client.get(URL)
+    assert r.status_code == 200
+    token = re.search(r'name="csrf_token" value="([^"]+)"', r.get_data(as_text=True)).group(1)
     assert client.post(URL, data=form(csrf_token=token)).status_code == 302
 
 
@@ -195,11 +201,12 @@ def test_captcha_when_enabled(app, client, ctx, monkeypatch):
                        .values(value="1"))
     db.session.commit()
     monkeypatch.setattr("app.services.captcha.generate_code", lambda *a, **k: "AB3K")
-    assert "验证码" in client.get(URL).get_data(as_text=True)
+    r = client.get(URL)
+    assert r.status_code == 200 and "验证码" in r.get_data(as_text=True)
     assert client.get("/captcha.png").status_code == 200
     refused(client, "验证码错误或已过期", captcha="ZZZZ")
     refused(client, "验证码错误或已过期", captcha="AB3K")   # a captcha answers once
-    client.get("/captcha.png")
+    assert client.get("/captcha.png").status_code == 200
     assert client.post(URL, data=form(captcha="ab3k")).status_code == 302
 
 

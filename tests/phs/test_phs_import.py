@@ -11,8 +11,11 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models.core import Organization, User
 from app.models.phs import PhsInstitution
-from app.services import phs
-from conftest import flashes, user
+from app.services.phs import commands, queries
+from app.views.phs.screens import EXPORT_FIELDS
+from app.workflows.engine import apply
+from app.workflows.phs import PhsReportFlow
+from tests.conftest import flashes, user
 
 BASE = "/phs/institutions"
 HEADERS = ["机构名称", "机构编码", "联系人", "联系电话", "所在乡镇（街道）", "详细地址", "机构类型",
@@ -71,7 +74,6 @@ def station(name, **extra):
 
 
 def exported(c, cols=None):
-    from app.services.phs.imports import EXPORT_FIELDS
     keys = cols or [f.key for f in EXPORT_FIELDS]
     r = c.get(f"{BASE}/export/", query_string=[("col", k) for k in keys])
     assert r.status_code == 200 and r.mimetype == XLSX, text(r)[:300]
@@ -147,7 +149,7 @@ def test_county_file_creates_a_unit_with_its_account_and_stations(login_as, ctx)
     unit = inst("小店区新村镇卫生院")
     assert (unit.tier, unit.superior_org_id, unit.superior_label) == ("unit", county.id, "小店区")
     assert unit.organization_id != county.id and unit.source_org_id == unit.organization_id
-    login = phs.login_names([unit.organization_id])[unit.organization_id]
+    login = queries.login_names([unit.organization_id])[unit.organization_id]
     account = user(login)
     assert account.must_change_password and "H 基层机构" in {x.name for x in account.roles}
     assert login in text(c.get(f"{BASE}/list/"))
@@ -203,12 +205,10 @@ def test_county_rows_it_may_not_write_are_refused_with_the_reason(login_as, ctx)
 
 
 def test_import_is_refused_once_the_unit_has_reported(login_as, ctx):
-    from app.workflows.engine import apply
-    from app.workflows.phs import PhsReportFlow
     town1 = user("xd_town1")
-    phs.save(inst(ZHANGHUA), {"longitude": "112.56", "latitude": "37.73", "services": ["01"]},
-             town1)
-    apply(PhsReportFlow, phs.report_of(town1.organization), "submit", town1)
+    commands.save(inst(ZHANGHUA),
+                  {"longitude": "112.56", "latitude": "37.73", "services": ["01"]}, town1)
+    apply(PhsReportFlow, queries.report_of(town1.organization), "submit", town1)
     c = login_as("xd_town1")
     before, contact = counts(), inst(TOWN1).contact
     r = upload(c, [{"机构名称": TOWN1, "联系人": "改"}, station("小店区北格镇新村卫生室")])

@@ -177,7 +177,7 @@ def test_the_scheduled_jobs_run_on_the_worker(app, ctx, worker, login_as):
     from app.models.injury import InjuryDeclaration
     from app.models.registry import RegistryAgreement
     from app.services.export_jobs import export_dir
-    from tests.injury.test_injury import declaration, determination, submitted
+    from tests.injury.injury_support import declaration, determination, submitted
     schedule = celery.conf.beat_schedule              # what `celery -A app.celery_app beat` sends
     assert set(schedule) == {"export_cleanup", "injury_approve_overdue",
                              "registry_sync_agreements"}

@@ -15,7 +15,7 @@ from app.models.relief import ReliefApplication
 from app.summaries import differences
 from app.workflows import engine
 from app.workflows.engine import Refusal
-from app.workflows.relief import ApplicationFlow
+from app.workflows.relief import ReliefApplicationFlow
 from tests.conftest import make_application, user
 
 ROWS = 8
@@ -51,9 +51,9 @@ def _run(app, plan):
             for name, pks, data in steps:
                 try:
                     if len(pks) > 1:
-                        engine.apply_batch(ApplicationFlow, pks, name, actor, dict(data))
+                        engine.apply_batch(ReliefApplicationFlow, pks, name, actor, dict(data))
                     else:
-                        engine.apply(ApplicationFlow, pks[0], name, actor, dict(data))
+                        engine.apply(ReliefApplicationFlow, pks[0], name, actor, dict(data))
                     result = "ok"
                 except Refusal as exc:
                     result = exc.status
@@ -76,7 +76,7 @@ def _run(app, plan):
 def test_eight_threads_one_winner_per_row_audit_and_summaries_agree(app, ctx):
     submitted = [make_application() for _ in range(ROWS)]
     for pk in submitted:
-        engine.apply(ApplicationFlow, pk, "submit", user("ty_hosp1"))
+        engine.apply(ReliefApplicationFlow, pk, "submit", user("ty_hosp1"))
     drafts = [make_application() for _ in range(ROWS)]
     db.session.commit()
 

@@ -5,7 +5,7 @@ import pytest
 
 from app.extensions import db
 from app.workflows.engine import Refusal, apply, apply_batch
-from app.workflows.relief import AGENCY, INSTITUTION, ApplicationFlow
+from app.workflows.relief import AGENCY, INSTITUTION, ReliefApplicationFlow
 from tests.conftest import make_application, user
 
 DOCS = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "workflows.md")
@@ -24,27 +24,27 @@ def test_docs_match_the_declarations(ctx):
     ("delete", INSTITUTION, True), ("delete", AGENCY, False),
 ])
 def test_role_table(transition, role, allowed):
-    assert (role in ApplicationFlow.transitions[transition].roles) is allowed
+    assert (role in ReliefApplicationFlow.transitions[transition].roles) is allowed
 
 
 def test_refusal_order_scope_role_state(ctx):
     pk = make_application()
     with pytest.raises(Exception) as exc:           # another city: not found
-        apply(ApplicationFlow, pk, "submit", user("yc_hosp1"))
+        apply(ReliefApplicationFlow, pk, "submit", user("yc_hosp1"))
     assert getattr(exc.value, "code", None) == 404
     with pytest.raises(Refusal) as exc:              # agency may not submit
-        apply(ApplicationFlow, pk, "submit", user("ty_agency"))
+        apply(ReliefApplicationFlow, pk, "submit", user("ty_agency"))
     assert exc.value.status == 403
     with pytest.raises(Refusal) as exc:              # wrong state
-        apply(ApplicationFlow, pk, "withdraw", user("ty_hosp1"))
+        apply(ReliefApplicationFlow, pk, "withdraw", user("ty_hosp1"))
     assert exc.value.status == 409 and "待提交" in exc.value.message
 
 
 def test_batch_names_each_ineligible_row_and_changes_nothing(ctx):
     a, b, c = make_application(), make_application(with_files=False), make_application()
-    apply(ApplicationFlow, c, "submit", user("ty_hosp1"))
+    apply(ReliefApplicationFlow, c, "submit", user("ty_hosp1"))
     with pytest.raises(Refusal) as exc:
-        apply_batch(ApplicationFlow, [a, b, c], "submit", user("ty_hosp1"))
+        apply_batch(ReliefApplicationFlow, [a, b, c], "submit", user("ty_hosp1"))
     ineligible = {row["id"]: row for row in exc.value.ineligible}
     assert set(ineligible) == {b, c}
     assert ineligible[c]["state"] == "submitted" and "请上传附件" in ineligible[b]["reason"]
@@ -56,8 +56,8 @@ def test_batch_names_each_ineligible_row_and_changes_nothing(ctx):
 def test_every_transition_is_audited_with_from_and_to(ctx):
     from app.services.audit import history
     pk = make_application()
-    apply(ApplicationFlow, pk, "submit", user("ty_hosp1"))
-    apply(ApplicationFlow, pk, "send_back", user("ty_agency"), {"poverty": "0", "comment": "补"})
+    apply(ReliefApplicationFlow, pk, "submit", user("ty_hosp1"))
+    apply(ReliefApplicationFlow, pk, "send_back", user("ty_agency"), {"poverty": "0", "comment": "补"})
     rows = history("relief_application", pk)
     assert [(r.from_state, r.to_state, r.username) for r in rows] == [
         ("draft", "submitted", "ty_hosp1"), ("submitted", "returned", "ty_agency")]

@@ -11,7 +11,7 @@ from app.models.relief import ReliefApplication, ReliefSummary
 from app.summaries import differences
 from app.workflows import engine
 from app.workflows.engine import Refusal
-from app.workflows.relief import ApplicationFlow
+from app.workflows.relief import ReliefApplicationFlow
 from tests.conftest import make_application, user
 
 
@@ -32,7 +32,7 @@ def test_random_operations_leave_every_summary_equal_to_a_recount(app, ctx):
     for _ in range(60):
         name, actor, data = rng.choice(moves)
         try:
-            engine.apply(ApplicationFlow, rng.choice(pks), name, actor, dict(data))
+            engine.apply(ReliefApplicationFlow, rng.choice(pks), name, actor, dict(data))
         except Refusal:
             db.session.rollback()
     # ORM edits of measured and key columns, a Core bulk update and a Core delete.
@@ -73,7 +73,7 @@ def _record_counts(where):
 
 def test_statistics_screen_shows_the_records_figures_by_area(app, ctx, login_as):
     pk = make_application()
-    engine.apply(ApplicationFlow, pk, "submit", user("ty_hosp1"))
+    engine.apply(ReliefApplicationFlow, pk, "submit", user("ty_hosp1"))
     A = ReliefApplication
     shanxi = _record_counts(A.province_code == "140000")
     page = login_as("nhc").get("/relief/statistics/").get_data(as_text=True)
@@ -116,7 +116,7 @@ def test_home_counts_follow_the_records(app, ctx, login_as):
     waiting = _record_counts(A.reviewer_org_id == agency.organization_id).get("submitted", 0)
     page = login_as("ty_agency").get("/").get_data(as_text=True)
     assert _todo(page, "疾病应急救助 · 待审核") == waiting
-    engine.apply(ApplicationFlow, pk, "submit", hosp)
+    engine.apply(ReliefApplicationFlow, pk, "submit", hosp)
     assert _todo(login_as("ty_hosp1").get("/").get_data(as_text=True),
                  "疾病应急救助 · 待提交") == drafts - 1
     assert _todo(login_as("ty_agency").get("/").get_data(as_text=True),

@@ -2,6 +2,7 @@
 (search or 新增, PDF, stamped scan recognised) → agency review → 维护 → 提交审核 → national
 审核赋码 → 定点协议 → agency 确认 → 入库, and the issue's bad input on the screens."""
 import io
+import random
 import re
 
 import pypdfium2 as pdfium
@@ -10,12 +11,14 @@ from PIL import Image, ImageDraw
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models.core import Organization
+from app.models.core import Organization, User
 from app.models.registry import (DesignatedInstitution, RegistryAgreement,
                                  RegistryAuthorization, RegistryInstitution, RegistryStaff)
-from app.services.registry import agreements as registry_agreements
+from app.services.files import files_of
 from app.services.registry import authorization as registry_auth
-from conftest import flashes, user
+from app.services.registry import commands
+from app.services.validators import _uscc_check_char
+from tests.conftest import flashes, user
 
 CLINIC = {"legal_name": "太原仁和医疗有限公司", "name": "太原仁和诊所",
           "uscc": "91140105MA0KXQ1P2X", "licence_no": "PDY00009914010521D2152",
@@ -31,7 +34,6 @@ def text(r):
 
 
 def valid_uscc(body17):
-    from app.services.validators import _uscc_check_char
     return body17 + _uscc_check_char(body17)
 
 
@@ -67,7 +69,6 @@ def scan_of(pdf, angle=0, jpeg=True):
     draw = ImageDraw.Draw(page)
     w, h = page.size
     draw.ellipse((w * 0.55, h * 0.62, w * 0.85, h * 0.80), outline=(220, 30, 30), width=8)
-    import random
     rnd = random.Random(7)
     px = page.load()
     for _ in range(4000):
@@ -94,92 +95,93 @@ def test_registration_and_help_pages_are_public(client):
 
 
 def test_registration_refuses_bad_input_and_creates_nothing(client, ctx):
-    from app.models.core import User
     before = count(User)
     r = register(client, login="ty_maint", mobile="123", confirm="other", role_kind="")
     page = text(r)
-    assert r.status_code == 200
+    assert r.status_code == 422
     for message in ("已被使用", "请填写11位手机号", "请选择角色类型", "两次输入的密码不一致"):
         assert message in page
     assert count(User) == before
 
 
+def ok(r, status=200):
+    """One step of a chain: its status (a redirect after every successful POST)."""
+    assert r.status_code == status, flashes(r) if status == 302 else text(r)[:1500]
+    return r
+
+
 def test_whole_chain_in_the_browser(app, client, login_as, ctx):
     # M1: register, asking for the maintainer role.
-    assert register(client).status_code == 302
+    ok(register(client), 302)
     reg = user("renhe_maint")
     assert reg.organization_id is None and reg.registry_role == "maintainer"
     c = logged_in(app, "renhe_maint")
     # M2: search finds nothing → 新增 the clinic, which opens the authorisation.
-    assert "没有检索到可授权的机构" in text(c.get("/registry/authorizations/list/?q=仁和"))
-    r = new_clinic(c)
-    assert r.status_code == 302, flashes(r) or text(r)[:2000]
+    assert "没有检索到可授权的机构" in text(ok(c.get("/registry/authorizations/list/?q=仁和")))
+    ok(new_clinic(c), 302)
     inst = inst_named("太原仁和诊所")
     auth = db.session.execute(select(RegistryAuthorization).where(
         RegistryAuthorization.institution_id == inst.id)).scalar_one()
     assert auth.state == "draft" and re.fullmatch(r"SQ\d{8}\d{6}", auth.auth_no)
     # 生成授权文件并下载: a PDF, the same bytes on every click.
-    first = c.get(f"/registry/authorizations/document/{auth.id}")
-    second = c.get(f"/registry/authorizations/document/{auth.id}")
+    first = ok(c.get(f"/registry/authorizations/document/{auth.id}"))
+    second = ok(c.get(f"/registry/authorizations/document/{auth.id}"))
     assert first.mimetype == "application/pdf" and first.data == second.data
     # 授权文书上传: a rotated, stamped, noisy scan of the printed file is recognised.
-    r = upload(c, auth.id, scan_of(first.data, angle=90))
-    assert r.status_code == 302, text(r)[:1500]
+    ok(upload(c, auth.id, scan_of(first.data, angle=90)), 302)
     db.session.refresh(auth)
     assert auth.state == "uploaded"
     # The pooling area's agency approves: the account gets the role and the institution.
     agency = login_as("ty_agency")
-    assert auth.auth_no in text(agency.get("/registry/authorizations/list/"))
-    r = agency.post(f"/registry/authorizations/transition/approve/{auth.id}")
-    assert "审核通过成功" in flashes(agency.get("/registry/authorizations/list/")) or r.status_code == 302
+    assert auth.auth_no in text(ok(agency.get("/registry/authorizations/list/")))
+    ok(agency.post(f"/registry/authorizations/transition/approve/{auth.id}"), 302)
+    assert "审核通过成功" in flashes(ok(agency.get("/registry/authorizations/list/")))
     db.session.expire_all()
     assert auth.state == "approved" and inst.maintainer_id == reg.id
     assert reg.organization_id == inst.organization_id
     assert "M 机构维护人员" in {role.name for role in user("renhe_maint").roles}
     # M3: maintain, then M4 提交审核 locks editing.
     c = logged_in(app, "renhe_maint")
-    r = c.post(f"/registry/institutions/maintain/{inst.id}", data={**CLINIC, "phone": "13800001111"})
-    assert r.status_code == 302, text(r)[:1500]
+    ok(c.post(f"/registry/institutions/maintain/{inst.id}",
+              data={**CLINIC, "phone": "13800001111"}), 302)
     db.session.expire_all()
     assert inst.organization.phone == "13800001111"
-    c.post(f"/registry/institutions/transition/submit/{inst.id}")
+    ok(c.post(f"/registry/institutions/transition/submit/{inst.id}"), 302)
     db.session.expire_all()
     assert inst.state == "submitted"
-    r = c.post(f"/registry/institutions/maintain/{inst.id}", data={**CLINIC, "phone": "13800002222"})
-    assert "待审核，不能维护" in flashes(c.get(f"/registry/institutions/show/{inst.id}")) or \
-        r.status_code == 302
+    ok(c.post(f"/registry/institutions/maintain/{inst.id}",
+              data={**CLINIC, "phone": "13800002222"}), 302)
+    assert "待审核，不能维护" in flashes(ok(c.get(f"/registry/institutions/show/{inst.id}")))
     db.session.expire_all()
     assert inst.organization.phone == "13800001111"
     # M5: national 审核赋码 assigns H + region + sequence.
     nhc = login_as("nhc")
-    nhc.post(f"/registry/institutions/transition/approve/{inst.id}")
+    ok(nhc.post(f"/registry/institutions/transition/approve/{inst.id}"), 302)
     db.session.expire_all()
     assert inst.state == "coded"
     assert re.fullmatch(r"H14010500\d{3}", inst.organization.national_code)
     assert inst.organization.national_code != "H14010500001"     # 太原市第一人民医院's
     # M6: agreement with the agency chosen by region and name → 待确认 → 确认 → 入库.
     agency_org = user("ty_agency").organization
-    form = c.get("/registry/agreements/new?agency_region=140100&agency_name=太原")
+    form = ok(c.get("/registry/agreements/new?agency_region=140100&agency_name=太原"))
     assert agency_org.name in text(form)
-    r = c.post("/registry/agreements/new", data={
+    ok(c.post("/registry/agreements/new", data={
         "institution_id": inst.id, "agency_org_id": agency_org.id, "agreement_no": "TY-RH-01",
         "agreement_type": "service", "start_date": "2026-01-01", "end_date": "2026-12-31",
         "content": "服务协议", "file": (io.BytesIO(first.data), "协议.pdf")},
-        content_type="multipart/form-data")
-    assert r.status_code == 302, text(r)[:1500]
+        content_type="multipart/form-data"), 302)
     agreement = db.session.execute(select(RegistryAgreement).where(
         RegistryAgreement.agreement_no == "TY-RH-01")).scalar_one()
     assert agreement.state == "pending"
-    from app.services.files import files_of
     assert files_of(agreement).get("agreement_doc")
-    agency.post(f"/registry/agreements/transition/confirm/{agreement.id}")
+    ok(agency.post(f"/registry/agreements/transition/confirm/{agreement.id}"), 302)
     db.session.expire_all()
     assert agreement.state == "confirmed"
-    assert registry_agreements.sync_agreements()[0] >= 1
+    assert commands.sync_agreements()[0] >= 1
     published = db.session.execute(select(DesignatedInstitution).where(
         DesignatedInstitution.agreement_id == agreement.id)).scalar_one()
     assert published.national_code == inst.organization.national_code
-    listed = text(agency.get("/registry/designated/list/"))
+    listed = text(ok(agency.get("/registry/designated/list/")))
     assert "TY-RH-01" in listed and inst.organization.national_code in listed
 
 
@@ -188,7 +190,7 @@ def test_new_institution_with_wrong_uscc_check_character_changes_nothing(app, cl
     c = logged_in(app, "renhe_maint")
     before = (count(Organization), count(RegistryInstitution), count(RegistryAuthorization))
     r = new_clinic(c, uscc="91140105MA0KXQ1P2Y")
-    assert r.status_code == 200 and "统一社会信用代码校验位错误" in text(r)
+    assert r.status_code == 422 and "统一社会信用代码校验位错误" in text(r)
     assert (count(Organization), count(RegistryInstitution),
             count(RegistryAuthorization)) == before
 
@@ -218,12 +220,13 @@ def test_unrecognisable_and_foreign_scans_are_refused_with_help(app, client, log
     blank = io.BytesIO()
     Image.new("RGB", (1200, 1600), "white").save(blank, "PNG")
     r = upload(c, auth.id, blank.getvalue(), "空白.png")
+    assert r.status_code == 422
     assert "无法识别" in text(r) and "附件无法识别时，如何操作？" in text(r)
     # The stamped file of another authorisation (reg_demo's) names the other number.
     other = db.session.execute(select(RegistryAuthorization).where(
         RegistryAuthorization.user_id == user("reg_demo").id)).scalar_one()
     r = upload(c, auth.id, registry_auth.document_pdf(other), "别人的.pdf")
-    assert other.auth_no in text(r) and "不一致" in text(r)
+    assert r.status_code == 422 and other.auth_no in text(r) and "不一致" in text(r)
     db.session.expire_all()
     assert auth.state == "draft" and not auth.uploaded_at
 
@@ -384,7 +387,7 @@ def test_doctor_editor_cannot_add_a_nurse(app, client, login_as, ctx):
     assert "本机构已有该身份证号的人员" in text(r)
     r = c.post("/registry/staff/new", data={**nurse, "name": "周强", "staff_type": "doctor",
                                              "id_number": "110101199003071234"})
-    assert r.status_code == 200 and "身份证" in text(r)
+    assert r.status_code == 422 and "身份证" in text(r)
     assert count(RegistryStaff) == before
 
 

@@ -17,8 +17,7 @@ from app.models.files import Attachment
 from app.models.registry import (DesignatedInstitution, RegistryAgreement,
                                  RegistryAuthorization, RegistryCertChange,
                                  RegistryCodeCounter, RegistryInstitution, RegistryStaff)
-from app.services import registry
-from app.services.registry import agreements as registry_agreements
+from app.services.registry import commands, rules
 from app.services.registry import authorization as registry_auth
 from app.services.validators import _uscc_check_char
 from tests.conftest import PASSWORD, png_bytes, user
@@ -90,10 +89,9 @@ def refused(response, status, field=None):
 
 
 def register(login, role_kind="maintainer"):
-    u = registry_auth.register({"username": login, "name": "信息员", "mobile": "13903519999",
-                                "role_kind": role_kind, "password": PASSWORD,
-                                "confirm": PASSWORD})
-    db.session.commit()
+    u = commands.register({"username": login, "name": "信息员", "mobile": "13903519999",
+                           "role_kind": role_kind, "password": PASSWORD,
+                           "confirm": PASSWORD})
     return u
 
 
@@ -102,9 +100,8 @@ def newcomer(ctx):
     """A registrant who added 太原晋阳康复医院 and asked to maintain it (authorisation in
     draft), all through the services as the screens do it."""
     u = register("jy_maint")
-    inst_ = registry.add_institution(u, form())
-    auth = registry_auth.request_authorization(u, inst_, "maintainer")
-    db.session.commit()
+    inst_ = commands.add_institution(u, form())
+    auth = commands.request_authorization(u, inst_, "maintainer")
     return {"user": u.id, "inst": inst_.id, "auth": auth.id, "auth_no": auth.auth_no}
 
 
@@ -145,7 +142,7 @@ def test_whole_chain_from_registration_to_the_designated_list(api, ctx):
         "approved"
     db.session.expire_all()
     grantee, row = user("chain_maint"), db.session.get(RegistryInstitution, inst_id)
-    assert registry.MAINTAINER in {r.name for r in grantee.roles}
+    assert rules.MAINTAINER in {r.name for r in grantee.roles}
     assert grantee.organization_id == row.organization_id and row.maintainer_id == grantee.id
     g.pop("_scope", None)   # conftest's FreshClient keeps scope_of's per-request cache in g
     # 维护 and 提交审核
@@ -176,7 +173,7 @@ def test_whole_chain_from_registration_to_the_designated_list(api, ctx):
     assert ok(c.put(f"{AGREEMENT}/{ag_id}", headers=h,
                     json={"end_date": "2027-06-30"}))["state"] == "pending"
     ok(agency.post(f"{AGREEMENT}/{ag_id}/confirm", headers=ah, json={}))
-    registry_agreements.sync_agreements()
+    commands.sync_agreements()
     listed = db.session.execute(select(DesignatedInstitution).where(
         DesignatedInstitution.agreement_id == ag_id)).scalar_one()
     assert (listed.national_code, listed.institution_name, listed.agreement_no,

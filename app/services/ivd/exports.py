@@ -8,10 +8,11 @@ from app.extensions import db
 from app.i18n import _
 from app.models.core import Region
 from app.models.ivd import IvdHospitalReport, IvdProject
-from app.scope import region_in_scope
-from app.services import ivd
+from app.scope import region_in_scope, scope_of
+from app.services.audit import record
 from app.services.export import Column, write_csv
 from app.services.export_jobs import run_file_job, start
+from app.services.ivd.queries import cert_summary, national_rows
 from app.services.jobs import job
 from app.services.pdf import write_cert_summary_pdf
 
@@ -28,7 +29,6 @@ STREAM = {"stream_results": True, "yield_per": 2000}
 def start_summary_export(project, user):
     """汇总数据导出 for the caller's level: the province's PDF, or (nation) the CSV; None
     for any other level."""
-    from app.scope import scope_of
     kind, code = scope_of(user)
     if kind == "province":
         return start(user, f"{project.name}-汇总数据（按注册证）", "ivd_province_pdf",
@@ -37,6 +37,17 @@ def start_summary_export(project, user):
         return start(user, f"{project.name}-全国报量数据", "ivd_national_csv",
                      f"project={project.id}")
     return None
+
+
+def export_summary(project, user):
+    """汇总数据导出 from the screens: the job and its audit row (导出), committed; None
+    (nothing written) when the caller's level has no summary export."""
+    job = start_summary_export(project, user)
+    if job is not None:
+        record(user, "export", object_type="ivd_area_report",
+               comment=f"{project.name}：汇总数据导出")
+        db.session.commit()
+    return job
 
 
 def _project():
@@ -52,7 +63,7 @@ def ivd_province_pdf(job_id):
         if not region_in_scope(province, g.user):      # re-checked as the job's user
             raise PermissionError(_("该区域不在您的管辖范围内"))
         rows = db.session.execute(
-            ivd.cert_summary(project.id, IvdHospitalReport.province_code == province.code)
+            cert_summary(project.id, IvdHospitalReport.province_code == province.code)
             .execution_options(**STREAM))
         return write_cert_summary_pdf(
             path, _("%(p)s 汇总数据（按注册证）", p=project.name),
@@ -69,7 +80,7 @@ def ivd_province_pdf(job_id):
 def ivd_national_csv(job_id):
     def produce(path, counted, total):
         project = _project()
-        rows = db.session.execute(ivd.national_rows(project.id).execution_options(**STREAM))
+        rows = db.session.execute(national_rows(project.id).execution_options(**STREAM))
         with open(path, "wb") as fh:
             return write_csv(fh, NATIONAL_COLUMNS, counted(rows))
 

@@ -5,13 +5,17 @@ import json
 
 from sqlalchemy import select
 
+from app.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
 from app.extensions import db
 from app.i18n import _
-from app.models.phs import CHANGE_KINDS, PhsChangeRequest, PhsInstitution
+from app.models.phs import CHANGE_KINDS, OPEN_STATES, PhsChangeRequest, PhsInstitution
 from app.scope import scoped_get
-from app.services import audit, phs
-from app.services.phs import COUNTY, EDITABLE_FIELDS
-from app.workflows.engine import Refusal
+from app.services import audit
+from app.services.phs.commands import apply_values, build_institution, describe_changes
+from app.services.phs.queries import (missing_items, report_of, superior_choices,
+                                      superior_of)
+from app.services.phs.rules import (COUNTY, EDITABLE_FIELDS, clean_fields, fail, has_role,
+                                    item_label)
 
 SNAPSHOT_FIELDS = EDITABLE_FIELDS + ("superior_org_id", "deleted")
 
@@ -24,9 +28,9 @@ def _content_keys(data):
         try:
             content = json.loads(content) if content.strip() else {}
         except ValueError:
-            raise Refusal(_("申请内容格式无效"), status=422) from None
+            raise InvalidError(_("申请内容格式无效")) from None
     if not isinstance(content, dict):
-        raise Refusal(_("申请内容格式无效"), status=422)
+        raise InvalidError(_("申请内容格式无效"))
     # A form sends every field; blank ones are not part of the requested change.
     return {k: v for k, v in content.items()
             if k in EDITABLE_FIELDS + ("superior",) and v not in (None, "", [])}
@@ -35,33 +39,33 @@ def _content_keys(data):
 def create(user, data):
     """A county's 申请修改: all checks first, nothing saved on any error."""
     county = user.organization
-    if not phs.has_role(user, COUNTY) or county is None or county.level != "county":
-        raise Refusal(_("申请修改的主体为县级用户"), status=403)
-    report = phs.report_of(county, create=False)
-    if report is None or report.state in phs.OPEN_STATES:
-        raise Refusal(_("本县尚未确认并上报，请直接修改机构信息"))
+    if not has_role(user, COUNTY) or county is None or county.level != "county":
+        raise ForbiddenError(_("申请修改的主体为县级用户"))
+    report = report_of(county, create=False)
+    if report is None or report.state in OPEN_STATES:
+        raise ConflictError(_("本县尚未确认并上报，请直接修改机构信息"))
     kind = (data.get("kind") or "").strip()
     if kind not in CHANGE_KINDS:
-        raise Refusal(_("请选择申请类型（新增、修改或删除）"), status=422,
-                      fields={"kind": [_("必选")]})
+        raise InvalidError(_("请选择申请类型（新增、修改或删除）"),
+                           fields={"kind": [_("必选")]})
     reason = (data.get("reason") or "").strip()
     content = _content_keys(data)
     target = None
     if data.get("institution") not in (None, ""):
         target = scoped_get(PhsInstitution, data.get("institution"), user)
         if target.deleted or target.county_code != county.county_code:
-            raise Refusal(_("未找到该机构"), status=404)
+            raise NotFoundError(_("未找到该机构"))
     values = CHECKS[kind](county, target, content)
     if not reason:
-        raise Refusal(_("请填写申请说明"), status=422, fields={"reason": [_("必填")]})
+        raise InvalidError(_("请填写申请说明"), fields={"reason": [_("必填")]})
     if target is not None and db.session.execute(select(PhsChangeRequest.id).where(
             PhsChangeRequest.institution_id == target.id,
             PhsChangeRequest.state == "pending")).first():
-        raise Refusal(_("该机构已有待审核的申请修改"))
+        raise ConflictError(_("该机构已有待审核的申请修改"))
     change = PhsChangeRequest(kind=kind, institution_id=target.id if target else None,
                               content=json.dumps(values, ensure_ascii=False) if values else None,
                               reason=reason, state="pending", organization_id=county.id,
-                              reviewer_org_id=phs.superior_of(county).id)
+                              reviewer_org_id=superior_of(county).id)
     change.copy_scope_from(county)
     db.session.add(change)
     db.session.flush()
@@ -72,53 +76,53 @@ def create(user, data):
 
 def _check_add(county, target, content):
     if target is not None:
-        raise Refusal(_("新增类申请不能选择已有机构；修改或删除已有机构请选择对应类型"), status=422,
-                      fields={"institution": [_("新增时不选")]})
+        raise InvalidError(_("新增类申请不能选择已有机构；修改或删除已有机构请选择对应类型"),
+                           fields={"institution": [_("新增时不选")]})
     superior = _superior(county, content.pop("superior", None))
-    values, errors = phs.clean_fields({k: content.get(k) for k in EDITABLE_FIELDS})
+    values, errors = clean_fields({k: content.get(k) for k in EDITABLE_FIELDS})
     if errors:
-        phs.fail(errors)
+        fail(errors)
     probe = PhsInstitution(superior_org_id=superior.id, **values)
-    missing = phs.missing_items(probe)
+    missing = missing_items(probe)
     if missing:
-        raise Refusal(_("新增的机构信息不完整：缺%(m)s", m="、".join(missing)), status=422)
+        raise InvalidError(_("新增的机构信息不完整：缺%(m)s", m="、".join(missing)))
     values["superior"] = superior.id
     return values
 
 
 def _superior(county, value):
-    choices = {str(o.id): o for o in phs.superior_choices(county)}
+    choices = {str(o.id): o for o in superior_choices(county)}
     found = choices.get(str(value or ""))
     if found is None:
-        raise Refusal(_("请选择上级机构（本县或本县的基层机构）"), status=422,
-                      fields={"superior": [_("必选")]})
+        raise InvalidError(_("请选择上级机构（本县或本县的基层机构）"),
+                           fields={"superior": [_("必选")]})
     return found
 
 
 def _check_modify(county, target, content):
     if target is None:
-        raise Refusal(_("修改类申请需选择要修改的机构"), status=422,
-                      fields={"institution": [_("必选")]})
+        raise InvalidError(_("修改类申请需选择要修改的机构"),
+                           fields={"institution": [_("必选")]})
     if "superior" in content:
-        raise Refusal(_("修改类申请不能变更上级机构；如需调整隶属关系，请申请删除后再申请新增"),
-                      status=422, fields={"superior": [_("修改时不选")]})
+        raise InvalidError(_("修改类申请不能变更上级机构；如需调整隶属关系，请申请删除后再申请新增"),
+                           fields={"superior": [_("修改时不选")]})
     if not content:
-        raise Refusal(_("修改类申请需填写要修改的内容"), status=422)
-    values, errors = phs.clean_fields(content, partial=True)
+        raise InvalidError(_("修改类申请需填写要修改的内容"))
+    values, errors = clean_fields(content, partial=True)
     if errors:
-        phs.fail(errors)
+        fail(errors)
     changed = {k: v for k, v in values.items() if getattr(target, k) != v}
     if not changed:
-        raise Refusal(_("所填内容与现有机构信息相同，没有需要修改的内容"), status=422)
+        raise InvalidError(_("所填内容与现有机构信息相同，没有需要修改的内容"))
     return changed
 
 
 def _check_delete(county, target, content):
     if target is None:
-        raise Refusal(_("删除类申请需选择要删除的机构"), status=422,
-                      fields={"institution": [_("必选")]})
+        raise InvalidError(_("删除类申请需选择要删除的机构"),
+                           fields={"institution": [_("必选")]})
     if content:
-        raise Refusal(_("删除类申请不需填写机构信息，请在申请说明中写明删除原因"), status=422)
+        raise InvalidError(_("删除类申请不需填写机构信息，请在申请说明中写明删除原因"))
     return {}
 
 
@@ -141,27 +145,27 @@ def merge(change, user):
     if change.kind == "add":
         superior = _superior(county, values.pop("superior", None))
         tier = "unit" if superior.id == county.id else "station"
-        values, errors = phs.clean_fields(values)
+        values, errors = clean_fields(values)
         if errors:
-            phs.fail(errors)
-        inst = phs.build_institution(user, tier, values, superior=superior)
+            fail(errors)
+        inst = build_institution(user, tier, values, superior=superior)
         if tier == "unit":            # merged into reported data: its report counts as 通过
-            report = phs.report_of(inst.organization)
+            report = report_of(inst.organization)
             report.state, report.reviewer_org_id = "approved", county.id
-            report.aggregate_id = phs.report_of(county).id
+            report.aggregate_id = report_of(county).id
         change.institution_id = inst.id
         change.before = None
         after = snapshot(inst)
     else:
         inst = change.institution
         if inst is None or inst.deleted:
-            raise Refusal(_("该机构已删除，无法%(k)s", k=change.kind_label))
+            raise ConflictError(_("该机构已删除，无法%(k)s", k=change.kind_label))
         change.before = json.dumps(snapshot(inst), ensure_ascii=False, default=str)
         if change.kind == "modify":
-            values, errors = phs.clean_fields(values, partial=True)
+            values, errors = clean_fields(values, partial=True)
             if errors:
-                phs.fail(errors)
-            changes = phs.apply_values(inst, values)
+                fail(errors)
+            changes = apply_values(inst, values)
         else:
             changes = {"deleted": (False, True)}
             for row in [inst] + _stations_of(inst):
@@ -169,7 +173,7 @@ def merge(change, user):
         after = snapshot(inst)
         audit.record(user, "delete" if change.kind == "delete" else "update", obj=inst,
                      comment=_("申请修改#%(id)s 审核通过：%(c)s", id=change.id,
-                               c=phs.describe_changes(changes)))
+                               c=describe_changes(changes)))
     db.session.flush()
     return after
 
@@ -191,5 +195,5 @@ def comparison(change):
     rows = []
     for name in EDITABLE_FIELDS:
         if name in values:
-            rows.append((name, phs.item_label(name), before.get(name), values[name]))
+            rows.append((name, item_label(name), before.get(name), values[name]))
     return rows

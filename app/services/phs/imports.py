@@ -1,5 +1,6 @@
-"""基本公卫 Excel route (SPEC H7, P12): the import template of institution information, the
-import, and the export columns.
+"""基本公卫 Excel route (SPEC H7, P12): the import template of institution information and
+the import (the export columns, which share its headers and labels, are the list screen's:
+app/views/phs/screens.py).
 
 Template: one column per 表2 item in its order (机构地址 as 所在乡镇（街道） + 详细地址, the
 province, city and county coming from the region; 经纬度 as 经度 + 纬度); 机构类型, 主办类型
@@ -12,13 +13,13 @@ What a row does — decided per row by its 机构名称:
 * It names an institution within the caller's reach (a unit: the rows it fills — its own
   and its stations; a county: every institution of the county; a city or province: its
   own): that institution is **updated**, provided the caller may edit it now
-  (``phs.edit_refusal`` is None); otherwise the row is refused with the reason (e.g. the
+  (``edit_refusal`` is None); otherwise the row is refused with the reason (e.g. the
   report has been submitted: “已上报，不能修改；如需修改请由县级申请修改”). A blank cell keeps
   the stored value (an import never clears an item; the form does that); 上级机构 may be
   left blank or repeat the current superior — it is changed by 机构隶属关系维护, not here.
 * Otherwise a new institution is **created** the way 新增 does for this caller
-  (``phs.add_kind``): a county creates units — each with its organisation and account, as
-  ``phs.build_institution`` does; 所在乡镇（街道） required as on the form — or, when 上级机构
+  (``add_kind``): a county creates units — each with its organisation and account, as
+  ``build_institution`` does; 所在乡镇（街道） required as on the form — or, when 上级机构
   names one of its units (an existing one or a unit created by another row of the same
   file), a station under that unit; a unit creates its stations; a city or province its
   own professional institutions. 上级机构 must be one of the caller's allowed superiors
@@ -27,7 +28,7 @@ What a row does — decided per row by its 机构名称:
   organisation name, a unit by its name. Creating is refused while the report that would
   carry the new row is no longer open (“本级已上报…，不能新增；如需新增请申请修改”).
 
-Every value goes through ``phs.clean_fields`` (the form's checks and messages). A name
+Every value goes through ``clean_fields`` (the form's checks and messages). A name
 appearing twice in the file is an error on the later row. All or nothing: ``check``
 returns every error of every row (row number, column, message) and the view writes
 nothing when there is one; ``create`` only writes what ``check`` resolved (a refusal
@@ -41,14 +42,17 @@ import re
 
 from sqlalchemy import select
 
+from app.errors import DomainError
 from app.extensions import db
 from app.i18n import _
 from app.models.core import Organization
-from app.models.phs import INSTITUTION_TYPES, SERVICE_ITEMS, SPONSOR_TYPES, PhsInstitution
-from app.services import audit, phs
+from app.models.phs import (INSTITUTION_TYPES, OPEN_STATES, SERVICE_ITEMS, SPONSOR_TYPES,
+                            PhsInstitution)
+from app.services import audit
 from app.services.imports import ImportColumn, ImportRejected, RowError
-from app.views.shared.export import ExportField
-from app.workflows.engine import Refusal
+from app.services.phs.commands import apply_values, build_institution, describe_changes
+from app.services.phs.queries import report_of, superior_choices
+from app.services.phs.rules import add_kind, clean_fields, edit_refusal
 
 
 # The template speaks Chinese, whatever the user's language (headers are matched by text).
@@ -89,34 +93,6 @@ COLUMNS = (
                  example="居民健康档案管理、健康教育、预防接种（用“、”分隔）"),
 )
 
-
-def _services_label(value):
-    return "、".join(SERVICE_LABELS.get(c, c) for c in (value or "").split(",") if c)
-
-
-def _superior_label(org_id):
-    """As the list shows it: a county, city or province by its region, a unit by name."""
-    org = db.session.get(Organization, org_id) if org_id is not None else None
-    if org is None:
-        return ""
-    return org.region.name if org.org_type == "health_commission" else org.name
-
-
-EXPORT_FIELDS = (
-    ExportField("name", HEADERS["name"]),
-    ExportField("code", HEADERS["code"]),
-    ExportField("contact", HEADERS["contact"]),
-    ExportField("phone", HEADERS["phone"]),
-    ExportField("township", HEADERS["township"]),
-    ExportField("address_detail", HEADERS["address_detail"]),
-    ExportField("inst_type", HEADERS["inst_type"], fmt=lambda v: TYPE_LABELS.get(v, v or "")),
-    ExportField("sponsor", HEADERS["sponsor"], fmt=lambda v: SPONSOR_LABELS.get(v, v or "")),
-    ExportField("longitude", HEADERS["longitude"], "decimal"),
-    ExportField("latitude", HEADERS["latitude"], "decimal"),
-    ExportField("superior_org_id", HEADERS["superior"], fmt=_superior_label),
-    ExportField("services", HEADERS["services"], fmt=_services_label),
-    ExportField("is_complete", "数据项完整", "bool"),
-)
 
 _SEPARATORS = re.compile(r"[、,，;；\s]+")
 
@@ -164,22 +140,22 @@ def _reach(user, kind):
 
 
 def _closed(org):
-    report = phs.report_of(org, create=False)
-    return report if report is not None and report.state not in phs.OPEN_STATES else None
+    report = report_of(org, create=False)
+    return report if report is not None and report.state not in OPEN_STATES else None
 
 
 class _Checker:
     def __init__(self, user):
         self.user = user
         self.mine = user.organization
-        self.kind = phs.add_kind(user)
+        self.kind = add_kind(user)
         self.by_name = {}
         for inst in _reach(user, self.kind):
             self.by_name.setdefault(inst.name, []).append(inst)
         self.unit_names = {i.organization_id: i.name for insts in self.by_name.values()
                            for i in insts if i.tier == "unit"}
         if self.kind == "unit":
-            self.choices = phs.superior_choices(self.mine)
+            self.choices = superior_choices(self.mine)
         elif self.kind is not None:
             self.choices = [self.mine]
         else:
@@ -219,8 +195,8 @@ class _Checker:
             errors.append(RowError(n, column, str(message)))
 
         matches = self.by_name.get(row["name"], [])
-        editable = [i for i in matches if phs.edit_refusal(i, self.user) is None]
-        values, field_errors = phs.clean_fields(_data(row), partial=True)
+        editable = [i for i in matches if edit_refusal(i, self.user) is None]
+        values, field_errors = clean_fields(_data(row), partial=True)
         if len(editable) > 1:
             error(HEADERS["name"], _("有%(n)s个同名机构，无法确定要修改哪一个，请在页面上修改",
                                      n=len(editable)))
@@ -234,7 +210,7 @@ class _Checker:
                                              s=inst.superior_label))
             row["_plan"] = ("update", inst)
         elif matches:
-            error(HEADERS["name"], phs.edit_refusal(matches[0], self.user).message)
+            error(HEADERS["name"], edit_refusal(matches[0], self.user).message)
         else:
             self.plan_new(row, values, error)
         for field, messages in field_errors.items():
@@ -301,7 +277,7 @@ def create(row, user):
         _write(row, user)
     except ImportRejected:
         raise
-    except (Refusal, ValueError) as exc:
+    except (DomainError, ValueError) as exc:
         raise ImportRejected([RowError(row["_row"], "", getattr(exc, "message", None)
                                        or str(exc))]) from None
 
@@ -312,15 +288,15 @@ def _write(row, user):
     kind, target = row["_plan"]
     values = dict(row["_values"])
     if kind == "update":
-        changes = phs.apply_values(target, values)
+        changes = apply_values(target, values)
         if changes:
             audit.record(user, "update", obj=target,
-                         comment=_("Excel导入：%(c)s", c=phs.describe_changes(changes)))
+                         comment=_("Excel导入：%(c)s", c=describe_changes(changes)))
         inst = target
     else:
         superior = target
         if isinstance(target, dict):      # a unit created by another row of the file
             superior = db.session.get(Organization, _write(target, user).organization_id)
-        inst = phs.build_institution(user, kind, values, superior=superior)
+        inst = build_institution(user, kind, values, superior=superior)
     row["_inst"] = inst
     return inst

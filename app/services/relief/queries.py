@@ -1,11 +1,18 @@
-"""疾病应急救助 figures by area (救助数据统计): read from the summary table, one row per
-institution × state × category (app/summaries.py), never from the applications — a
-national figure adds up a few thousand rows whatever the number of applications."""
-from sqlalchemy import func, select
+"""疾病应急救助 figures and look-ups; they read, never write.
+
+救助数据统计 reads the summary table, one row per institution × state × category
+(app/summaries.py), never the applications — a national figure adds up a few thousand rows
+whatever the number of applications. 数据提取 (R9) and 绩效 (R11) are SQL aggregates over one
+unit's applications in a period."""
+import datetime as dt
+
+from sqlalchemy import BigInteger, case, func, select, type_coerce
 
 from app.extensions import db
 from app.models.core import Organization, Region
-from app.models.relief import APPLICATION_STATE_LABELS, ReliefSummary
+from app.models.relief import (APPLICATION_STATE_LABELS, REPORT_FIGURES, ReliefApplication,
+                               ReliefPrepayment, ReliefRecovery, ReliefReport,
+                               ReliefReportTask, ReliefSummary)
 from app.models.types import fen_to_yuan
 from app.scope import region_in_scope, region_scope, scope_of
 
@@ -72,3 +79,92 @@ def _name(rows, column):
 
 def state_labels():
     return [(s, APPLICATION_STATE_LABELS[s]) for s in STATES]
+
+
+# ---- R9 数据提取, R11 绩效 -----------------------------------------------------------------
+def _fen(col):
+    return type_coerce(col, BigInteger)
+
+
+def _count_if(cond):
+    return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+
+def _sum_if(cond, col):
+    return func.coalesce(func.sum(case((cond, _fen(col)), else_=0)), 0)
+
+
+def _total(col):
+    return func.coalesce(func.sum(_fen(col)), 0)
+
+
+def extract_figures(org, task):
+    """数据提取: the unit's own figures in the task's period, each one SQL aggregate
+    (applications counted by submission date; drafts never submitted are not reported)."""
+    start = dt.datetime.combine(task.period_start, dt.time.min)
+    end = dt.datetime.combine(task.period_end + dt.timedelta(days=1), dt.time.min)
+    A = ReliefApplication
+    ok = A.state.in_(("approved", "disbursed"))
+    row = db.session.execute(select(
+        func.count(A.id), _count_if(A.category == "unidentified"),
+        _count_if(A.category == "unable_to_pay"), _count_if(A.state == "submitted"),
+        _count_if(ok), _count_if(A.state == "returned"), _count_if(A.state == "rejected"),
+        _count_if(A.state == "disbursed"), _total(A.requested_amount),
+        _sum_if(ok, A.requested_amount), _total(A.disbursed_amount))
+        .where(A.organization_id == org.id, A.submitted_at >= start, A.submitted_at < end,
+               A.state != "deleted")).one()
+    prepaid = db.session.execute(select(_total(ReliefPrepayment.amount))
+                                 .where(ReliefPrepayment.organization_id == org.id,
+                                        ReliefPrepayment.paid_on >= task.period_start,
+                                        ReliefPrepayment.paid_on <= task.period_end)).scalar()
+    recovered = recovered_fen(org, task.period_start, task.period_end)
+    counts = [int(v) for v in row[:8]]
+    amounts = [fen_to_yuan(v) for v in row[8:]] + [fen_to_yuan(prepaid), fen_to_yuan(recovered)]
+    return dict(zip(REPORT_FIGURES, counts + amounts))
+
+
+def recovered_fen(org, start, end):
+    """追缴 registered by `org` between two days, in fen."""
+    R = ReliefRecovery
+    return db.session.execute(select(_total(R.amount)).where(
+        R.organization_id == org.id, R.recovered_on >= start, R.recovered_on <= end)).scalar()
+
+
+def days_between(start, end):
+    """end − start in days as an SQL expression, on either database."""
+    if db.engine.dialect.name == "postgresql":
+        return func.extract("epoch", end - start) / 86400.0
+    return func.julianday(end) - func.julianday(start)
+
+
+def performance_figures(org, start, end):
+    """绩效 figures of the caller's unit (SPEC R11): agencies are measured on what they
+    reviewed, institutions on what they submitted. Column → value of ReliefPerformance."""
+    A = ReliefApplication
+    unit = A.reviewer_org_id if org.org_type == "agency" else A.organization_id
+    lo = dt.datetime.combine(start, dt.time.min)
+    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min)
+    ok = A.state.in_(("approved", "disbursed"))
+    received, approved, returned, rejected, amount_ok, amount_paid = db.session.execute(
+        select(func.count(A.id), _count_if(ok), _count_if(A.state == "returned"),
+               _count_if(A.state == "rejected"), _sum_if(ok, A.requested_amount),
+               _total(A.disbursed_amount))
+        .where(unit == org.id, A.submitted_at >= lo, A.submitted_at < hi,
+               A.state != "deleted")).one()
+    avg_days = db.session.execute(select(func.avg(days_between(A.submitted_at, A.reviewed_at)))
+                                  .where(unit == org.id, A.submitted_at >= lo, A.submitted_at < hi,
+                                         A.reviewed_at.is_not(None))).scalar()
+    T, R = ReliefReportTask, ReliefReport
+    deadline = func.coalesce(T.deadline, T.period_end)
+    on_time, total_reports = db.session.execute(
+        select(_count_if(func.date(R.submitted_at) <= deadline), func.count(R.id))
+        .join(T, T.id == R.task_id)
+        .where(R.organization_id == org.id, R.submitted_at.is_not(None),
+               T.period_end >= start, T.period_end <= end)).one()
+    return {"apps_received": int(received), "apps_approved": int(approved),
+            "apps_returned": int(returned), "apps_rejected": int(rejected),
+            "approval_rate": round(1000 * int(approved) / int(received)) if received else None,
+            "avg_review_days": round(100 * float(avg_days)) if avg_days is not None else None,
+            "amount_approved": fen_to_yuan(amount_ok), "amount_disbursed": fen_to_yuan(amount_paid),
+            "amount_recovered": fen_to_yuan(recovered_fen(org, start, end)),
+            "reports_on_time": int(on_time), "reports_total": int(total_reports)}

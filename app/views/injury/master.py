@@ -9,30 +9,22 @@ from app.extensions import db
 from app.i18n import _, _l
 from app.models.core import Region
 from app.models.injury import INJURY_TYPES, InjuryDetermination, InjuryDeviceItem
-from app.services import injury, validators
+from app.services import validators
+from app.services.injury import queries, rules
 from app.services.imports import ImportColumn, RowError
 from app.views.shared.export import ExcelExportMixin, ExportField
 from app.views.shared.imports import ImportMixin
 from app.views.shared.mixins import RegionScopedMixin
 
 
-def _checked(check):
-    def parse(value):
-        try:
-            return check(value)
-        except validators.ValidationError as exc:
-            raise ValueError(exc.message) from None
-    return parse
-
-
 TYPE_BY_LABEL = {str(label): code for code, label in INJURY_TYPES.items()}
 DETERMINATION_IMPORT = (
-    ImportColumn("id_number", "身份证号", required=True, parse=_checked(
+    ImportColumn("id_number", "身份证号", required=True, parse=rules.as_value_error(
         lambda v: validators.check_id_number(v, min_birth=None)), example="140105198703150013"),
     ImportColumn("person_name", "姓名", required=True, max_length=64, example="王建国"),
     ImportColumn("employer_name", "用人单位", required=True, max_length=128,
                  example="太原重型机械有限公司"),
-    ImportColumn("employer_uscc", "用人单位统一社会信用代码", parse=_checked(
+    ImportColumn("employer_uscc", "用人单位统一社会信用代码", parse=rules.as_value_error(
         validators.check_uscc)),
     ImportColumn("injury_type", "工伤类型", required=True, type="choice",
                  choices=tuple(TYPE_BY_LABEL)),
@@ -93,12 +85,12 @@ class InjuryDeterminationView(ImportMixin, RegionScopedMixin, ExcelExportMixin, 
         ).scalars())
         for r in rows:
             region = regions.get(r["region_code"])
-            problem = injury.insurance_region_problem(region, g.user)
+            problem = rules.insurance_region_problem(region, g.user)
             if problem:
                 problems.append(RowError(r["_row"], "参保地区划代码", problem))
             if r["determination_no"] in taken:
                 problems.append(RowError(r["_row"], "工伤认定编号", _("该工伤认定编号已存在")))
-            if r["injury_date"] > injury.local_today():
+            if r["injury_date"] > queries.local_today():
                 problems.append(RowError(r["_row"], "工伤发生时间", _("不能晚于今天")))
         self._regions = regions
         return problems
@@ -110,7 +102,7 @@ class InjuryDeterminationView(ImportMixin, RegionScopedMixin, ExcelExportMixin, 
             employer_name=row["employer_name"], injury_type=TYPE_BY_LABEL[row["injury_type"]],
             determination_no=row["determination_no"], injury_date=row["injury_date"],
             region_id=region.id)
-        employer = injury.employer_org(row["employer_name"], row.get("employer_uscc"))
+        employer = queries.employer_org(row["employer_name"], row.get("employer_uscc"))
         item.employer_id = employer.id if employer is not None else None
         item.copy_scope_from(region)
         db.session.add(item)

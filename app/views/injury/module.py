@@ -2,15 +2,18 @@
 from flask import url_for
 from sqlalchemy import func
 
+from app.demo.injury import load_injury
 from app.extensions import db
 from app.i18n import _, _l
 from app.models.injury import DECLARATION_KINDS, InjuryDeclaration
-from app.module import Hidden, Module, View
+from app.module import Hidden, LoginLink, Module, View
 from app.scope import region_scope
+from app.services.injury.commands import approve_overdue
+from app.services.injury.queries import hall_summary
 from app.views.injury import api, master, register, review, screens
 from app.views.injury.cli import injury as injury_cli
 from app.workflows.engine import user_has_role
-from app.workflows.injury import AGENCY, EMPLOYER, HOSPITAL, DeclarationFlow
+from app.workflows.injury import AGENCY, EMPLOYER, HOSPITAL, InjuryDeclarationFlow
 
 READ = {"InjuryDeterminationApi": ["can_get", "can_info"],
         "InjuryDeviceItemApi": ["can_get", "can_info"],
@@ -39,7 +42,6 @@ def todos(user):
                        "?status=agency_review"))
     if not wanted:
         return []
-    from app.services.injury import approve_overdue
     approve_overdue()      # lazily, when read (SPEC W6)
     D = InjuryDeclaration
     counts = dict(db.session.execute(
@@ -52,16 +54,10 @@ def todos(user):
 
 def hall(user):
     """A designated hospital's home page is its service hall (SPEC W2)."""
-    from app.services.injury import hall_summary
     if not user_has_role(user, {HOSPITAL}) or not user.organization_id:
         return None
     return {"template": "injury/_home_panel.html", "summary": hall_summary(user),
             "kinds": DECLARATION_KINDS}
-
-
-def demo(orgs, users):
-    from app.demo.injury import load_injury
-    load_injury(orgs, users)
 
 
 MODULE = Module(
@@ -81,9 +77,11 @@ MODULE = Module(
     apis=(api.InjuryDeterminationApi, api.InjuryDeclarationApi, api.InjuryDeviceItemApi),
     roles=ROLES,
     default_roles={"medical": [HOSPITAL], "agency": [AGENCY], "employer": [EMPLOYER]},
-    workflows=(DeclarationFlow,),
+    workflows=(InjuryDeclarationFlow,),
     todos=todos, home_panels=(hall,),
     job_modules=("app.services.injury.jobs",),
     schedule={"injury_approve_overdue": "*/10 * * * *"},
-    cli=injury_cli, audit_actions={"register": "马上注册"}, demo=demo,
+    cli=injury_cli, audit_actions={"register": "马上注册"}, demo=load_injury,
+    login_links=(LoginLink(_l("工伤定点医疗机构尚未开通网上服务？"), _l("马上注册"),
+                           "InjuryRegisterView.register"),),
 )

@@ -9,14 +9,14 @@ from flask_appbuilder.security.decorators import has_access
 from app.i18n import _, _l
 from app.models.injury import (DECLARATION_KINDS, DECLARATION_STATE_LABELS, INJURY_TYPES,
                                InjuryDeclaration)
-from app.services import files, injury
+from app.services import files
+from app.services.injury import commands, queries
 from app.views.shared.export import ExcelExportMixin, ExportField
 from app.views.shared.filters import StateNotInFilter
 from app.views.shared.formatting import localtime
 from app.views.injury.screens import ApproveOverdueFirst
 from app.views.shared.mixins import Button, RegionScopedMixin, WorkflowActionsMixin
-from app.workflows.engine import Refusal
-from app.workflows.injury import KINDS, STATUS_FILTERS, DeclarationFlow
+from app.workflows.injury import KINDS, STATUS_FILTERS, InjuryDeclarationFlow
 
 LABELS = {
     "id": _l("编号"), "kind": _l("业务类型"), "kind_label": _l("业务类型"),
@@ -55,10 +55,10 @@ class SubmittedMonthFilter(BaseFilter):
     name = "submitted month"
 
     def apply(self, query, value):
-        try:
-            start, end = injury.month_bounds(request.args.get("month", ""))
-        except ValueError:
+        month = request.args.get("month", "")
+        if queries.month_problem(month):        # no month or a bad one: not filtered
             return query
+        start, end = queries.month_bounds(month)
         return query.filter(InjuryDeclaration.submitted_at >= start,
                             InjuryDeclaration.submitted_at < end)
 
@@ -75,7 +75,7 @@ class StatusFilter(BaseFilter):
 class _DeclarationBase(ApproveOverdueFirst, RegionScopedMixin, WorkflowActionsMixin,
                        ExcelExportMixin, ModelView):
     datamodel = SQLAInterface(InjuryDeclaration)
-    workflow = DeclarationFlow
+    workflow = InjuryDeclarationFlow
     editable_states = ("draft",)
     batch_transitions = ()        # 提交 / 删除 of drafts live in 我的待提交业务
     label_columns = LABELS
@@ -99,11 +99,9 @@ class _DeclarationBase(ApproveOverdueFirst, RegionScopedMixin, WorkflowActionsMi
     def render_template(self, template, **kwargs):
         if template == self.list_template:
             month = request.args.get("month", "").strip()
-            if month:
-                try:
-                    injury.month_bounds(month)
-                except ValueError as exc:
-                    flash(str(exc), "danger")
+            problem = queries.month_problem(month) if month else None
+            if problem:       # the list is still shown, unfiltered, with the warning
+                flash(problem, "danger")
             kwargs.update(status_filters=STATUS_FILTERS, month=month,
                           status=request.args.get("status", ""))
         return super().render_template(template, **kwargs)
@@ -153,11 +151,7 @@ class InjuryDeclarationView(_DeclarationBase):
         item = self.scoped(pk)
         if item.organization_id != g.user.organization_id:
             abort(404)
-        try:
-            copy = injury.resubmit(g.user, item)
-        except Refusal as exc:
-            flash(exc.message, "danger")
-            return redirect(url_for("InjuryDeclarationView.show", pk=item.id))
+        copy = commands.resubmit(g.user, item)
         flash(_("已根据原申报生成新的待提交业务，请修改后保存并提交"), "success")
         return redirect(url_for("InjuryDeclareView.edit", pk=copy.id))
 

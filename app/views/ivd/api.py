@@ -5,21 +5,18 @@ from flask_appbuilder.api import ModelRestApi, expose, protect
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from sqlalchemy import select
-from werkzeug.exceptions import NotFound
 
 from app.extensions import db
 from app.i18n import _
 from app.models.ivd import (IvdAreaReport, IvdCatalogItem, IvdHospitalReport, IvdProject,
                             IvdReportLine)
 from app.scope import scope_of, scoped_get
-from app.services import files, ivd
-from app.services.ivd import exports as ivd_exports
-from app.services.attachments import AttachmentError
+from app.errors import ConflictError, ForbiddenError, NotFoundError
+from app.services.ivd import commands, exports, queries, rules
 from app.views.shared.api import (ExportApiMixin, RestWritesMixin, ScopedApiMixin,
                                   WorkflowApiMixin, safe)
 from app.views.shared.mixins import AuditedCrudMixin
-from app.workflows.engine import Refusal
-from app.workflows.ivd import AreaFlow, HospitalFlow
+from app.workflows.ivd import IvdAreaReportFlow, IvdHospitalReportFlow
 
 PROJECT_FIELDS = ["name", "year", "fill_start", "fill_end", "city_deadline", "province_deadline",
                   "threshold_pct"]
@@ -33,20 +30,14 @@ class IvdProjectApi(RestWritesMixin, AuditedCrudMixin, ModelRestApi):
     base_permissions = ["can_get", "can_info", "can_post", "can_put"]
 
     def pre_add(self, item):
-        try:
-            ivd.check_project(item)
-        except ValueError as exc:
-            raise Refusal(str(exc), status=422)
+        rules.check_project(item)
 
     def post_add(self, item):
         super().post_add(item)
-        ivd.ensure_hospital_reports(item.id)
+        commands.ensure_hospital_reports(item.id)
 
     def pre_update(self, item):
-        try:
-            ivd.check_project_change(item)
-        except ValueError as exc:
-            raise Refusal(str(exc), status=422)
+        rules.check_project_change(item)
 
 
 class IvdCatalogItemApi(ModelRestApi):
@@ -70,15 +61,9 @@ class _UploadMixin:
     @safe
     @permission_name("put")
     def upload(self, pk, slot):
-        try:
-            item = scoped_get(self.datamodel.obj, pk, g.user)
-            slot_def = self.upload_slot(item, slot)
-            row = files.attach_and_record(item, slot_def, request.files.get("file"), g.user)
-        except NotFound:
-            return self.response_404()
-        except (AttachmentError, Refusal) as exc:
-            db.session.rollback()
-            return self.response(getattr(exc, "status", 422), message=str(exc))
+        item = scoped_get(self.datamodel.obj, pk, g.user)
+        slot_def = self.upload_slot(item, slot)
+        row = commands.attach_file(item, slot_def, request.files.get("file"), g.user)
         return self.response(201, id=row.id, slot=row.slot, name=row.original_name)
 
 
@@ -86,7 +71,7 @@ class IvdHospitalReportApi(_UploadMixin, ScopedApiMixin, WorkflowApiMixin, Expor
                            ModelRestApi):
     resource_name = "ivd_hospital_report"
     datamodel = SQLAInterface(IvdHospitalReport)
-    workflow = HospitalFlow
+    workflow = IvdHospitalReportFlow
     list_columns = show_columns = ["id", "project_id", "organization_id", "state", "contact",
                                    "contact_phone", "filled_lines", "last_year_total",
                                    "next_year_total", "submitted_at", "reviewed_at",
@@ -96,18 +81,18 @@ class IvdHospitalReportApi(_UploadMixin, ScopedApiMixin, WorkflowApiMixin, Expor
     max_page_size = 100
 
     def upload_slot(self, report, slot):
-        if HospitalFlow.transitions["submit"].refusal(report, g.user, HospitalFlow,
-                                                      guards=False) is not None:
-            raise Refusal(_("当前状态不能上传附件"), status=409)
-        slot_def = ivd.hospital_slot(report, slot)
+        flow = IvdHospitalReportFlow
+        if flow.transitions["submit"].refusal(report, g.user, flow, guards=False) is not None:
+            raise ConflictError(_("当前状态不能上传附件"))
+        slot_def = rules.hospital_slot(report, slot)
         if slot_def is None:
-            raise Refusal(_("未知的附件类型"), status=404)
+            raise NotFoundError(_("未知的附件类型"))
         return slot_def
 
     def _own(self, pk):
         report = scoped_get(IvdHospitalReport, pk, g.user)
         if report.organization_id != g.user.organization_id:
-            raise Refusal(_("只能操作本机构的报量数据"), status=403)
+            raise ForbiddenError(_("只能操作本机构的报量数据"))
         return report
 
     @expose("/mine/<int:project_id>", methods=["POST"])
@@ -116,7 +101,7 @@ class IvdHospitalReportApi(_UploadMixin, ScopedApiMixin, WorkflowApiMixin, Expor
     @permission_name("put")
     def mine(self, project_id):
         """The caller's (a hospital's) report for a project, created if missing."""
-        report = ivd.own_report(project_id, g.user.organization)
+        report = commands.own_report(project_id, g.user.organization)
         if report is None:
             return self.response_404()
         return self.response(200, id=report.id, state=report.state)
@@ -146,7 +131,7 @@ class IvdHospitalReportApi(_UploadMixin, ScopedApiMixin, WorkflowApiMixin, Expor
         if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
             return self.response(422, message=_("lines 必须是目录行列表"))
         report = self._own(pk)
-        ivd.save_lines(report, entries, g.user)
+        commands.save_lines(report, entries, g.user)
         return self.response(200, id=report.id, filled_lines=report.filled_lines,
                              last_year_total=report.last_year_total,
                              next_year_total=report.next_year_total)
@@ -164,16 +149,16 @@ class IvdHospitalReportApi(_UploadMixin, ScopedApiMixin, WorkflowApiMixin, Expor
                 "contact_phone": str(body.get("contact_phone") or ""),
                 **{f"note_{k}": str(v or "") for k, v in body.get("notes", {}).items()}}
         report = self._own(pk)
-        ivd.save_submission_details(report, form, g.user)
+        commands.save_submission_details(report, form, g.user)
         return self.response(200, id=report.id, problems=[
-            str(p) for p in ivd.submission_problems(report)])
+            str(p) for p in rules.submission_problems(report)])
 
 
 class IvdAreaReportApi(_UploadMixin, ScopedApiMixin, WorkflowApiMixin, ExportApiMixin,
                        ModelRestApi):
     resource_name = "ivd_area_report"
     datamodel = SQLAInterface(IvdAreaReport)
-    workflow = AreaFlow
+    workflow = IvdAreaReportFlow
     list_columns = show_columns = ["id", "project_id", "region_id", "level", "state",
                                    "submitted_at", "reviewed_at", "review_opinion",
                                    "province_code", "city_code"]
@@ -181,11 +166,11 @@ class IvdAreaReportApi(_UploadMixin, ScopedApiMixin, WorkflowApiMixin, ExportApi
     base_permissions = ["can_get", "can_info", "can_put"]
 
     def upload_slot(self, item, slot):
-        if slot != ivd.STAMPED_SUMMARY.name or item.level != "province" \
+        if slot != rules.STAMPED_SUMMARY.name or item.level != "province" \
                 or scope_of(g.user) != ("province", item.region.code) \
                 or item.state not in ("draft", "rejected"):
-            raise Refusal(_("当前状态不能上传附件"), status=409)
-        return ivd.STAMPED_SUMMARY
+            raise ConflictError(_("当前状态不能上传附件"))
+        return rules.STAMPED_SUMMARY
 
     @expose("/summary/<int:project_id>", methods=["GET"])
     @protect()
@@ -200,12 +185,12 @@ class IvdAreaReportApi(_UploadMixin, ScopedApiMixin, WorkflowApiMixin, ExportApi
         level = request.args.get("level") or ("province" if kind == "all" else "city")
         if level not in ("city", "province"):
             return self.response(422, message=_("level 只能是 city 或 province"))
-        ivd.ensure_reports_of(project_id, g.user)
+        commands.ensure_reports_of(project_id, g.user)
         A = IvdAreaReport
         stmt = (select(A).where(A.project_id == project_id, A.level == level)
                 .where(self._base_filters.apply_all(select(A)).whereclause).order_by(A.id))
         areas = db.session.execute(stmt).scalars().all()
-        sums = ivd.area_sums(project_id, f"{level}_code")
+        sums = queries.area_sums(project_id, f"{level}_code")
         return self.response(200, result=[{
             "id": a.id, "region_code": a.region.code, "region_name": a.region.name,
             "state": a.state, "hospital_count": sums.get(a.region.code, (0, 0, 0))[0],
@@ -221,7 +206,7 @@ class IvdAreaReportApi(_UploadMixin, ScopedApiMixin, WorkflowApiMixin, ExportApi
         project = db.session.get(IvdProject, project_id)
         if project is None:
             return self.response_404()
-        job = ivd_exports.start_summary_export(project, g.user)
+        job = exports.start_summary_export(project, g.user)
         if job is None:
             return self.response(403, message=_("只有省级和全国可以导出汇总数据"))
         return self.response(202, job_id=job.id)

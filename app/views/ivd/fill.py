@@ -12,14 +12,15 @@ from app.extensions import db
 from app.i18n import _
 from app.models.ivd import (IN_USE_LABELS, IvdCatalogItem, IvdHospitalReport, IvdProject,
                             IvdReportLine)
-from app.services import audit, files, ivd
-from app.services.attachments import AttachmentError
+from app.services import audit, files
 from app.services.documents import commitment_letter_docx
 from app.services.export import Column, write_xlsx
+from app.services.ivd import commands, queries, rules
 from app.services.pdf import write_cert_summary_pdf
 from app.views.shared.attachments import OWNER_MODELS
-from app.workflows.engine import Refusal, apply
-from app.workflows.ivd import HospitalFlow
+from app.views.shared.forms import on_refusal_show
+from app.workflows.engine import apply
+from app.workflows.ivd import IvdHospitalReportFlow
 
 OWNER_MODELS[IvdHospitalReport.__tablename__] = IvdHospitalReport
 PAGE_SIZE = 50
@@ -40,7 +41,7 @@ def in_use_text(low, high):
 
 def hospital_pdf_rows(project_id, *where):
     for cert, maker, product, _hospitals, lines, last, nxt, low, high in db.session.execute(
-            ivd.cert_summary(project_id, *where)):
+            queries.cert_summary(project_id, *where)):
         yield cert, maker, product, lines, int(last), int(nxt), in_use_text(low, high)
 
 
@@ -52,7 +53,7 @@ class IvdFillView(BaseView):
     def my_report(self, project_id):
         """The hospital's own report for the project (created on first visit); 404 for
         anyone who is not a medical institution."""
-        return ivd.own_report(project_id, g.user.organization) or abort(404)
+        return commands.own_report(project_id, g.user.organization) or abort(404)
 
     def back(self, report, endpoint="fill", **args):
         return redirect(url_for(f"IvdFillView.{endpoint}", project_id=report.project_id, **args))
@@ -95,8 +96,8 @@ class IvdFillView(BaseView):
             "ivd/fill.html", title=_("报量项目填报"), report=report, project=report.project,
             items=items, lines=lines, q=q, page=page, pages=max((count - 1) // PAGE_SIZE + 1, 1),
             count=count, posted=posted, errors=errors or {},
-            editable=ivd.filling_refusal(report) is None,
-            closed_reason=ivd.filling_refusal(report))
+            editable=rules.filling_refusal(report) is None,
+            closed_reason=rules.filling_refusal(report))
 
     @expose("/<int:project_id>/stash", methods=["POST"])
     @has_access
@@ -106,11 +107,8 @@ class IvdFillView(BaseView):
         entries = [{"item_id": i, "last_year_qty": form.get(f"last_{i}"),
                     "next_year_qty": form.get(f"next_{i}"), "in_use": form.get(f"inuse_{i}")}
                    for i in form.getlist("item")]
-        try:
-            ivd.save_lines(report, entries, g.user)
-        except Refusal as exc:
-            flash(exc.message, "danger")
-            return self._grid(report, posted=form, errors=exc.fields)
+        on_refusal_show(lambda fields: self._grid(report, posted=form, errors=fields))
+        commands.save_lines(report, entries, g.user)
         flash(_("暂存成功，已保存本页 %(n)s 行", n=len(entries)), "success")
         target = request.form.get("goto", type=int)
         args = {"q": request.form.get("q", "")}
@@ -165,10 +163,10 @@ class IvdFillView(BaseView):
         report = self.my_report(project_id)
         return self.render_template(
             "ivd/fill_status.html", title=_("审核状态查看"), report=report,
-            history=audit.history(HospitalFlow.object_type, report.id),
-            state_label=HospitalFlow.state_label,
-            extras={"transition_label": lambda n: HospitalFlow.transitions[n].label
-                    if n in HospitalFlow.transitions else n})
+            history=audit.history(IvdHospitalReportFlow.object_type, report.id),
+            state_label=IvdHospitalReportFlow.state_label,
+            extras={"transition_label": lambda n: IvdHospitalReportFlow.transitions[n].label
+                    if n in IvdHospitalReportFlow.transitions else n})
 
     # ---- 提交 ------------------------------------------------------------------------------
     @expose("/<int:project_id>/submit", methods=["GET", "POST"])
@@ -176,41 +174,37 @@ class IvdFillView(BaseView):
     def submit_form(self, project_id):
         report = self.my_report(project_id)
         if request.method == "POST":
-            try:
-                ivd.save_submission_details(report, request.form, g.user)
-                if request.form.get("confirm") == "1":
-                    apply(HospitalFlow, report, "submit", g.user, {})
-                    flash(_("提交成功，当前状态：%(s)s", s=report.state_label), "success")
-                    return self.back(report, "status")
-                flash(_("暂存成功"), "success")
-            except Refusal as exc:
-                db.session.rollback()
-                flash(exc.message, "danger")
+            posted = request.form
+            on_refusal_show(lambda fields: self._submit_page(report, posted, fields))
+            commands.save_submission_details(report, posted, g.user)
+            if posted.get("confirm") == "1":
+                apply(IvdHospitalReportFlow, report, "submit", g.user, {})
+                flash(_("提交成功，当前状态：%(s)s", s=report.state_label), "success")
+                return self.back(report, "status")
+            flash(_("暂存成功"), "success")
             return self.back(report, "submit_form")
+        return self._submit_page(report)
+
+    def _submit_page(self, report, posted=None, errors=None):
+        """The 提交 page; after a refusal with what was typed (`posted`) and the messages
+        beside their fields (`errors`)."""
         present = files.files_of(report)
-        certs = [{"cert": c, "files": present.get(ivd.CERT_SLOT_PREFIX + c, [])}
-                 for c in ivd.certs_not_in_use(report.id)]
-        beyond = db.session.execute(ivd.beyond_threshold(report)
+        certs = [{"cert": c, "files": present.get(rules.CERT_SLOT_PREFIX + c, [])}
+                 for c in queries.certs_not_in_use(report.id)]
+        beyond = db.session.execute(queries.beyond_threshold(report)
                                     .order_by(IvdReportLine.id)).scalars().all()
-        slots = [{"slot": s, "files": present.get(s.name, [])} for s in ivd.HOSPITAL_SLOTS]
+        slots = [{"slot": s, "files": present.get(s.name, [])} for s in rules.HOSPITAL_SLOTS]
         return self.render_template(
             "ivd/fill_submit.html", title=_("提交"), report=report, project=report.project,
-            certs=certs, beyond=beyond, slots=slots, problems=ivd.submission_problems(report),
-            editable=ivd.filling_refusal(report) is None)
+            certs=certs, beyond=beyond, slots=slots, problems=rules.submission_problems(report),
+            editable=rules.filling_refusal(report) is None, posted=posted,
+            errors=errors or {})
 
     @expose("/<int:project_id>/upload/<path:slot>", methods=["POST"])
     @has_access
     def upload(self, project_id, slot):
         report = self.my_report(project_id)
-        slot_def = ivd.hospital_slot(report, slot) or abort(404)
-        refusal = ivd.filling_refusal(report)
-        try:
-            if refusal:
-                raise AttachmentError(refusal)
-            row = files.attach_and_record(report, slot_def, request.files.get("file"), g.user)
-            flash(_("上传成功：%(name)s", name=row.original_name), "success")
-        except AttachmentError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
+        slot_def = rules.hospital_slot(report, slot) or abort(404)
+        row = commands.attach_hospital_file(report, slot_def, request.files.get("file"), g.user)
+        flash(_("上传成功：%(name)s", name=row.original_name), "success")
         return self.back(report, "submit_form")
-

@@ -1,8 +1,9 @@
 """体外诊断试剂报量 (SPEC Q1–Q7) as a module of the portal."""
+from app.demo.ivd import load_ivd
 from app.i18n import _l
 from app.module import Hidden, Link, Module, View
 from app.views.ivd import api, fill, review, screens
-from app.workflows.ivd import HOSPITAL, REVIEWER, AreaFlow, HospitalFlow
+from app.workflows.ivd import HOSPITAL, REVIEWER, IvdAreaReportFlow, IvdHospitalReportFlow
 
 READ = {"IvdProjectApi": ["can_get", "can_info"], "IvdCatalogItemApi": "*"}
 ROLES = {
@@ -12,12 +13,6 @@ ROLES = {
                "IvdAreaReportApi": "*", "报量项目审核": ["menu_access"],
                "报量项目管理": ["menu_access"], **READ},
 }
-
-
-def demo(orgs, users):
-    from app.demo.ivd import load_ivd
-    load_ivd(orgs, users)
-
 
 MODULE = Module(
     name="ivd", label=_l("体外诊断试剂报量"), category="报量项目管理",
@@ -35,7 +30,7 @@ MODULE = Module(
           api.IvdAreaReportApi),
     roles=ROLES,
     default_roles={"medical": [HOSPITAL], "insurance_bureau": [REVIEWER]},
-    workflows=(HospitalFlow, AreaFlow),
+    workflows=(IvdHospitalReportFlow, IvdAreaReportFlow),
     job_modules=("app.services.ivd.exports",),
-    demo=demo,
+    demo=load_ivd,
 )

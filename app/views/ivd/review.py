@@ -10,15 +10,16 @@ from app.extensions import db
 from app.i18n import _, _l
 from app.models.ivd import IvdAreaReport, IvdHospitalReport, IvdProject, IvdReportLine
 from app.scope import scope_of
-from app.services import audit, files, ivd
-from app.services.ivd import exports as ivd_exports
+from app.services import files
+from app.services.ivd import commands, exports, queries, rules
+from app.views.ivd.screens import ChosenProjectFilter
 from app.views.shared.attachments import AttachmentsMixin
 from app.views.shared.filters import ColumnFilter
 from app.views.shared.formatting import localtime
-from app.views.ivd.screens import ChosenProjectFilter
+from app.views.shared.forms import on_refusal_show
 from app.views.shared.mixins import Button, RegionScopedMixin, WorkflowActionsMixin
-from app.workflows.engine import Refusal, apply
-from app.workflows.ivd import OPEN, AreaFlow, HospitalFlow
+from app.workflows.engine import apply
+from app.workflows.ivd import OPEN, IvdAreaReportFlow, IvdHospitalReportFlow
 
 SUM_LABELS = {"hospital_count": _l("医疗机构数量"), "last_year_sum": _l("历史采购量"),
               "next_year_sum": _l("采购需求量")}
@@ -38,7 +39,7 @@ class _QueryFirst:
     def list(self):
         project = chosen_project()
         if project is not None:
-            ivd.ensure_reports_of(project.id, g.user)
+            commands.ensure_reports_of(project.id, g.user)
         return super().list()
 
     def render_template(self, template, **kwargs):
@@ -47,7 +48,7 @@ class _QueryFirst:
             kind, code = scope_of(g.user)
             kwargs.update(projects=db.session.execute(select(IvdProject).order_by(
                 IvdProject.year.desc(), IvdProject.id.desc())).scalars().all(),
-                project=project, own=ivd.area_report(project.id, code)
+                project=project, own=queries.area_report(project.id, code)
                 if project is not None and kind in ("city", "province") else None,
                 scope_kind=kind)
         return super().render_template(template, **kwargs)
@@ -58,9 +59,9 @@ class IvdHospitalReviewView(_QueryFirst, RegionScopedMixin, WorkflowActionsMixin
     """市级报量项目审核: the city's hospitals; 审核, 审核撤回, 取消上报 / 上报 (SPEC Q4)."""
     route_base = "/ivd/review/hospitals"
     datamodel = SQLAInterface(IvdHospitalReport)
-    workflow = HospitalFlow
+    workflow = IvdHospitalReportFlow
     editable_states = ()
-    attachment_slots = ivd.HOSPITAL_SLOTS
+    attachment_slots = rules.HOSPITAL_SLOTS
     list_title = _l("报量项目审核")
     show_title = _l("医疗机构报量详情")
     show_template = "ivd/hospital_show.html"
@@ -89,8 +90,8 @@ class IvdHospitalReviewView(_QueryFirst, RegionScopedMixin, WorkflowActionsMixin
         extras["lines"] = db.session.execute(select(IvdReportLine).where(
             IvdReportLine.report_id == item.id).order_by(IvdReportLine.id)).scalars().all()
         by_slot = files.files_of(item)
-        extras["cert_notes"] = [(c, by_slot.get(ivd.CERT_SLOT_PREFIX + c, []))
-                                for c in ivd.certs_not_in_use(item.id)]
+        extras["cert_notes"] = [(c, by_slot.get(rules.CERT_SLOT_PREFIX + c, []))
+                                for c in queries.certs_not_in_use(item.id)]
         return extras
 
     def row_buttons(self, items):
@@ -102,9 +103,9 @@ class IvdHospitalReviewView(_QueryFirst, RegionScopedMixin, WorkflowActionsMixin
 class _AreaBase(_QueryFirst, RegionScopedMixin, WorkflowActionsMixin, AttachmentsMixin,
                 ModelView):
     datamodel = SQLAInterface(IvdAreaReport)
-    workflow = AreaFlow
+    workflow = IvdAreaReportFlow
     editable_states = ()
-    attachment_slots = (ivd.STAMPED_SUMMARY,)
+    attachment_slots = (rules.STAMPED_SUMMARY,)
     show_template = "ivd/area_show.html"
     label_columns = {"region": _l("区域"), "state_label": _l("状态"), "submitted_at": _l("提交时间"),
                      "reviewed_at": _l("审核时间"), "review_opinion": _l("审核意见"),
@@ -133,8 +134,8 @@ class _AreaBase(_QueryFirst, RegionScopedMixin, WorkflowActionsMixin, Attachment
         """医疗机构数量 / 历史采购量 / 采购需求量 of the page's areas in one GROUP BY."""
         if not items:
             return
-        sums = ivd.area_sums(items[0].project_id, self.group_column,
-                             [i.region.code for i in items])
+        sums = queries.area_sums(items[0].project_id, self.group_column,
+                                 [i.region.code for i in items])
         for item in items:
             item.sums = sums.get(item.region.code, (0, 0, 0))
 
@@ -148,16 +149,14 @@ class _AreaBase(_QueryFirst, RegionScopedMixin, WorkflowActionsMixin, Attachment
         """提交 upward: a confirmation (the province also uploads the stamped summary)."""
         item = self.scoped(pk)
         if request.method == "POST":
-            try:
-                apply(AreaFlow, item, "submit", g.user, {})
-                flash(_("提交成功，当前状态：%(s)s", s=item.state_label), "success")
-                return redirect(url_for(f"{type(self).__name__}.list", project=item.project_id))
-            except Refusal as exc:
-                if exc.status == 404:
-                    abort(404)
-                db.session.rollback()
-                flash(exc.message, "danger")
-        refusal = AreaFlow.get("submit").refusal(item, g.user, AreaFlow)
+            on_refusal_show(lambda fields: self._submit_page(item))
+            apply(IvdAreaReportFlow, item, "submit", g.user, {})
+            flash(_("提交成功，当前状态：%(s)s", s=item.state_label), "success")
+            return redirect(url_for(f"{type(self).__name__}.list", project=item.project_id))
+        return self._submit_page(item)
+
+    def _submit_page(self, item):
+        refusal = IvdAreaReportFlow.get("submit").refusal(item, g.user, IvdAreaReportFlow)
         return self.render_template("ivd/area_submit.html", title=_("提交"), item=item,
                                     refusal=refusal, extras=self.show_extras(item))
 
@@ -168,11 +167,8 @@ class _AreaBase(_QueryFirst, RegionScopedMixin, WorkflowActionsMixin, Attachment
         project = db.session.get(IvdProject, project_id) or abort(404)
         kind = scope_of(g.user)[0]
         if {"province": "province", "national": "all"}.get(self.level) != kind \
-                or ivd_exports.start_summary_export(project, g.user) is None:
+                or exports.export_summary(project, g.user) is None:
             abort(403)
-        audit.record(g.user, "export", object_type="ivd_area_report",
-                     comment=f"{project.name}：汇总数据导出")
-        db.session.commit()
         flash(_("已提交导出，请在“导出列表”中下载"), "info")
         return redirect(url_for("ExportJobView.list"))
 

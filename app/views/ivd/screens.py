@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.i18n import _, _l
 from app.models.ivd import IvdCatalogItem, IvdProject
-from app.services import ivd
+from app.services.ivd import commands, rules
 from app.services.imports import ImportColumn, RowError
 from app.views.shared.imports import ImportMixin
 from app.views.shared.mixins import Button, RegionScopedMixin
@@ -84,14 +84,14 @@ class IvdProjectView(RegionScopedMixin, ModelView):
     base_permissions = ["can_list", "can_show", "can_add", "can_edit"]
 
     def pre_add(self, item):
-        ivd.check_project(item)
+        rules.check_project(item)
 
     def post_add(self, item):
         super().post_add(item)
-        ivd.ensure_hospital_reports(item.id)
+        commands.ensure_hospital_reports(item.id)
 
     def pre_update(self, item):
-        ivd.check_project_change(item)
+        rules.check_project_change(item)
 
     def prefill_form(self, form, pk):
         if self.scoped(pk).status != "not_started":

@@ -1,8 +1,8 @@
 """基本公卫 REST resources (SPEC §X, H2–H7): phs_institution, phs_report, phs_change_request.
 
 Writes never go through FAB's schema: an institution is added, saved and removed by
-services.phs (the screens' rules and messages), a change request is made by
-services.phs_changes, reports and requests move only through the engine. So every refusal
+services.phs.commands (the screens' rules and messages), a change request is made by
+services.phs.changes, reports and requests move only through the engine. So every refusal
 is the screens' own: 422 with per-field messages and nothing written, 409 when locked or
 not allowed in the current state, 403 for the wrong role or organisation, 404 out of scope.
 
@@ -19,27 +19,26 @@ import json
 from flask import g
 from flask_appbuilder import ModelRestApi
 from flask_appbuilder.api import expose, protect
-from app.views.shared.api import safe
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
-from werkzeug.exceptions import NotFound
 
+from app.errors import InvalidError, NotFoundError
 from app.extensions import db
 from app.i18n import _, _l
 from app.models.phs import SERVICE_ITEMS, PhsChangeRequest, PhsInstitution, PhsReport
 from app.scope import scoped_get
-from app.services import phs
 from app.services.phs import changes as phs_changes
-from app.views.shared.api import (ExportApiMixin, ScopedApiMixin, WorkflowApiMixin,
-                                  history_rows, json_body, loaded)
+from app.services.phs import commands, queries, rules
 from app.views.phs.screens import LABELS
-from app.workflows.engine import Refusal, apply
-from app.workflows.phs import ChangeRequestFlow, PhsReportFlow
+from app.views.shared.api import (ExportApiMixin, ScopedApiMixin, WorkflowApiMixin,
+                                  history_rows, json_body, loaded, safe)
+from app.workflows.engine import apply
+from app.workflows.phs import PhsChangeRequestFlow, PhsReportFlow
 
 # The transitions of a unit's report that make sense addressed through its institution.
 UNIT_TRANSITIONS = ("submit", "withdraw", "approve", "reject")
-PHS_ROLES = (phs.NATIONAL, phs.PROVINCE, phs.CITY, phs.COUNTY, phs.UNIT)
+PHS_ROLES = (rules.NATIONAL, rules.PROVINCE, rules.CITY, rules.COUNTY, rules.UNIT)
 # Columns that place a row (who fills it, where it hangs, which region): never written by a
 # PUT or POST body; the superior changes by 机构隶属关系维护 or a change request.
 PLACEMENT = ("superior", "superior_org_id", "organization_id", "source_org_id", "region_id",
@@ -55,21 +54,20 @@ def _items_of(body, ignore=()):
             continue
         if key in PLACEMENT:
             errors[key] = [_("不能通过此接口修改；上级机构请通过机构隶属关系维护或申请修改变更")]
-        elif key not in phs.EDITABLE_FIELDS:
+        elif key not in rules.EDITABLE_FIELDS:
             errors[key] = [_("未知或只读的字段")]
         elif key == "services":
             if isinstance(value, list):
                 body[key] = [v.get("code") if isinstance(v, dict) else v for v in value]
         elif isinstance(value, bool) or not isinstance(value, (str, int, float, type(None))):
-            errors[key] = [_("%(f)s格式无效", f=phs.item_label(key))]
+            errors[key] = [_("%(f)s格式无效", f=rules.item_label(key))]
     if errors:
-        phs.fail(errors)
-    return {k: v for k, v in body.items() if k in phs.EDITABLE_FIELDS}
+        rules.fail(errors)
+    return {k: v for k, v in body.items() if k in rules.EDITABLE_FIELDS}
 
 
 def _text(value):
     return value if isinstance(value, str) else ("" if value is None else str(value))
-
 
 
 # ---- 机构信息 -----------------------------------------------------------------------------------
@@ -101,7 +99,7 @@ class PhsInstitutionApi(ScopedApiMixin, ExportApiMixin, ModelRestApi):
                     "address_detail", "inst_type", "sponsor", "longitude", "latitude",
                     "services", "superior_org_id", "organization_id", "is_complete"]
     show_columns = list_columns + ["updated_at"]
-    add_columns = edit_columns = list(phs.EDITABLE_FIELDS)      # documents the body (/_info)
+    add_columns = edit_columns = list(rules.EDITABLE_FIELDS)      # documents the body (/_info)
     list_title = _l("机构信息")
     show_title = _l("机构信息")
     label_columns = {**LABELS, "id": _l("编号"), "longitude": _l("经度"), "latitude": _l("纬度"),
@@ -118,9 +116,9 @@ class PhsInstitutionApi(ScopedApiMixin, ExportApiMixin, ModelRestApi):
     @staticmethod
     def _names_for_caller(insts):
         """The county sees its units' login names (as on its list screen)."""
-        if phs.add_kind(g.user) != "unit":
+        if rules.add_kind(g.user) != "unit":
             return None
-        return phs.login_names({i.organization_id for i in insts if i.tier == "unit"})
+        return queries.login_names({i.organization_id for i in insts if i.tier == "unit"})
 
     def pre_get_list(self, data):
         items = loaded(PhsInstitution, data.get("ids", []))
@@ -131,11 +129,11 @@ class PhsInstitutionApi(ScopedApiMixin, ExportApiMixin, ModelRestApi):
     def pre_get(self, data):
         inst = db.session.get(PhsInstitution, int(data["id"]))
         result = institution_labels(data["result"], inst, self._names_for_caller([inst]))
-        result["missing"] = phs.missing_items(inst)
-        refusal = phs.edit_refusal(inst, g.user)
+        result["missing"] = queries.missing_items(inst)
+        refusal = rules.edit_refusal(inst, g.user)
         result["editable"] = refusal is None
         result["locked_reason"] = refusal.message if refusal is not None else None
-        report = phs.report_of(inst.organization, create=False)
+        report = queries.report_of(inst.organization, create=False)
         result["report"] = None if report is None else {
             "id": report.id, "state": report.state, "state_label": str(report.state_label)}
         result["actions"] = [t.name for t in PhsReportFlow.available(report, g.user, guards=False)
@@ -145,21 +143,21 @@ class PhsInstitutionApi(ScopedApiMixin, ExportApiMixin, ModelRestApi):
     def _live(self, pk):
         inst = scoped_get(PhsInstitution, pk, g.user)
         if inst.deleted:
-            raise NotFound()
+            raise NotFoundError(_("记录不存在或不在您的管辖范围内"))
         return inst
 
     def _shown(self, status, inst, **extra):
         result = institution_labels(self.show_model_schema.dump(inst, many=False), inst)
-        result["missing"] = phs.missing_items(inst)
+        result["missing"] = queries.missing_items(inst)
         return self.response(status, id=inst.id, result=result, **extra)
 
-    # -- writing (services.phs decides who, when and what)
+    # -- writing (services.phs.commands decides who, when and what)
 
     def post_headless(self):
-        inst = phs.add_institution(g.user, _items_of(json_body()))
+        inst = commands.add_institution(g.user, _items_of(json_body()))
         extra = {}
         if inst.tier == "unit":
-            extra["login_name"] = phs.login_names([inst.organization_id]).get(
+            extra["login_name"] = queries.login_names([inst.organization_id]).get(
                 inst.organization_id)
             extra["message"] = _("已新增“%(n)s”并创建账号，登录名：%(u)s，"
                                  "密码为系统初始密码，首次登录须修改",
@@ -168,12 +166,12 @@ class PhsInstitutionApi(ScopedApiMixin, ExportApiMixin, ModelRestApi):
 
     def put_headless(self, pk):
         inst = self._live(pk)
-        phs.save(inst, _items_of(json_body(), ignore=("id",)), g.user)
+        commands.save(inst, _items_of(json_body(), ignore=("id",)), g.user)
         return self._shown(200, inst)
 
     def delete_headless(self, pk):
         inst = self._live(pk)
-        phs.remove(inst, g.user)
+        commands.remove(inst, g.user)
         return self.response(200, id=inst.id, message=_("已删除“%(n)s”", n=inst.name))
 
     # -- the unit's report, addressed through its institution
@@ -186,12 +184,12 @@ class PhsInstitutionApi(ScopedApiMixin, ExportApiMixin, ModelRestApi):
         """上报 / 撤回 by the unit, 通过 / 不通过 by its county: the unit's report of the
         current round, as the screens fire them."""
         if name not in UNIT_TRANSITIONS:
-            raise Refusal(_("未知的操作"), status=404)
+            raise NotFoundError(_("未知的操作"))
         inst = self._live(pk)
         if inst.tier != "unit":
-            raise Refusal(_("只有基层机构有自己的上报，村卫生室/社区卫生服务站随所属机构上报"),
-                          status=404)
-        report = phs.report_of(inst.organization)
+            raise NotFoundError(
+                _("只有基层机构有自己的上报，村卫生室/社区卫生服务站随所属机构上报"))
+        report = queries.report_of(inst.organization)
         report = apply(PhsReportFlow, report.id, name, g.user,
                        WorkflowApiMixin._payload())
         return self.response(200, id=report.id, state=report.state,
@@ -220,13 +218,13 @@ class PhsInstitutionApi(ScopedApiMixin, ExportApiMixin, ModelRestApi):
     def unattached(self):
         """Institutions of the county without a superior yet, and the superiors to choose."""
         county = g.user.organization
-        if not phs.has_role(g.user, phs.COUNTY) or county is None or county.level != "county":
+        if not rules.has_role(g.user, rules.COUNTY) or county is None or county.level != "county":
             return self.response(403, message=_("只有县级用户可以维护机构隶属关系"))
-        orgs = phs.unattached_orgs(county)
-        names = phs.login_names([o.id for o in orgs])
+        orgs = queries.unattached_orgs(county)
+        names = queries.login_names([o.id for o in orgs])
         return self.response(200, count=len(orgs),
                              result=[self._org_row(o, names) for o in orgs],
-                             superiors=[self._org_row(o) for o in phs.superior_choices(county)])
+                             superiors=[self._org_row(o) for o in queries.superior_choices(county)])
 
     @expose("/affiliation", methods=["POST"])
     @protect()
@@ -238,9 +236,9 @@ class PhsInstitutionApi(ScopedApiMixin, ExportApiMixin, ModelRestApi):
         ids = body.get("org_ids")
         if not isinstance(ids, list) or not all(
                 isinstance(i, int) and not isinstance(i, bool) for i in ids):
-            raise Refusal(_("org_ids 必须是机构编号列表"), status=422,
-                          fields={"org_ids": [_("必须是机构编号列表")]})
-        made = phs.attach_existing(g.user, ids, body.get("superior"))
+            raise InvalidError(_("org_ids 必须是机构编号列表"),
+                               fields={"org_ids": [_("必须是机构编号列表")]})
+        made = commands.attach_existing(g.user, ids, body.get("superior"))
         return self.response(201, ids=[i.id for i in made], count=len(made),
                              result=[institution_labels(self.show_model_schema.dump(i), i)
                                      for i in made])
@@ -292,7 +290,7 @@ class PhsReportApi(ScopedApiMixin, WorkflowApiMixin, ExportApiMixin, ModelRestAp
     def _details(result, report):
         result["actions"] = [t.name for t in PhsReportFlow.available(report, g.user,
                                                                      guards=False)]
-        result["problems"] = [str(p) for p in phs.report_problems(report.organization)]
+        result["problems"] = [str(p) for p in queries.report_problems(report.organization)]
         return result
 
     @expose("/mine", methods=["GET"])
@@ -302,10 +300,9 @@ class PhsReportApi(ScopedApiMixin, WorkflowApiMixin, ExportApiMixin, ModelRestAp
     def mine(self):
         """The caller's own report of the current round (a draft is opened on first use)."""
         org = g.user.organization
-        if org is None or not any(phs.has_role(g.user, r) for r in PHS_ROLES):
+        if org is None or not any(rules.has_role(g.user, r) for r in PHS_ROLES):
             return self.response(403, message=_("本单位不参与基本公卫机构信息报送"))
-        report = phs.report_of(org)
-        db.session.commit()
+        report = commands.open_report(org)
         result = report_labels(self.show_model_schema.dump(report, many=False), report)
         return self.response(200, id=report.id, result=self._details(result, report))
 
@@ -334,7 +331,7 @@ class PhsChangeRequestApi(ScopedApiMixin, WorkflowApiMixin, ExportApiMixin, Mode
     edited or deleted; it moves by 逐级上报 / 审核通过 / 审核不通过."""
     resource_name = "phs_change_request"
     datamodel = SQLAInterface(PhsChangeRequest)
-    workflow = ChangeRequestFlow
+    workflow = PhsChangeRequestFlow
     list_columns = ["id", "kind", "institution_id", "content", "reason", "state",
                     "organization_id", "reviewer_org_id", "review_opinion", "submitted_at",
                     "reviewed_at"]
@@ -361,8 +358,8 @@ class PhsChangeRequestApi(ScopedApiMixin, WorkflowApiMixin, ExportApiMixin, Mode
     def pre_get(self, data):
         change = db.session.get(PhsChangeRequest, int(data["id"]))
         result = change_labels(data["result"], change)
-        result["actions"] = [t.name for t in ChangeRequestFlow.available(change, g.user,
-                                                                         guards=False)]
+        result["actions"] = [t.name for t in PhsChangeRequestFlow.available(
+            change, g.user, guards=False)]
 
     def post_headless(self):
         body = json_body()

@@ -6,43 +6,40 @@ from app.extensions import db
 from app.i18n import _, _l
 from app.models.phs import PhsChangeRequest, PhsReport
 from app.module import Module, View
-from app.services import phs
+from app.demo.phs import load_phs
+from app.services.phs import queries
+from app.services.phs.rules import CITY, COUNTY, NATIONAL, PROVINCE, UNIT
 from app.views.phs import api, review, screens
 from app.workflows.engine import user_has_role
-from app.workflows.phs import ChangeRequestFlow, PhsReportFlow
+from app.workflows.phs import PhsChangeRequestFlow, PhsReportFlow
 
 UNIT_GRANTS = {"PhsInstitutionView": "*", "PhsInstitutionApi": "*", "PhsReportApi": "*"}
 AREA_GRANTS = {**UNIT_GRANTS, "PhsReviewView": "*", "PhsProgressView": "*",
                "PhsChangeRequestView": "*", "PhsChangeRequestApi": "*"}
 ROLES = {
-    phs.NATIONAL: {**AREA_GRANTS, "PhsRoundView": "*"},
-    phs.PROVINCE: AREA_GRANTS,
-    phs.CITY: AREA_GRANTS,
-    phs.COUNTY: {**AREA_GRANTS, "PhsAffiliationView": "*"},
-    phs.UNIT: UNIT_GRANTS,
+    NATIONAL: {**AREA_GRANTS, "PhsRoundView": "*"},
+    PROVINCE: AREA_GRANTS,
+    CITY: AREA_GRANTS,
+    COUNTY: {**AREA_GRANTS, "PhsAffiliationView": "*"},
+    UNIT: UNIT_GRANTS,
 }
 
 
 def todos(user):
     """Reports of the level below awaiting this level, change requests at it."""
     org = getattr(user, "organization", None)
-    roles = {phs.COUNTY, phs.CITY, phs.PROVINCE, phs.NATIONAL}
+    roles = {COUNTY, CITY, PROVINCE, NATIONAL}
     if org is None or not user_has_role(user, roles):
         return []
     waiting = db.session.execute(db.select(func.count(PhsReport.id)).where(
         PhsReport.reviewer_org_id == org.id, PhsReport.state == "submitted",
-        PhsReport.task_id == phs.current_round().id)).scalar()
+        PhsReport.task_id == queries.current_round().id)).scalar()
     changes = db.session.execute(db.select(func.count(PhsChangeRequest.id)).where(
         PhsChangeRequest.reviewer_org_id == org.id,
         PhsChangeRequest.state == "pending")).scalar()
     return [{"label": _("待审核的机构信息"), "count": waiting, "url": url_for("PhsReviewView.index")},
             {"label": _("待审核的申请修改"), "count": changes,
              "url": url_for("PhsChangeRequestView.list")}]
-
-
-def demo(orgs, users):
-    from app.demo.phs import load_phs
-    load_phs(orgs, users)
 
 
 MODULE = Module(
@@ -57,10 +54,10 @@ MODULE = Module(
     ),
     apis=(api.PhsInstitutionApi, api.PhsReportApi, api.PhsChangeRequestApi),
     roles=ROLES,
-    level_roles={("health_commission", "province"): phs.PROVINCE,
-                 ("health_commission", "city"): phs.CITY,
-                 ("health_commission", "county"): phs.COUNTY,
-                 ("national", "nation"): phs.NATIONAL},
-    workflows=(PhsReportFlow, ChangeRequestFlow),
-    todos=todos, demo=demo,
+    level_roles={("health_commission", "province"): PROVINCE,
+                 ("health_commission", "city"): CITY,
+                 ("health_commission", "county"): COUNTY,
+                 ("national", "nation"): NATIONAL},
+    workflows=(PhsReportFlow, PhsChangeRequestFlow),
+    todos=todos, demo=load_phs,
 )

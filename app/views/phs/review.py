@@ -13,13 +13,14 @@ from app.models.phs import (CHANGE_KINDS, INSTITUTION_TYPES, SERVICE_ITEMS, SPON
                             PhsChangeRequest, PhsInstitution, PhsRound)
 from app.models.core import Region
 from app.scope import region_in_scope, region_scope
-from app.services import phs
 from app.services.phs import changes as phs_changes
-from app.views.shared.mixins import AuditedCrudMixin, RegionScopedMixin, WorkflowActionsMixin
-from app.views.shared.formatting import localtime
+from app.services.phs import commands, queries, rules
 from app.views.phs.screens import HINTS, LABELS, form_data
-from app.workflows.engine import Refusal, apply_batch
-from app.workflows.phs import ChangeRequestFlow, PhsReportFlow
+from app.views.shared.formatting import localtime
+from app.views.shared.forms import on_refusal_show
+from app.views.shared.mixins import AuditedCrudMixin, RegionScopedMixin, WorkflowActionsMixin
+from app.workflows.engine import apply_batch
+from app.workflows.phs import PhsChangeRequestFlow, PhsReportFlow
 
 
 class PhsAffiliationView(BaseView):
@@ -34,18 +35,20 @@ class PhsAffiliationView(BaseView):
         if county is None or county.level != "county":
             abort(403)
         if request.method == "POST":
-            try:
-                made = phs.attach_existing(g.user, request.form.getlist("org"),
-                                           request.form.get("superior"))
-                flash(_("已保存 %(n)s 个机构的上级机构", n=len(made)), "success")
-                return redirect(url_for("PhsInstitutionView.list"))
-            except Refusal as exc:
-                if exc.status == 404:
-                    abort(404)
-                flash(exc.message, "danger")
+            chosen, superior = request.form.getlist("org"), request.form.get("superior")
+            on_refusal_show(lambda fields: self.page(county, chosen, superior, fields))
+            made = commands.attach_existing(g.user, chosen, superior)
+            flash(_("已保存 %(n)s 个机构的上级机构", n=len(made)), "success")
+            return redirect(url_for("PhsInstitutionView.list"))
+        return self.page(county)
+
+    def page(self, county, chosen=(), superior=None, errors=None):
+        """The county's institutions without a superior; what was ticked and chosen stays."""
         return self.render_template("phs/affiliation.html", title=_("机构隶属关系维护"),
-                                    orgs=phs.unattached_orgs(county),
-                                    superiors=phs.superior_choices(county), county=county)
+                                    orgs=queries.unattached_orgs(county),
+                                    superiors=queries.superior_choices(county), county=county,
+                                    chosen=set(chosen), superior=superior or "",
+                                    errors=errors or {})
 
 
 class PhsReviewView(BaseView):
@@ -59,16 +62,15 @@ class PhsReviewView(BaseView):
     @has_access
     def index(self):
         org = g.user.organization or abort(403)
-        round_ = phs.current_round()
-        subs = phs.subordinates_of(org)
-        reports = {r.organization_id: r for r in phs.reports_of_orgs(round_.id, subs)}
+        round_ = queries.current_round()
+        subs = queries.subordinates_of(org)
+        reports = {r.organization_id: r for r in queries.reports_of_orgs(round_.id, subs)}
         rows = []
         for sub in subs:
             report = reports.get(sub.id)
             actions = PhsReportFlow.available(report, g.user, guards=False) if report else []
             rows.append((sub, report, actions))
-        own = phs.report_of(org) if org.org_type == "health_commission" else None
-        db.session.commit()
+        own = commands.open_report(org) if org.org_type == "health_commission" else None
         own_actions = [t for t in PhsReportFlow.available(own, g.user, guards=False)
                        if t.name in ("confirm", "withdraw")] if own else []
         batch = [t for t in PhsReportFlow.transitions.values()
@@ -87,16 +89,11 @@ class PhsReviewView(BaseView):
     def batch(self, name):
         if name not in PhsReportFlow.transitions or name in ("submit", "confirm", "withdraw"):
             abort(404)
-        try:
-            ids = ([request.form["only"]] if request.form.get("only")   # a row's own button
-                   else request.form.getlist("rowid"))
-            done = apply_batch(PhsReportFlow, ids, name, g.user,
-                               {"comment": request.form.get("comment", "")})
-            flash(_("已%(a)s %(n)s 个", a=PhsReportFlow.get(name).label, n=len(done)), "success")
-        except Refusal as exc:
-            if exc.status == 404:
-                abort(404)
-            flash(exc.message, "danger")
+        ids = ([request.form["only"]] if request.form.get("only")   # a row's own button
+               else request.form.getlist("rowid"))
+        done = apply_batch(PhsReportFlow, ids, name, g.user,
+                           {"comment": request.form.get("comment", "")})
+        flash(_("已%(a)s %(n)s 个", a=PhsReportFlow.get(name).label, n=len(done)), "success")
         return redirect(url_for("PhsReviewView.index"))
 
     @expose("/unit/<int:org_id>")
@@ -104,13 +101,13 @@ class PhsReviewView(BaseView):
     def unit(self, org_id):
         """A unit's report as the county sees it: every institution with its ten items."""
         org = g.user.organization or abort(403)
-        sub = next((o for o in phs.subordinates_of(org) if o.id == org_id), None)
+        sub = next((o for o in queries.subordinates_of(org) if o.id == org_id), None)
         if sub is None or org.level != "county":
             abort(404)
-        items = phs.institutions_of(sub)
-        report = phs.report_of(sub, create=False)
+        items = queries.institutions_of(sub)
+        report = queries.report_of(sub, create=False)
         return self.render_template("phs/unit.html", title=sub.name, unit=sub, items=items,
-                                    report=report, missing={i.id: phs.missing_items(i)
+                                    report=report, missing={i.id: queries.missing_items(i)
                                                             for i in items})
 
 
@@ -130,15 +127,15 @@ class PhsProgressView(BaseView):
             if region is None or not region_in_scope(region, g.user):
                 abort(404)
         return self.render_template("phs/progress.html", title=_("上报进度"),
-                                    roots=phs.progress_tree(g.user, county),
-                                    round=phs.current_round(), drill=county is None)
+                                    roots=queries.progress_tree(g.user, county),
+                                    round=queries.current_round(), drill=county is None)
 
 
 class PhsChangeRequestView(RegionScopedMixin, WorkflowActionsMixin, ModelView):
     """申请修改 (county) and 申请修改审核 (the level holding the county's data)."""
     route_base = "/phs/changes"
     datamodel = SQLAInterface(PhsChangeRequest)
-    workflow = ChangeRequestFlow
+    workflow = PhsChangeRequestFlow
     list_title = _l("申请修改")
     show_title = _l("申请修改详情")
     show_template = "phs/change_show.html"
@@ -164,33 +161,29 @@ class PhsChangeRequestView(RegionScopedMixin, WorkflowActionsMixin, ModelView):
     @has_access
     def new(self):
         county = g.user.organization
-        if county is None or county.level != "county" or not phs.has_role(g.user, phs.COUNTY):
+        if county is None or county.level != "county" or not rules.has_role(g.user, rules.COUNTY):
             abort(403)
-        values, errors = {}, {}
         if request.method == "POST":
             values = form_data()
             data = {"kind": request.form.get("kind"), "reason": request.form.get("reason"),
                     "institution": request.form.get("institution"),
                     "content": {**values, "superior": request.form.get("superior")}}
-            try:
-                change = phs_changes.create(g.user, data)
-                flash(_("申请修改已提交至%(n)s", n=change.reviewer_org.name), "success")
-                return redirect(url_for("PhsChangeRequestView.list"))
-            except Refusal as exc:
-                if exc.status == 404:
-                    abort(404)
-                flash(exc.message, "danger")
-                errors = exc.fields
-            values.update(kind=data["kind"], reason=data["reason"],
-                          institution=data["institution"],
-                          superior=request.form.get("superior"))
+            typed = dict(values, kind=data["kind"], reason=data["reason"],
+                         institution=data["institution"], superior=request.form.get("superior"))
+            on_refusal_show(lambda fields: self.form_page(county, typed, fields))
+            change = phs_changes.create(g.user, data)
+            flash(_("申请修改已提交至%(n)s", n=change.reviewer_org.name), "success")
+            return redirect(url_for("PhsChangeRequestView.list"))
+        return self.form_page(county, {}, {})
+
+    def form_page(self, county, values, errors):
         institutions = db.session.execute(select(PhsInstitution).where(
             PhsInstitution.deleted.is_(False), region_scope(PhsInstitution, g.user))
             .order_by(PhsInstitution.tier != "unit", PhsInstitution.name)).scalars().all()
         return self.render_template(
             "phs/change_form.html", title=_("申请修改"), values=values, errors=errors,
             kinds=CHANGE_KINDS, institutions=institutions,
-            superiors=phs.superior_choices(county), types=INSTITUTION_TYPES,
+            superiors=queries.superior_choices(county), types=INSTITUTION_TYPES,
             sponsors=SPONSOR_TYPES, services=SERVICE_ITEMS, labels=LABELS, hints=HINTS,
             county=county)
 

@@ -9,16 +9,18 @@ from flask_appbuilder.security.decorators import has_access, permission_name
 
 from app.extensions import db
 from app.i18n import _, _l
+from app.models.core import Organization
 from app.models.phs import (DATA_ITEMS, INSTITUTION_TYPES, SERVICE_ITEMS, SPONSOR_TYPES,
                             PhsInstitution)
-from app.services import phs
+from app.services.phs import commands, queries, rules
 from app.services.phs import imports as phs_import
-from app.views.shared.export import ExcelExportMixin
+from app.services.phs.imports import HEADERS, SERVICE_LABELS, SPONSOR_LABELS, TYPE_LABELS
+from app.views.shared.export import ExcelExportMixin, ExportField
 from app.views.shared.formatting import localtime
-from app.views.shared.imports import ImportMixin
 from app.views.shared.forms import on_refusal_show
+from app.views.shared.imports import ImportMixin
 from app.views.shared.mixins import Button, RegionScopedMixin
-from app.workflows.engine import Refusal, apply
+from app.workflows.engine import apply
 from app.workflows.phs import PhsReportFlow
 
 LABELS = {**DATA_ITEMS, "inst_type_label": _l("机构类型"), "sponsor_label": _l("主办类型"),
@@ -43,9 +45,39 @@ HINTS = {
 }
 
 
+# The export: the import template's headers and labels, so an exported file imports again.
+def _services_label(value):
+    return "、".join(SERVICE_LABELS.get(c, c) for c in (value or "").split(",") if c)
+
+
+def _superior_label(org_id):
+    """As the list shows it: a county, city or province by its region, a unit by name."""
+    org = db.session.get(Organization, org_id) if org_id is not None else None
+    if org is None:
+        return ""
+    return org.region.name if org.org_type == "health_commission" else org.name
+
+
+EXPORT_FIELDS = (
+    ExportField("name", HEADERS["name"]),
+    ExportField("code", HEADERS["code"]),
+    ExportField("contact", HEADERS["contact"]),
+    ExportField("phone", HEADERS["phone"]),
+    ExportField("township", HEADERS["township"]),
+    ExportField("address_detail", HEADERS["address_detail"]),
+    ExportField("inst_type", HEADERS["inst_type"], fmt=lambda v: TYPE_LABELS.get(v, v or "")),
+    ExportField("sponsor", HEADERS["sponsor"], fmt=lambda v: SPONSOR_LABELS.get(v, v or "")),
+    ExportField("longitude", HEADERS["longitude"], "decimal"),
+    ExportField("latitude", HEADERS["latitude"], "decimal"),
+    ExportField("superior_org_id", HEADERS["superior"], fmt=_superior_label),
+    ExportField("services", HEADERS["services"], fmt=_services_label),
+    ExportField("is_complete", "数据项完整", "bool"),
+)
+
+
 def form_data():
     """The posted form as the services read it (services: the ticked codes)."""
-    data = {k: request.form.get(k, "") for k in phs.EDITABLE_FIELDS if k != "services"}
+    data = {k: request.form.get(k, "") for k in rules.EDITABLE_FIELDS if k != "services"}
     data["services"] = request.form.getlist("services")
     return data
 
@@ -71,8 +103,8 @@ class PhsInstitutionView(ImportMixin, RegionScopedMixin, ExcelExportMixin, Model
                         "can_import_upload", "can_export", "can_export_standard"]
     import_columns = phs_import.COLUMNS
     import_title = _l("机构信息导入")
-    export_fields = phs_import.EXPORT_FIELDS
-    standard_export = tuple(f.key for f in phs_import.EXPORT_FIELDS)
+    export_fields = EXPORT_FIELDS
+    standard_export = tuple(f.key for f in EXPORT_FIELDS)
     export_title = _l("医疗卫生机构信息")
 
     def import_check(self, rows):
@@ -84,7 +116,7 @@ class PhsInstitutionView(ImportMixin, RegionScopedMixin, ExcelExportMixin, Model
     def row_buttons(self, items):
         buttons = {}
         for item in items:
-            if phs.edit_refusal(item, g.user) is not None:
+            if rules.edit_refusal(item, g.user) is not None:
                 buttons[item.id] = []
                 continue
             buttons[item.id] = [Button(_("填报"), url_for("PhsInstitutionView.fill", pk=item.id),
@@ -99,13 +131,8 @@ class PhsInstitutionView(ImportMixin, RegionScopedMixin, ExcelExportMixin, Model
     @permission_name("fill")
     def remove(self, pk):
         item = self.scoped(pk)
-        try:
-            phs.remove(item, g.user)
-            flash(_("已删除“%(n)s”", n=item.name), "success")
-        except Refusal as exc:
-            if exc.status == 404:
-                abort(404)
-            flash(exc.message, "danger")
+        commands.remove(item, g.user)
+        flash(_("已删除“%(n)s”", n=item.name), "success")
         return redirect(url_for("PhsInstitutionView.list"))
 
     def render_template(self, template, **kwargs):
@@ -116,10 +143,9 @@ class PhsInstitutionView(ImportMixin, RegionScopedMixin, ExcelExportMixin, Model
     def report_panel(self):
         """The caller's own report and, for a county, its units with their login names."""
         user, org = g.user, g.user.organization
-        if org is None or (phs.add_kind(user) is None and not phs.has_role(user, phs.COUNTY)):
+        if org is None or (rules.add_kind(user) is None and not rules.has_role(user, rules.COUNTY)):
             return {"own": None}
-        report = phs.report_of(org)
-        db.session.commit()                   # a first visit opens the round's report
+        report = commands.open_report(org)        # a first visit opens the round's report
         actions = PhsReportFlow.available(report, user, guards=False)
         blocked = None
         for t in actions:
@@ -127,15 +153,15 @@ class PhsInstitutionView(ImportMixin, RegionScopedMixin, ExcelExportMixin, Model
             if refusal is not None:
                 blocked = refusal.message
         units = []
-        if phs.add_kind(user) == "unit":
-            subs = phs.subordinates_of(org)
-            names = phs.login_names([o.id for o in subs])
-            reports = {r.organization_id: r for r in phs.reports_of_orgs(report.task_id, subs)}
+        if rules.add_kind(user) == "unit":
+            subs = queries.subordinates_of(org)
+            names = queries.login_names([o.id for o in subs])
+            reports = {r.organization_id: r for r in queries.reports_of_orgs(report.task_id, subs)}
             units = [(o, names.get(o.id), reports.get(o.id)) for o in subs]
         return {"own": report, "own_actions": actions, "blocked": blocked,
-                "add_kind": phs.add_kind(user), "units": units,
-                "unattached": (len(phs.unattached_orgs(org))
-                               if phs.add_kind(user) == "unit" else 0)}
+                "add_kind": rules.add_kind(user), "units": units,
+                "unattached": (len(queries.unattached_orgs(org))
+                               if rules.add_kind(user) == "unit" else 0)}
 
     @expose("/report/<string:name>", methods=["POST"])
     @has_access
@@ -144,29 +170,26 @@ class PhsInstitutionView(ImportMixin, RegionScopedMixin, ExcelExportMixin, Model
         if name not in ("submit", "confirm", "withdraw"):
             abort(404)
         org = g.user.organization or abort(404)
-        try:
-            done = apply(PhsReportFlow, phs.report_of(org), name, g.user,
-                         request.form.to_dict())
-            flash(_("%(a)s成功，当前状态：%(s)s", a=PhsReportFlow.get(name).label,
-                    s=done.state_label), "success")
-        except Refusal as exc:
-            flash(exc.message, "danger")
+        report = commands.open_report(org)     # kept when the transition is refused
+        done = apply(PhsReportFlow, report, name, g.user, request.form.to_dict())
+        flash(_("%(a)s成功，当前状态：%(s)s", a=PhsReportFlow.get(name).label,
+                s=done.state_label), "success")
         return redirect(url_for("PhsInstitutionView.list"))
 
     @expose("/new", methods=["GET", "POST"])
     @has_access
     @permission_name("fill")
     def fill_new(self):
-        kind = phs.add_kind(g.user) or abort(403)
+        kind = rules.add_kind(g.user) or abort(403)
         errors, values = {}, {}
         if request.method == "POST":
             values = form_data()
             on_refusal_show(lambda fields: self.render_form(None, values, fields, kind))
-            inst = phs.add_institution(g.user, values)
+            inst = commands.add_institution(g.user, values)
             if inst.tier == "unit":
                 flash(_("已新增“%(n)s”并创建账号，登录名：%(u)s，密码为系统初始密码，首次登录须修改。"
                         "请告知该机构登录系统填报。", n=inst.name,
-                        u=phs.login_names([inst.organization_id]).get(inst.organization_id)),
+                        u=queries.login_names([inst.organization_id]).get(inst.organization_id)),
                       "success")
             else:
                 flash(_("已新增“%(n)s”", n=inst.name), "success")
@@ -183,14 +206,14 @@ class PhsInstitutionView(ImportMixin, RegionScopedMixin, ExcelExportMixin, Model
         if request.method == "POST":
             values = form_data()
             on_refusal_show(lambda fields: self.render_form(inst, values, fields, inst.tier))
-            phs.save(inst, values, g.user)
-            missing = phs.missing_items(inst)
+            commands.save(inst, values, g.user)
+            missing = queries.missing_items(inst)
             flash(_("保存成功") + ("" if not missing else
                                   _("；尚缺%(m)s，补全后方可上报", m="、".join(missing))),
                   "success" if not missing else "warning")
             return redirect(url_for("PhsInstitutionView.list"))
         else:
-            refusal = phs.edit_refusal(inst, g.user)
+            refusal = rules.edit_refusal(inst, g.user)
             if refusal is not None:
                 flash(refusal.message, "warning")
                 return redirect(url_for("PhsInstitutionView.show", pk=inst.id))
@@ -198,7 +221,7 @@ class PhsInstitutionView(ImportMixin, RegionScopedMixin, ExcelExportMixin, Model
 
     def render_form(self, inst, values, errors, tier):
         if values is None:
-            values = {k: getattr(inst, k) for k in phs.EDITABLE_FIELDS}
+            values = {k: getattr(inst, k) for k in rules.EDITABLE_FIELDS}
             values["services"] = inst.service_codes
         elif isinstance(values.get("services"), str):
             values["services"] = values["services"].split(",")
@@ -211,4 +234,4 @@ class PhsInstitutionView(ImportMixin, RegionScopedMixin, ExcelExportMixin, Model
             values=values, errors=errors or {}, region=region, superior=superior,
             types=INSTITUTION_TYPES, sponsors=SPONSOR_TYPES, services=SERVICE_ITEMS,
             labels=LABELS, hints=HINTS, tile_url=current_app.config.get("PHS_MAP_TILE_URL"),
-            missing=phs.missing_items(inst) if inst is not None else [])
+            missing=queries.missing_items(inst) if inst is not None else [])

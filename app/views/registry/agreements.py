@@ -6,40 +6,24 @@ from flask_appbuilder import ModelView, expose
 from flask_appbuilder.models.sqla.filters import FilterNotEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access, permission_name
-from sqlalchemy import select
 
-from app.extensions import db
 from app.i18n import _, _l
-from app.models.registry import (AGREEMENT_TYPES, DesignatedInstitution, RegistryAgreement,
-                                 RegistryInstitution)
-from app.services import files, registry as rules
-from app.services.registry import agreements
-from app.services.attachments import AttachmentError
+from app.models.registry import AGREEMENT_TYPES, DesignatedInstitution, RegistryAgreement
+from app.services.registry import commands, queries, rules
 from app.views.shared.attachments import AttachmentsMixin
 from app.views.shared.formatting import localtime
+from app.views.shared.forms import on_refusal_show
 from app.views.shared.mixins import Button, RegionScopedMixin, WorkflowActionsMixin
-from app.workflows.engine import Refusal
-from app.workflows.registry import AgreementFlow
+from app.workflows.registry import RegistryAgreementFlow
 
 FIELDS = ("agreement_no", "agreement_type", "start_date", "end_date", "content")
-
-
-def attach_posted(agreement):
-    """The 协议附件 chosen on the form is stored with the agreement, or nothing is."""
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        return
-    try:
-        files.attach(agreement, agreements.AGREEMENT_DOC, upload, g.user)
-    except AttachmentError as exc:
-        raise Refusal(str(exc), status=422, fields={"file": [str(exc)]})
 
 
 class RegistryAgreementView(AttachmentsMixin, RegionScopedMixin, WorkflowActionsMixin,
                             ModelView):
     route_base = "/registry/agreements"
     datamodel = SQLAInterface(RegistryAgreement)
-    workflow = AgreementFlow
+    workflow = RegistryAgreementFlow
     list_title = _l("医疗机构定点协议管理")
     show_title = _l("定点协议")
     list_template = "registry/agreements.html"
@@ -61,7 +45,7 @@ class RegistryAgreementView(AttachmentsMixin, RegionScopedMixin, WorkflowActions
                           "changed_at": localtime}
     base_permissions = ["can_list", "can_show", "can_add_agreement", "can_edit_agreement",
                         "can_upload"]
-    attachment_slots = (agreements.AGREEMENT_DOC,)
+    attachment_slots = (rules.AGREEMENT_DOC,)
     editable_states = ("pending", "confirmed")
 
     def may_edit(self, item):
@@ -84,17 +68,11 @@ class RegistryAgreementView(AttachmentsMixin, RegionScopedMixin, WorkflowActions
             buttons[item.id] = row + buttons.get(item.id, [])
         return buttons
 
-    def held_institutions(self):
-        """Coded institutions the caller maintains (the 新增协议 choice)."""
-        return db.session.execute(select(RegistryInstitution).where(
-            RegistryInstitution.maintainer_id == g.user.id,
-            RegistryInstitution.state == "coded")).scalars().all()
-
     @expose("/new", methods=["GET", "POST"])
     @has_access
     @permission_name("add_agreement")
     def add_agreement(self):
-        insts = self.held_institutions()
+        insts = queries.held_institutions(g.user)
         if not insts:
             flash(_("机构信息经国家审核赋码后才能新增定点协议"), "warning")
             return redirect(url_for("RegistryAgreementView.list"))
@@ -111,35 +89,29 @@ class RegistryAgreementView(AttachmentsMixin, RegionScopedMixin, WorkflowActions
         return self._form(item, [item.institution])
 
     def _form(self, item, insts):
-        by_agency = item is not None and item.agency_org_id == g.user.organization_id
         values = {k: getattr(item, k) for k in FIELDS} if item else {}
         if item is not None:
             values.update(institution_id=item.institution_id, agency_org_id=item.agency_org_id)
         values.update({k: v for k, v in request.values.items() if k != "csrf_token"})
-        errors = {}
         if request.method == "POST":
             inst = next((i for i in insts if str(i.id) == str(values.get("institution_id"))),
                         None)
-            try:
-                if inst is None:
-                    raise Refusal(_("请选择已赋码的医疗机构"), status=422,
-                                  fields={"institution": [_("请选择已赋码的医疗机构")]})
-                if item is None:
-                    saved = agreements.add_agreement(inst, g.user, values)
-                else:
-                    saved = agreements.edit_agreement(item, g.user, values)
-                attach_posted(saved)
-                db.session.commit()
-            except Refusal as exc:
-                db.session.rollback()
-                errors = exc.fields or {"form": [exc.message]}
+            on_refusal_show(lambda fields: self._form_page(item, insts, values, fields))
+            upload = request.files.get("file")
+            if item is None:
+                saved = commands.add_agreement(inst, g.user, values, upload)
             else:
-                flash(_("协议已保存，状态：%(state)s", state=saved.state_label), "success")
-                return redirect(url_for("RegistryAgreementView.show", pk=saved.id))
+                saved = commands.edit_agreement(item, g.user, values, upload)
+            flash(_("协议已保存，状态：%(state)s", state=saved.state_label), "success")
+            return redirect(url_for("RegistryAgreementView.show", pk=saved.id))
+        return self._form_page(item, insts, values, {})
+
+    def _form_page(self, item, insts, values, errors):
+        by_agency = item is not None and item.agency_org_id == g.user.organization_id
         inst = next((i for i in insts if str(i.id) == str(values.get("institution_id"))),
                     insts[0])
         region_code = values.get("agency_region") or inst.pooling_region.code
-        found = agreements.agencies(region_code, values.get("agency_name"))
+        found = queries.agencies(region_code, values.get("agency_name"))
         chosen = values.get("agency_org_id")
         if item is not None and not any(str(a.id) == str(chosen) for a in found):
             found = [item.agency] + found
@@ -156,9 +128,9 @@ class RegistryAgreementView(AttachmentsMixin, RegionScopedMixin, WorkflowActions
         return self.render_template(
             "registry/agreement_form.html",
             title=_("修改协议") if item else _("新增协议"), form_fields=fields,
-            values=values, errors=errors, labels=agreements.AGREEMENT_LABELS, insts=insts,
+            values=values, errors=errors, labels=rules.AGREEMENT_LABELS, insts=insts,
             inst=inst, agencies=found, by_agency=by_agency,
-            areas=rules.pooling_areas(inst.pooling_region.province_code),
+            areas=queries.pooling_areas(inst.pooling_region.province_code),
             region_code=region_code,
             back_url=url_for("RegistryAgreementView.list"))
 

@@ -1,10 +1,10 @@
 """医疗机构信息维护 REST resources (SPEC §X, M1–M7): registry_institution,
 registry_authorization, registry_agreement, registry_staff.
 
-Writes never go through FAB's schema: an institution is added and maintained by
-services.registry, an authorisation asked for and its stamped scan recognised by
-services.registry_auth, agreements and staff saved by services.registry_agreements, and
-every state change goes through the engine. So every refusal is the screens' own: 422 with
+Writes never go through FAB's schema: the commands of services.registry (which commit
+their own transaction) add and maintain an institution, ask for an authorisation, save
+agreements and staff; services.registry.authorization recognises the stamped scan; every
+state change goes through the engine. So every refusal is the screens' own: 422 with
 per-field messages and nothing written, 409 when not allowed in the current state, 403 for
 the wrong role or person, 404 out of scope (and for deleted rows).
 
@@ -31,27 +31,27 @@ import io
 from flask import g, request, send_file
 from flask_appbuilder import ModelRestApi
 from flask_appbuilder.api import expose, protect
-from app.views.shared.api import safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
+from app.errors import ForbiddenError, InvalidError
 from app.extensions import db
 from app.i18n import _, _l
 from app.models.core import Organization, User
 from app.models.registry import (RegistryAgreement, RegistryAuthorization,
                                  RegistryInstitution, RegistryStaff)
 from app.scope import is_superadmin, scoped_get
-from app.services import files, registry as rules
-from app.services.registry import agreements
+from app.services import files
 from app.services.registry import authorization as registry_auth
-from app.services.attachments import AttachmentError
+from app.services.registry import commands, queries, rules
 from app.views.shared.api import (ExportApiMixin, ScopedApiMixin, WorkflowApiMixin,
-                                  json_body, loaded)
+                                  json_body, loaded, safe)
 from app.views.shared.filters import StateNotInFilter
-from app.workflows.engine import Refusal, apply, user_has_role
-from app.workflows.registry import AgreementFlow, AuthorizationFlow, InstitutionFlow, StaffFlow
+from app.workflows.engine import apply, user_has_role
+from app.workflows.registry import (RegistryAgreementFlow, RegistryAuthorizationFlow,
+                                    RegistryInstitutionFlow, RegistryStaffFlow)
 
 REGISTRY_ROLES = {rules.MAINTAINER, rules.DOCTOR_EDITOR, rules.NURSE_EDITOR, rules.REGISTRANT,
                   rules.AGENCY, rules.NATIONAL}
@@ -86,6 +86,11 @@ def _fields_of(body, allowed, ignore=("id",)):
 
 
 
+def _int(value):
+    """A body's id as a number; anything else matches no row."""
+    return int(value) if str(value).strip().isdigit() else 0
+
+
 def _logins(ids):
     return dict(db.session.execute(select(User.id, User.username).where(
         User.id.in_({i for i in ids if i is not None}))).all())
@@ -101,8 +106,7 @@ def _live(model, pk):
 
 def _institution_of(body):
     if body.get("institution_id") in (None, ""):
-        raise Refusal(_("请选择医疗机构"), status=422,
-                      fields={"institution_id": [_("请选择医疗机构")]})
+        raise InvalidError(_("请选择医疗机构"), fields={"institution_id": [_("请选择医疗机构")]})
     return _live(RegistryInstitution, body["institution_id"])
 
 
@@ -142,9 +146,9 @@ class _RegistryApi(ScopedApiMixin, WorkflowApiMixin, ExportApiMixin, ModelRestAp
                              state_label=str(obj.state_label), result=result, **extra)
 
     def _write(self, status, work):
-        """Run a service call, commit, answer the row; a refusal rolls everything back."""
+        """Run a command (it commits), answer the row; a refusal reaches the handler, which
+        rolls everything back."""
         obj, extra = work()
-        db.session.commit()
         return self._shown(status, obj, **extra)
 
     def delete_headless(self, pk):
@@ -162,7 +166,7 @@ class RegistryInstitutionApi(_RegistryApi):
     "uses_e_voucher", "category", "grade", "phone"}; a PUT names only what it changes."""
     resource_name = "registry_institution"
     datamodel = SQLAInterface(RegistryInstitution)
-    workflow = InstitutionFlow
+    workflow = RegistryInstitutionFlow
     editable_states = rules.MAINTAINED_STATES
     list_columns = ["id", "organization_id", "legal_name", "pooling_region_id",
                     "uses_e_voucher", "no_uscc", "military", "state", "maintainer_id",
@@ -202,8 +206,8 @@ class RegistryInstitutionApi(_RegistryApi):
         def work():
             if not (user_has_role(g.user, {rules.REGISTRANT, rules.MAINTAINER})
                     or is_superadmin(g.user)):
-                raise Refusal(_("只有注册用户或机构维护人员可以新增机构"), status=403)
-            inst = rules.add_institution(g.user, _fields_of(json_body(), INSTITUTION_FIELDS))
+                raise ForbiddenError(_("只有注册用户或机构维护人员可以新增机构"))
+            inst = commands.add_institution(g.user, _fields_of(json_body(), INSTITUTION_FIELDS))
             return inst, {"message": _("已新增“%(n)s”，请申请授权", n=inst.name)}
         return self._write(201, work)
 
@@ -213,7 +217,7 @@ class RegistryInstitutionApi(_RegistryApi):
             body = _fields_of(json_body(), INSTITUTION_FIELDS)
             if body.get("uscc", "无") != "无":      # a real USCC given: no longer 无
                 body.setdefault("no_uscc", False)
-            changed, reset = rules.update_institution(inst, g.user, body)
+            changed, reset = commands.update_institution(inst, g.user, body)
             return inst, {"changed": sorted(changed), "staff_reset": reset}
         return self._write(200, work)
 
@@ -226,10 +230,8 @@ class RegistryInstitutionApi(_RegistryApi):
         only the institutions nobody maintains yet (≤20)."""
         if not (user_has_role(g.user, REGISTRY_ROLES) or is_superadmin(g.user)):
             return self.response(403, message=_("您没有医疗机构信息维护的角色"))
-        orgs = rules.search_for(g.user, request.args.get("q", ""))
-        rows = {r.organization_id: r for r in db.session.execute(select(RegistryInstitution)
-                .where(RegistryInstitution.organization_id.in_([o.id for o in orgs])))
-                .scalars()} if orgs else {}
+        orgs = queries.search_for(g.user, request.args.get("q", ""))
+        rows = queries.registry_rows_of(orgs)
         result = [{"organization_id": o.id, "name": o.name, "uscc": o.uscc,
                    "licence_no": o.licence_no, "region_code": o.region.code,
                    "region_name": o.region.full_name, "national_code": o.national_code,
@@ -250,8 +252,7 @@ class RegistryInstitutionApi(_RegistryApi):
         institution; the pooling area's agency reviews it."""
         inst = _live(RegistryInstitution, pk)
         body = _fields_of(json_body(), ("new_uscc", "new_licence_no", "reason"))
-        change = rules.request_cert_change(inst, g.user, body)
-        db.session.commit()
+        change = commands.request_cert_change(inst, g.user, body)
         return self.response(201, id=change.id, state=change.state,
                              state_label=str(change.state_label), institution=inst.id,
                              message=_("证号变更申请已提交，等待经办机构审核"))
@@ -263,24 +264,14 @@ class RegistryInstitutionApi(_RegistryApi):
     def attach(self, pk, slot):
         """说明材料 (USCC 无, PDF) or 资质材料: multipart `file`, while the record is
         maintained by the caller."""
-        try:
-            inst = _live(RegistryInstitution, pk)
-            slot_def = next((s for s in rules.INSTITUTION_SLOTS if s.name == slot), None)
-            if slot_def is None:
-                raise Refusal(_("没有此材料：%(s)s", s=slot), status=404)
-            refusal = rules.edit_refusal(inst, g.user)
-            if refusal is not None:
-                raise refusal
-            row = files.attach_and_record(inst, slot_def, request.files.get("file"), g.user)
-        except AttachmentError as exc:
-            db.session.rollback()
-            return self.response(422, message=str(exc), fields={"file": [str(exc)]})
+        inst = _live(RegistryInstitution, pk)
+        row = commands.attach_institution_file(inst, slot, request.files.get("file"), g.user)
         return self.response(201, id=row.id, slot=row.slot, name=row.original_name)
 
 
 # ---- 授权 ---------------------------------------------------------------------------------------
 
-class _ApiAuthorizationFlow(AuthorizationFlow):
+class _ApiAuthorizationFlow(RegistryAuthorizationFlow):
     """授权文书上传 only with the recognised scan (POST <pk>/upload), never bare."""
     upload = None
 
@@ -291,7 +282,7 @@ class RegistryAuthorizationApi(_RegistryApi):
     nurse; by default the one chosen at registration)."""
     resource_name = "registry_authorization"
     datamodel = SQLAInterface(RegistryAuthorization)
-    workflow, shown_flow = _ApiAuthorizationFlow, AuthorizationFlow
+    workflow, shown_flow = _ApiAuthorizationFlow, RegistryAuthorizationFlow
     base_filters = []
     base_permissions = ["can_get", "can_info", "can_post", "can_put"]
     exclude_route_methods = {"put", "delete"}
@@ -315,33 +306,23 @@ class RegistryAuthorizationApi(_RegistryApi):
         return row
 
     def post_headless(self):
-        new = []
-
-        def work():
-            if not user_has_role(g.user, {rules.REGISTRANT}):
-                raise Refusal(_("只有注册用户可以申请机构维护授权"), status=403)
-            body = _fields_of(json_body(), ("institution_id", "organization_id", "role_kind"))
-            if body.get("institution_id") or not body.get("organization_id"):
-                inst = _institution_of(body)
-            else:
-                try:
-                    org = db.session.get(Organization, int(body["organization_id"]))
-                except ValueError:
-                    org = None
-                if org is None or org.org_type != "medical" or not org.active:
-                    raise Refusal(_("请选择要授权维护的医疗机构"), status=422,
-                                  fields={"organization_id": [_("不是可授权维护的医疗机构")]})
-                inst = rules.institution_for(org, g.user)
-            before = set(db.session.execute(select(RegistryAuthorization.id).where(
-                RegistryAuthorization.user_id == g.user.id)).scalars())
-            auth = registry_auth.request_authorization(
-                g.user, inst, body.get("role_kind") or g.user.registry_role or "")
-            new.append(auth.id not in before)
-            return auth, {"auth_no": auth.auth_no, "institution": inst.id}
-        response = self._write(201, work)
-        if response.status_code == 201 and not new[0]:
-            response.status_code = 200            # the open request, as it was
-        return response
+        if not user_has_role(g.user, {rules.REGISTRANT}):
+            raise ForbiddenError(_("只有注册用户可以申请机构维护授权"))
+        body = _fields_of(json_body(), ("institution_id", "organization_id", "role_kind"))
+        role_kind = body.get("role_kind") or g.user.registry_role or ""
+        if body.get("institution_id") or not body.get("organization_id"):
+            inst = _institution_of(body)
+            auth, created = commands.apply_for_authorization(g.user, inst.organization,
+                                                             role_kind, inst=inst)
+        else:
+            org = db.session.get(Organization, _int(body["organization_id"]))
+            if org is None or org.org_type != "medical" or not org.active:
+                raise InvalidError(_("请选择要授权维护的医疗机构"),
+                                   fields={"organization_id": [_("不是可授权维护的医疗机构")]})
+            auth, created = commands.apply_for_authorization(g.user, org, role_kind)
+        # the open request asked for again answers 200, as it was
+        return self._shown(201 if created else 200, auth, auth_no=auth.auth_no,
+                           institution=auth.institution_id)
 
     @expose("/<int:pk>/document", methods=["GET"])
     @protect()
@@ -375,14 +356,14 @@ class RegistryAgreementApi(_RegistryApi):
     "content"}; a PUT names only what it changes."""
     resource_name = "registry_agreement"
     datamodel = SQLAInterface(RegistryAgreement)
-    workflow = AgreementFlow
+    workflow = RegistryAgreementFlow
     list_columns = ["id", "institution_id", "organization_id", "agency_org_id",
                     "agreement_no", "agreement_type", "start_date", "end_date", "content",
                     "state", "confirmed_at", "changed_at", "synced_at", "created_at"]
     show_columns = list_columns
     add_columns = edit_columns = list(AGREEMENT_FIELDS)        # /_info only
     list_title = show_title = _l("定点协议")
-    label_columns = {**COMMON_LABELS, **agreements.AGREEMENT_LABELS,
+    label_columns = {**COMMON_LABELS, **rules.AGREEMENT_LABELS,
                      "agency_org_id": _l("经办机构"), "confirmed_at": _l("确认时间"),
                      "changed_at": _l("修改时间"), "synced_at": _l("入库时间")}
     search_columns = ["agreement_no", "agreement_type", "state", "institution_id",
@@ -398,7 +379,7 @@ class RegistryAgreementApi(_RegistryApi):
     def post_headless(self):
         def work():
             body = _fields_of(json_body(), AGREEMENT_FIELDS)
-            return agreements.add_agreement(_institution_of(body), g.user, body), {}
+            return commands.add_agreement(_institution_of(body), g.user, body), {}
         return self._write(201, work)
 
     def put_headless(self, pk):
@@ -408,14 +389,14 @@ class RegistryAgreementApi(_RegistryApi):
             if body.pop("institution_id", str(agreement.institution_id)) \
                     != str(agreement.institution_id):
                 rules.fail({"institution_id": _("不能更换协议的医疗机构，请删除后重新新增")},
-                      agreements.AGREEMENT_LABELS)
+                           rules.AGREEMENT_LABELS)
             data = {"agency_org_id": agreement.agency_org_id,
                     "agreement_no": agreement.agreement_no,
                     "agreement_type": agreement.agreement_type,
                     "start_date": agreement.start_date.isoformat(),
                     "end_date": agreement.end_date.isoformat(),
                     "content": agreement.content or "", **body}
-            return agreements.edit_agreement(agreement, g.user, data), {}
+            return commands.edit_agreement(agreement, g.user, data), {}
         return self._write(200, work)
 
     @expose("/agencies", methods=["GET"])
@@ -424,8 +405,8 @@ class RegistryAgreementApi(_RegistryApi):
     @permission_name("get")
     def agencies(self):
         """经办机构 to choose (M6): ?region=<code> (its subtree) &name=<part of the name>."""
-        rows = agreements.agencies(request.args.get("region") or None,
-                                   request.args.get("name") or None)
+        rows = queries.agencies(request.args.get("region") or None,
+                                request.args.get("name") or None)
         return self.response(200, count=len(rows), result=[
             {"id": o.id, "name": o.name, "region": o.region.code,
              "region_name": o.region.full_name} for o in rows])
@@ -438,13 +419,13 @@ class RegistryStaffApi(_RegistryApi):
     "staff_type" (doctor / nurse), "cert_no"}; a PUT names only what it changes."""
     resource_name = "registry_staff"
     datamodel = SQLAInterface(RegistryStaff)
-    workflow = StaffFlow
+    workflow = RegistryStaffFlow
     list_columns = ["id", "institution_id", "organization_id", "name", "id_number",
                     "staff_type", "cert_no", "state", "review_comment", "created_at"]
     show_columns = list_columns
     add_columns = edit_columns = list(STAFF_FIELDS)            # /_info only
     list_title = show_title = _l("医师/护士信息")
-    label_columns = {**COMMON_LABELS, **agreements.STAFF_LABELS}
+    label_columns = {**COMMON_LABELS, **rules.STAFF_LABELS}
     search_columns = ["name", "id_number", "staff_type", "cert_no", "state", "institution_id",
                       "organization_id"]
 
@@ -456,7 +437,7 @@ class RegistryStaffApi(_RegistryApi):
     def post_headless(self):
         def work():
             body = _fields_of(json_body(), STAFF_FIELDS)
-            return agreements.save_staff(_institution_of(body), g.user, body), {}
+            return commands.save_staff(_institution_of(body), g.user, body), {}
         return self._write(201, work)
 
     def put_headless(self, pk):
@@ -464,8 +445,8 @@ class RegistryStaffApi(_RegistryApi):
             staff = _live(RegistryStaff, pk)
             body = _fields_of(json_body(), STAFF_FIELDS)
             if body.pop("institution_id", str(staff.institution_id)) != str(staff.institution_id):
-                rules.fail({"institution_id": _("不能更换人员所属的医疗机构")}, agreements.STAFF_LABELS)
+                rules.fail({"institution_id": _("不能更换人员所属的医疗机构")}, rules.STAFF_LABELS)
             data = {"name": staff.name, "id_number": staff.id_number,
                     "staff_type": staff.staff_type, "cert_no": staff.cert_no, **body}
-            return agreements.save_staff(staff.institution, g.user, data, staff), {}
+            return commands.save_staff(staff.institution, g.user, data, staff), {}
         return self._write(200, work)

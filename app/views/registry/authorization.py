@@ -8,19 +8,20 @@ from flask_appbuilder import BaseView, ModelView, expose
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access, permission_name
 
+from app.errors import InvalidError
 from app.extensions import appbuilder, db
 from app.i18n import _, _l
 from app.models.core import Organization
 from app.models.registry import ROLE_KINDS, RegistryAuthorization
 from app.security import captcha_enabled
-from app.services import registry as rules
 from app.services.registry import authorization as registry_auth
+from app.services.registry import commands, queries, rules
+from app.views.registry.screens import posted_institution, render_institution_form
 from app.views.shared.attachments import AttachmentsMixin
 from app.views.shared.formatting import localtime
+from app.views.shared.forms import on_refusal, on_refusal_show
 from app.views.shared.mixins import Button, RegionScopedMixin, WorkflowActionsMixin
-from app.views.registry.screens import posted_institution, render_institution_form
-from app.workflows.engine import Refusal
-from app.workflows.registry import AuthorizationFlow
+from app.workflows.registry import RegistryAuthorizationFlow
 
 
 class RegistryRegisterView(BaseView):
@@ -30,23 +31,19 @@ class RegistryRegisterView(BaseView):
 
     @expose("/", methods=["GET", "POST"])
     def register(self):
-        values, errors = {"role_kind": "maintainer"}, {}
         if request.method == "POST":
             values = request.form.to_dict()
-            try:
-                if captcha_enabled() and not appbuilder.sm.captcha_passed(
-                        values.get("captcha", "")):
-                    raise Refusal(_("验证码错误或已过期"), status=422,
-                                  fields={"captcha": [_("验证码错误或已过期")]})
-                user = registry_auth.register(values)
-                db.session.commit()
-            except (Refusal, ValueError) as exc:
-                db.session.rollback()
-                errors = getattr(exc, "fields", None) or {"username": [str(exc)]}
-            else:
-                flash(_("注册成功，登录名：%(name)s。请登录后选择需要授权维护的机构，生成并上传授权文件。",
-                        name=user.username), "success")
-                return redirect(appbuilder.get_url_for_login)
+            on_refusal_show(lambda fields: self._register_page(values, fields))
+            if captcha_enabled() and not appbuilder.sm.captcha_passed(values.get("captcha", "")):
+                raise InvalidError(_("验证码错误或已过期"),
+                                   fields={"captcha": [_("验证码错误或已过期")]})
+            user = commands.register(values)
+            flash(_("注册成功，登录名：%(name)s。请登录后选择需要授权维护的机构，生成并上传授权文件。",
+                    name=user.username), "success")
+            return redirect(appbuilder.get_url_for_login)
+        return self._register_page({"role_kind": "maintainer"}, {})
+
+    def _register_page(self, values, errors):
         fields = [
             {"name": "username", "label": _("登录名"), "required": True},
             {"name": "name", "label": _("姓名"), "required": True},
@@ -63,7 +60,7 @@ class RegistryRegisterView(BaseView):
                            "help": _("见登录页验证码")})
         return self.render_template(
             "registry/register.html", title=_("医疗机构信息维护 — 注册账号"), form_fields=fields,
-            values=values, errors=errors, labels=registry_auth.REGISTER_LABELS,
+            values=values, errors=errors, labels=rules.REGISTER_LABELS,
             submit_label=_("注册"), back_url=appbuilder.get_url_for_login)
 
     @expose("/help")
@@ -76,7 +73,7 @@ class RegistryAuthorizationView(AttachmentsMixin, RegionScopedMixin, WorkflowAct
                                 ModelView):
     route_base = "/registry/authorizations"
     datamodel = SQLAInterface(RegistryAuthorization)
-    workflow = AuthorizationFlow
+    workflow = RegistryAuthorizationFlow
     list_title = _l("机构维护授权")
     show_title = _l("授权详情")
     list_template = "registry/authorizations.html"
@@ -93,7 +90,7 @@ class RegistryAuthorizationView(AttachmentsMixin, RegionScopedMixin, WorkflowAct
     base_order = ("id", "desc")
     formatters_columns = {"uploaded_at": localtime, "created_at": localtime}
     base_permissions = ["can_list", "can_show", "can_apply", "can_document", "can_upload"]
-    attachment_slots = (registry_auth.STAMPED,)
+    attachment_slots = (rules.STAMPED,)
     editable_states = ()
 
     def can_upload(self, item, slot):
@@ -117,7 +114,7 @@ class RegistryAuthorizationView(AttachmentsMixin, RegionScopedMixin, WorkflowAct
         if template == self.list_template:
             keyword = request.args.get("q", "").strip()
             kwargs.update(keyword=keyword,
-                          results=rules.search_for(g.user, keyword) if keyword else None,
+                          results=queries.search_for(g.user, keyword) if keyword else None,
                           role_kinds=ROLE_KINDS,
                           default_role=getattr(g.user, "registry_role", None) or "maintainer",
                           may_apply=appbuilder.sm.has_access("can_apply",
@@ -132,15 +129,8 @@ class RegistryAuthorizationView(AttachmentsMixin, RegionScopedMixin, WorkflowAct
         org = db.session.get(Organization, request.form.get("organization_id", type=int) or 0)
         if org is None or org.org_type != "medical" or not org.active:
             abort(404)
-        try:
-            inst = rules.institution_for(org, g.user)
-            auth = registry_auth.request_authorization(g.user, inst,
-                                                       request.form.get("role_kind", ""))
-            db.session.commit()
-        except Refusal as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
-            return redirect(url_for("RegistryAuthorizationView.list"))
+        auth, _created = commands.apply_for_authorization(g.user, org,
+                                                          request.form.get("role_kind", ""))
         flash(_("已创建授权申请（编号%(no)s），请生成授权文件并下载，加盖公章后上传。", no=auth.auth_no),
               "success")
         return redirect(url_for("RegistryAuthorizationView.show", pk=auth.id))
@@ -151,21 +141,17 @@ class RegistryAuthorizationView(AttachmentsMixin, RegionScopedMixin, WorkflowAct
     def new_institution(self):
         """新增: the institution was not found; the applicant enters it and asks to
         maintain it in one step (all or nothing)."""
-        values, errors = {"uses_e_voucher": False}, {}
         role_kind = request.values.get("role_kind") or g.user.registry_role or "maintainer"
         if request.method == "POST":
             values = posted_institution()
-            try:
-                inst = rules.add_institution(g.user, values)
-                auth = registry_auth.request_authorization(g.user, inst, role_kind)
-                db.session.commit()
-            except Refusal as exc:
-                db.session.rollback()
-                errors = exc.fields or {"name": [exc.message]}
-            else:
-                flash(_("机构信息已新增，授权申请编号%(no)s。请生成授权文件并下载。", no=auth.auth_no),
-                      "success")
-                return redirect(url_for("RegistryAuthorizationView.show", pk=auth.id))
+            on_refusal_show(lambda fields: self._institution_page(values, fields))
+            auth = commands.add_institution_and_request(g.user, values, role_kind)
+            flash(_("机构信息已新增，授权申请编号%(no)s。请生成授权文件并下载。", no=auth.auth_no),
+                  "success")
+            return redirect(url_for("RegistryAuthorizationView.show", pk=auth.id))
+        return self._institution_page({"uses_e_voucher": False}, {})
+
+    def _institution_page(self, values, errors):
         return render_institution_form(self, _("新增机构"), values, errors,
                                        _("保存并申请授权"),
                                        url_for("RegistryAuthorizationView.list"))
@@ -188,20 +174,17 @@ class RegistryAuthorizationView(AttachmentsMixin, RegionScopedMixin, WorkflowAct
     def upload_form(self, pk):
         """授权文书上传: the stamped scan (PDF or image), recognised by its QR code."""
         auth = self.scoped(pk)
-        problem = None
         if request.method == "POST":
-            try:
-                registry_auth.upload_stamped(auth, g.user, request.files.get("file"))
-            except Refusal as exc:
-                db.session.rollback()
-                if exc.status == 404:
-                    abort(404)
-                problem = exc.message
-            else:
-                flash(_("授权文书已识别并上传，等待医保经办机构审核"), "success")
-                return redirect(url_for("RegistryAuthorizationView.show", pk=auth.id))
+            # The page shows the refusal in its own box, beside the help link (no flash).
+            on_refusal(lambda error: self._upload_page(auth, error.message))
+            registry_auth.upload_stamped(auth, g.user, request.files.get("file"))
+            flash(_("授权文书已识别并上传，等待医保经办机构审核"), "success")
+            return redirect(url_for("RegistryAuthorizationView.show", pk=auth.id))
+        return self._upload_page(auth, None)
+
+    def _upload_page(self, auth, problem):
         return self.render_template("registry/upload.html", title=_("授权文书上传"),
-                                    auth=auth, problem=problem, accept=registry_auth.STAMPED.accept)
+                                    auth=auth, problem=problem, accept=rules.STAMPED.accept)
 
     def transition_url(self, t, pk):
         if t.name == "upload":

@@ -2,6 +2,8 @@
 import click
 from flask.cli import AppGroup
 
+from app.services.registry.commands import sync_agreements
+
 registry = AppGroup("registry", help="医疗机构信息维护")
 
 
@@ -9,6 +11,5 @@ registry = AppGroup("registry", help="医疗机构信息维护")
 def sync_agreements_cmd():
     """入库: publish confirmed designated-service agreements (new or changed since their last
     publication) into the designated-institution list; deleted ones leave it (SPEC M6)."""
-    from app.services.registry.agreements import sync_agreements
     published, removed = sync_agreements()
     click.echo(f"agreements published: {published}, withdrawn: {removed}")

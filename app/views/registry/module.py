@@ -5,14 +5,16 @@ from sqlalchemy import func
 from app.extensions import db
 from app.i18n import _, _l
 from app.models import registry as m
-from app.module import Hidden, Module, View
+from app.module import Hidden, LoginLink, Module, View
 from app.scope import region_scope
-from app.services import registry as rules
+from app.demo.registry import load_registry
+from app.services.registry import rules
 from app.views.registry import agreements, api, authorization, screens
 from app.views.registry.cli import registry as registry_cli
 from app.workflows.engine import user_has_role
-from app.workflows.registry import (AgreementFlow, AuthorizationFlow, CertChangeFlow,
-                                    InstitutionFlow, StaffFlow)
+from app.workflows.registry import (RegistryAgreementFlow, RegistryAuthorizationFlow,
+                                    RegistryCertChangeFlow, RegistryInstitutionFlow,
+                                    RegistryStaffFlow)
 
 APPLY = {"RegistryAuthorizationView": "*", "RegistryAuthorizationApi": "*",
          "RegistryInstitutionView": "*", "RegistryInstitutionApi": "*"}
@@ -78,11 +80,6 @@ def todos(user):
     return rows
 
 
-def demo(orgs, users):
-    from app.demo.registry import load_registry
-    load_registry(orgs, users)
-
-
 MODULE = Module(
     name="registry", label=_l("机构信息维护"),
     menu=(
@@ -102,9 +99,12 @@ MODULE = Module(
           api.RegistryStaffApi),
     roles=ROLES,
     default_roles={"agency": [rules.AGENCY], "national": [rules.NATIONAL]},
-    workflows=(InstitutionFlow, AuthorizationFlow, CertChangeFlow, AgreementFlow, StaffFlow),
+    workflows=(RegistryInstitutionFlow, RegistryAuthorizationFlow, RegistryCertChangeFlow,
+               RegistryAgreementFlow, RegistryStaffFlow),
     todos=todos,
     job_modules=("app.services.registry.jobs",),
     schedule={"registry_sync_agreements": "5 * * * *"},
-    cli=registry_cli, audit_actions=AUDIT_ACTIONS, demo=demo,
+    cli=registry_cli, audit_actions=AUDIT_ACTIONS, demo=load_registry,
+    login_links=(LoginLink(_l("医疗机构信息维护人员？"), _l("注册账号"),
+                           "RegistryRegisterView.register"),),
 )

@@ -5,22 +5,19 @@ from flask_appbuilder import ModelView, expose
 from flask_appbuilder.models.sqla.filters import FilterNotEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access, permission_name
-from sqlalchemy import select
 
-from app.extensions import db
 from app.i18n import _, _l
-from app.models.core import Region
-from app.scope import scoped_get
-from app.models.registry import (STAFF_TYPES, RegistryAgreement, RegistryAuthorization,
-                                 RegistryCertChange, RegistryInstitution, RegistryStaff)
+from app.models.registry import (STAFF_TYPES, RegistryCertChange, RegistryInstitution,
+                                 RegistryStaff)
 from app.regions import region_children
-from app.services import registry as rules
-from app.services.registry import agreements as staff_rules
+from app.scope import scoped_get
+from app.services.registry import commands, queries, rules
 from app.views.shared.attachments import AttachmentsMixin
 from app.views.shared.formatting import localtime
+from app.views.shared.forms import on_refusal_show
 from app.views.shared.mixins import Button, RegionScopedMixin, WorkflowActionsMixin
-from app.workflows.engine import Refusal
-from app.workflows.registry import CertChangeFlow, InstitutionFlow, StaffFlow
+from app.workflows.registry import (RegistryCertChangeFlow, RegistryInstitutionFlow,
+                                    RegistryStaffFlow)
 
 LABELS = {"organization": _l("医疗机构名称"), "legal_name": _l("法人单位名称"),
           "uscc": _l("统一社会信用代码"), "licence_no": _l("医疗机构执业许可证登记号"),
@@ -50,7 +47,7 @@ def form_fields(values, coded=False):
         head.append({"name": "military", "label": _("部队医疗机构"), "type": "checkbox",
                      "text": _("部队（医疗机构执业许可证登记号可不维护）")})
     province = values.get("province")
-    areas = rules.pooling_areas(province) if province else []
+    areas = queries.pooling_areas(province) if province else []
     tail = [
         {"name": "address", "label": rules.FIELD_LABELS["address"], "required": True},
         {"name": "pooling_code", "label": rules.FIELD_LABELS["pooling"], "required": True,
@@ -83,7 +80,7 @@ def posted_institution():
 
 def region_parts(values):
     """Province / city / county codes of values["region_code"], for the three selects."""
-    region = rules.region_by_code(values.get("region_code"))
+    region = queries.region_by_code(values.get("region_code"))
     parts = {"province": None, "city": None, "county": None}
     if region is not None:
         parts["province"] = region.province_code
@@ -112,7 +109,7 @@ class RegistryInstitutionView(AttachmentsMixin, RegionScopedMixin, WorkflowActio
                               ModelView):
     route_base = "/registry/institutions"
     datamodel = SQLAInterface(RegistryInstitution)
-    workflow = InstitutionFlow
+    workflow = RegistryInstitutionFlow
     list_title = _l("医疗机构信息维护")
     show_title = _l("医疗机构详情")
     label_columns = LABELS
@@ -151,19 +148,7 @@ class RegistryInstitutionView(AttachmentsMixin, RegionScopedMixin, WorkflowActio
             "inst": item,
             "can_maintain": rules.edit_refusal(item, g.user) is None,
             "can_change_cert": item.state == "coded" and rules.holds(item, g.user),
-            "staff": db.session.execute(select(RegistryStaff).where(
-                RegistryStaff.institution_id == item.id, RegistryStaff.state != "deleted")
-                .order_by(RegistryStaff.id)).scalars().all(),
-            "agreements": db.session.execute(select(RegistryAgreement).where(
-                RegistryAgreement.institution_id == item.id,
-                RegistryAgreement.state != "deleted")
-                .order_by(RegistryAgreement.id)).scalars().all(),
-            "authorizations": db.session.execute(select(RegistryAuthorization).where(
-                RegistryAuthorization.institution_id == item.id)
-                .order_by(RegistryAuthorization.id)).scalars().all(),
-            "changes": db.session.execute(select(RegistryCertChange).where(
-                RegistryCertChange.institution_id == item.id)
-                .order_by(RegistryCertChange.id)).scalars().all()}
+            **queries.institution_details(item)}
         return extras
 
     @expose("/maintain/<pk>", methods=["GET", "POST"])
@@ -175,23 +160,20 @@ class RegistryInstitutionView(AttachmentsMixin, RegionScopedMixin, WorkflowActio
         if refusal is not None:
             flash(refusal.message, "danger")
             return redirect(url_for("RegistryInstitutionView.show", pk=item.id))
-        values, errors = rules.form_values(item), {}
         if request.method == "POST":
             values = posted_institution()
             if item.state == "coded":      # the certificates are not on the form any more
                 for name in ("uscc", "licence_no", "no_uscc", "military"):
                     values.pop(name)
-            try:
-                changed, reset = rules.update_institution(item, g.user, values)
-                db.session.commit()
-            except Refusal as exc:
-                db.session.rollback()
-                errors = exc.fields or {"form": [exc.message]}
-                values = {**rules.form_values(item), **values}
-            else:
-                flash(_("已保存") + (_("；%(n)s条人员信息重置为待提交", n=reset) if reset else ""),
-                      "success")
-                return redirect(url_for("RegistryInstitutionView.show", pk=item.id))
+            on_refusal_show(lambda fields: self._maintain_form(
+                item, {**rules.form_values(item), **values}, fields))
+            changed, reset = commands.update_institution(item, g.user, values)
+            flash(_("已保存") + (_("；%(n)s条人员信息重置为待提交", n=reset) if reset else ""),
+                  "success")
+            return redirect(url_for("RegistryInstitutionView.show", pk=item.id))
+        return self._maintain_form(item, rules.form_values(item), {})
+
+    def _maintain_form(self, item, values, errors):
         return render_institution_form(
             self, _("机构信息维护 — %(name)s", name=item.name), values, errors, _("保存"),
             url_for("RegistryInstitutionView.show", pk=item.id),
@@ -202,19 +184,17 @@ class RegistryInstitutionView(AttachmentsMixin, RegionScopedMixin, WorkflowActio
     @permission_name("pooling")
     def pooling(self):
         """Pooling areas of ?province=<code> for the form's select."""
-        code = request.args.get("province", "")
-        region = db.session.execute(select(Region).where(Region.code == code,
-                                                         Region.level == "province")).scalar()
+        region = queries.province(request.args.get("province", ""))
         if region is None:
             abort(404)
         return jsonify(areas=[{"code": r.code, "name": r.name}
-                              for r in rules.pooling_areas(region.code)])
+                              for r in queries.pooling_areas(region.code)])
 
 
 class RegistryCertChangeView(RegionScopedMixin, WorkflowActionsMixin, ModelView):
     route_base = "/registry/cert-changes"
     datamodel = SQLAInterface(RegistryCertChange)
-    workflow = CertChangeFlow
+    workflow = RegistryCertChangeFlow
     list_title = _l("证号变更申请")
     show_title = _l("证号变更申请")
     label_columns = {"institution": _l("医疗机构"), "old_uscc": _l("原统一社会信用代码"),
@@ -236,21 +216,21 @@ class RegistryCertChangeView(RegionScopedMixin, WorkflowActionsMixin, ModelView)
     @permission_name("new")
     def new(self, inst_pk):
         inst = scoped_get(RegistryInstitution, inst_pk, g.user)
-        values, errors = {}, {}
         if request.method == "POST":
+            # Not allowed now (403 / 409): back to the institution, the form would not help.
+            refusal = rules.cert_change_refusal(inst, g.user, queries.pending_cert_change(inst))
+            if refusal is not None:
+                flash(refusal.message, "danger")
+                return redirect(url_for("RegistryInstitutionView.show", pk=inst.id))
             values = request.form.to_dict()
-            try:
-                change = rules.request_cert_change(inst, g.user, values)
-                db.session.commit()
-            except Refusal as exc:
-                db.session.rollback()
-                if exc.status in (403, 409):
-                    flash(exc.message, "danger")
-                    return redirect(url_for("RegistryInstitutionView.show", pk=inst.id))
-                errors = exc.fields
-            else:
-                flash(_("证号变更申请已提交，等待医保经办机构审核"), "success")
-                return redirect(url_for("RegistryCertChangeView.show", pk=change.id))
+            on_refusal_show(lambda fields: self._cert_change_form(inst, values, fields))
+            change = commands.request_cert_change(inst, g.user, values)
+            flash(_("证号变更申请已提交，等待医保经办机构审核"), "success")
+            return redirect(url_for("RegistryCertChangeView.show", pk=change.id))
+        return self._cert_change_form(inst, {}, {})
+
+    def _cert_change_form(self, inst, values, errors):
+        values = dict(values)
         org = inst.organization
         values.setdefault("current", f"{org.uscc or _('无')} / {org.licence_no or '-'}")
         fields = [
@@ -277,7 +257,7 @@ STAFF_FIELDS = ("name", "id_number", "staff_type", "cert_no")
 class RegistryStaffView(RegionScopedMixin, WorkflowActionsMixin, ModelView):
     route_base = "/registry/staff"
     datamodel = SQLAInterface(RegistryStaff)
-    workflow = StaffFlow
+    workflow = RegistryStaffFlow
     list_title = _l("医师护士信息维护")
     show_title = _l("人员信息")
     label_columns = {"institution": _l("医疗机构"), "name": _l("姓名"),
@@ -291,29 +271,24 @@ class RegistryStaffView(RegionScopedMixin, WorkflowActionsMixin, ModelView):
     base_order = ("id", "desc")
     formatters_columns = {"created_at": localtime}
     base_permissions = ["can_list", "can_show", "can_edit_staff"]
-    editable_states = staff_rules.EDITABLE_STAFF
+    editable_states = rules.EDITABLE_STAFF
     list_template = "registry/staff_list.html"
 
     def row_buttons(self, items):
         buttons = super().row_buttons(items)
         for item in items:
-            if item.state in staff_rules.EDITABLE_STAFF and item.organization_id == \
+            if item.state in rules.EDITABLE_STAFF and item.organization_id == \
                     g.user.organization_id:
                 buttons[item.id] = [Button(_("修改"), url_for("RegistryStaffView.edit_staff",
                                                             pk=item.id), "primary",
                                            post=False)] + buttons.get(item.id, [])
         return buttons
 
-    def own_institution(self):
-        org_id = g.user.organization_id
-        return db.session.execute(select(RegistryInstitution).where(
-            RegistryInstitution.organization_id == org_id)).scalar() if org_id else None
-
     @expose("/new", methods=["GET", "POST"])
     @has_access
     @permission_name("edit_staff")
     def add_staff(self):
-        inst = self.own_institution()
+        inst = queries.institution_of_organization(g.user.organization_id)
         if inst is None:
             flash(_("机构维护授权审核通过后才能维护人员信息"), "warning")
             return redirect(url_for("RegistryStaffView.list"))
@@ -327,23 +302,17 @@ class RegistryStaffView(RegionScopedMixin, WorkflowActionsMixin, ModelView):
         return self._staff_form(staff.institution, staff)
 
     def _staff_form(self, inst, staff):
-        values = {k: getattr(staff, k) for k in STAFF_FIELDS} if staff else {}
-        errors = {}
         if request.method == "POST":
             values = {k: request.form.get(k, "") for k in STAFF_FIELDS}
-            try:
-                staff = staff_rules.save_staff(inst, g.user, values, staff)
-                db.session.commit()
-            except Refusal as exc:
-                db.session.rollback()
-                if exc.status != 422:
-                    flash(exc.message, "danger")
-                    return redirect(url_for("RegistryStaffView.list"))
-                errors = exc.fields
-            else:
-                flash(_("已保存“%(name)s”，状态：%(state)s", name=staff.name,
-                        state=staff.state_label), "success")
-                return redirect(url_for("RegistryStaffView.list"))
+            on_refusal_show(lambda fields: self._staff_page(inst, values, fields))
+            staff = commands.save_staff(inst, g.user, values, staff)
+            flash(_("已保存“%(name)s”，状态：%(state)s", name=staff.name,
+                    state=staff.state_label), "success")
+            return redirect(url_for("RegistryStaffView.list"))
+        return self._staff_page(inst, {k: getattr(staff, k) for k in STAFF_FIELDS}
+                                if staff else {}, {})
+
+    def _staff_page(self, inst, values, errors):
         fields = [{"name": "name", "label": _("姓名"), "required": True},
                   {"name": "id_number", "label": _("身份证号"), "required": True},
                   {"name": "staff_type", "label": _("人员类型"), "type": "radio",
@@ -351,5 +320,5 @@ class RegistryStaffView(RegionScopedMixin, WorkflowActionsMixin, ModelView):
                   {"name": "cert_no", "label": _("执业证书编号"), "required": True}]
         return self.render_template(
             "registry/form.html", title=_("人员信息 — %(name)s", name=inst.name),
-            form_fields=fields, values=values, errors=errors, labels=staff_rules.STAFF_LABELS,
+            form_fields=fields, values=values, errors=errors, labels=rules.STAFF_LABELS,
             back_url=url_for("RegistryStaffView.list"))

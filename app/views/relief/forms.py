@@ -1,14 +1,18 @@
-"""Hand-written forms where FAB's generated ones cannot carry the manuals' fields."""
+"""疾病应急救助 forms: the application and prepayment forms of FAB's add / edit pages, and the
+hand-written review and disbursement pages' forms. The review and disbursement forms only
+describe and draw their fields (the values typed stay in them when refused); the rules that
+check them are the transitions' (app/services/relief/rules.py), the same for the API."""
 from flask_appbuilder.fieldwidgets import (BS3TextAreaFieldWidget, BS3TextFieldWidget,
                                            DatePickerWidget, DateTimePickerWidget,
                                            Select2Widget)
 from flask_appbuilder.forms import DynamicForm
-from wtforms import (DateField, DateTimeField, DecimalField, IntegerField, SelectField,
-                     StringField, TextAreaField)
+from wtforms import (DateField, DateTimeField, DecimalField, IntegerField, RadioField,
+                     SelectField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
 
 from app.i18n import _l
 from app.models.relief import DISEASES, GENDERS, RELIEF_CATEGORIES
+from app.services.relief.rules import REVIEW_AMOUNTS, REVIEW_LABELS
 
 MONEY = dict(places=2, widget=BS3TextFieldWidget())
 
@@ -56,3 +60,46 @@ class ReliefPrepaymentForm(DynamicForm):
                         widget=DatePickerWidget())
     remark = TextAreaField(_l("拨款备注"), validators=[Optional()],
                            widget=BS3TextAreaFieldWidget())
+
+
+YES_NO = [("1", _l("是")), ("0", _l("否"))]
+
+
+def _yes_no(value):
+    return None if value is None else "1" if value else "0"
+
+
+class ReliefReviewForm(DynamicForm):
+    """审核 (SPEC R5): the agency's findings and opinion; one button per review transition."""
+    poverty = RadioField(REVIEW_LABELS["poverty"], choices=YES_NO, validate_choice=False)
+    low_income = RadioField(REVIEW_LABELS["low_income"], choices=YES_NO, validate_choice=False)
+    basic_insurance_amount = StringField(REVIEW_LABELS["basic_insurance_amount"],
+                                         description=_l("元"))
+    serious_illness_amount = StringField(REVIEW_LABELS["serious_illness_amount"],
+                                         description=_l("元"))
+    medical_assistance_amount = StringField(REVIEW_LABELS["medical_assistance_amount"],
+                                            description=_l("元"))
+    other_fund_amount = StringField(REVIEW_LABELS["other_fund_amount"], description=_l("元"))
+    comment = TextAreaField(_l("审核意见"), description=_l("审核退回、审核不通过时必填"))
+
+    REQUIRED = ("poverty",)
+    AMOUNTS = REVIEW_AMOUNTS
+
+    @classmethod
+    def of(cls, item):
+        """The form as first shown: what an earlier review recorded."""
+        data = {"poverty": _yes_no(item.poverty), "low_income": _yes_no(item.low_income)}
+        data.update({k: "" if getattr(item, k) is None else str(getattr(item, k))
+                     for k in REVIEW_AMOUNTS})
+        return cls(formdata=None, data=data)
+
+
+class ReliefDisburseForm(DynamicForm):
+    """拨款 (SPEC R6): amount (at most the requested one) and day."""
+    disbursed_amount = StringField(_l("拨款金额（元）"))
+    disbursed_on = StringField(_l("拨款日期"))
+
+    @classmethod
+    def of(cls, item, today):
+        return cls(formdata=None, data={"disbursed_amount": str(item.requested_amount),
+                                        "disbursed_on": today.isoformat()})

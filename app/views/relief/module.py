@@ -2,6 +2,7 @@
 from flask import url_for
 from sqlalchemy import func
 
+from app.demo.relief import load_relief, load_relief_reporting
 from app.extensions import db
 from app.i18n import _, _l
 from app.models.relief import ReliefSummary
@@ -12,8 +13,8 @@ from app.views.relief.screens import (ReliefApplicationApi, ReliefApplicationVie
                                       ReliefPrepaymentApi, ReliefPrepaymentView,
                                       ReliefReviewView)
 from app.workflows.engine import user_has_role
-from app.workflows.relief import (AGENCY, HEALTH_COMMISSION, INSTITUTION, ApplicationFlow,
-                                  ReliefReportFlow)
+from app.workflows.relief import (AGENCY, HEALTH_COMMISSION, INSTITUTION,
+                                  ReliefApplicationFlow, ReliefReportFlow)
 
 SHARED = {"ReliefEvaluationView": "*", "ReliefEvaluationApi": "*",
           "ReliefRecoveryView": "*", "ReliefRecoveryApi": "*", "ReliefReportView": "*",
@@ -59,7 +60,6 @@ def todos(user):
 
 
 def demo(orgs, users):
-    from app.demo.relief import load_relief, load_relief_reporting
     load_relief(orgs, users)
     load_relief_reporting(orgs, users)
 
@@ -86,6 +86,6 @@ MODULE = Module(
     default_roles={"medical": [INSTITUTION], "agency": [AGENCY],
                    "health_commission": [HEALTH_COMMISSION],
                    "insurance_bureau": [HEALTH_COMMISSION], "national": [HEALTH_COMMISSION]},
-    workflows=(ApplicationFlow, ReliefReportFlow),
+    workflows=(ReliefApplicationFlow, ReliefReportFlow),
     todos=todos, demo=demo,
 )

@@ -2,29 +2,34 @@
 import datetime as dt
 
 from flask import abort, flash, g, redirect, request, url_for
-from flask_appbuilder import BaseView, ModelView, expose
+from flask_appbuilder import BaseView, ModelRestApi, ModelView, expose
+from flask_appbuilder.api import expose as api_expose, protect
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from flask_appbuilder.security.decorators import has_access
+from flask_appbuilder.security.decorators import has_access, permission_name
 from sqlalchemy import extract, func
 
+from app.errors import ForbiddenError
 from app.extensions import db
 from app.i18n import _, _l
+from app.models.core import Organization
 from app.models.relief import (EVALUATION_SIDES, REPORT_FIGURES,
                                ReliefApplication, ReliefEvaluation, ReliefPerformance,
                                ReliefRecovery, ReliefReport, ReliefReportTask)
 from app.scope import region_scope, scoped_get
-from app.services import audit
 from app.services.parameters import param
 from app.services.periods import parse_period
+from app.services.relief import commands, queries, rules
+from app.services.relief.commands import RECOVERY_SLOT
+from app.views.shared.api import (ExportApiMixin, RestWritesMixin, ScopedApiMixin,
+                                  WorkflowApiMixin, safe)
 from app.views.shared.attachments import AttachmentsMixin
-from app.views.system.screens import RegionTreeMixin
 from app.views.shared.filters import ColumnFilter, StateNotInFilter
 from app.views.shared.formatting import localtime
+from app.views.shared.forms import FormPageMixin, on_refusal_show
 from app.views.shared.mixins import (AuditedCrudMixin, Button, RegionScopedMixin,
-                              WorkflowActionsMixin)
-from app.workflows.engine import Refusal
-from app.workflows.relief import (RECOVERY_SLOT, ReliefReportFlow, evaluate, extract_figures,
-                                  generate_performance, register_recovery)
+                                     WorkflowActionsMixin)
+from app.views.system.screens import RegionTreeMixin
+from app.workflows.relief import ReliefReportFlow
 
 MY_ORG = ["organization_id", ColumnFilter, lambda: g.user.organization_id]
 
@@ -47,26 +52,26 @@ class ReliefEvaluationView(RegionScopedMixin, ModelView):
     base_permissions = ["can_list", "can_show", "can_edit", "can_new", "can_overview"]
 
     def pre_update(self, item):
-        if not isinstance(item.score, int) or not 1 <= item.score <= 100:
-            raise ValueError(_("分值必须是1到100之间的整数"))
+        super().pre_update(item)
+        rules.check_evaluation(item, g.user)
 
     @expose("/new/<int:app_pk>", methods=["GET", "POST"])
     @has_access
     def new(self, app_pk):
         app = scoped_get(ReliefApplication, app_pk, g.user)
         if request.method == "POST":
-            try:
-                evaluate(app, g.user, request.form.get("score"), request.form.get("content"))
-                flash(_("评价已保存"), "success")
-                return redirect(url_for("ReliefEvaluationView.list"))
-            except Refusal as exc:
-                db.session.rollback()
-                flash(exc.message, "danger")
+            on_refusal_show(lambda fields: self._new_page(app, fields))
+            commands.evaluate(app, g.user, request.form.get("score"), request.form.get("content"))
+            flash(_("评价已保存"), "success")
+            return redirect(url_for("ReliefEvaluationView.list"))
+        return self._new_page(app, {})
+
+    def _new_page(self, app, errors):
         side = "institution" if app.organization_id == g.user.organization_id else "agency"
         evaluated = app.reviewer_org if side == "institution" else app.organization
         return self.render_template("relief/evaluation_new.html", title=_("新增评价"), app=app,
                                     evaluated=evaluated, year=dt.date.today().year,
-                                    side=EVALUATION_SIDES[side])
+                                    side=EVALUATION_SIDES[side], errors=errors)
 
     @expose("/overview", methods=["GET"])
     @has_access
@@ -76,7 +81,6 @@ class ReliefEvaluationView(RegionScopedMixin, ModelView):
             db.select(E.evaluated_org_id, func.count(E.id), func.avg(E.score))
             .where(E.organization_id == g.user.organization_id)
             .group_by(E.evaluated_org_id)).all()
-        from app.models.core import Organization
         names = dict(db.session.execute(db.select(Organization.id, Organization.name).where(
             Organization.id.in_([r[0] for r in rows]))).all()) if rows else {}
         stats = [{"name": names.get(org_id, org_id), "count": n, "avg": round(float(avg), 1)}
@@ -130,21 +134,21 @@ class ReliefRecoveryView(RegionScopedMixin, AttachmentsMixin, ModelView):
     def new(self):
         if request.method == "POST":
             f = request.form
-            try:
-                apps = [scoped_get(ReliefApplication, pk, g.user) for pk in f.getlist("app_id")]
-                row = register_recovery(g.user, apps, f.get("amount"), f.get("recovered_on"),
-                                        f.get("remark"), request.files.get("file"))
-                flash(_("追缴记录已保存"), "success")
-                return redirect(url_for("ReliefRecoveryView.show", pk=row.id))
-            except Refusal as exc:
-                db.session.rollback()
-                flash(exc.message, "danger")
+            apps = [scoped_get(ReliefApplication, pk, g.user) for pk in f.getlist("app_id")]
+            on_refusal_show(self._new_page)
+            row = commands.register_recovery(g.user, apps, f.get("amount"), f.get("recovered_on"),
+                                             f.get("remark"), request.files.get("file"))
+            flash(_("追缴记录已保存"), "success")
+            return redirect(url_for("ReliefRecoveryView.show", pk=row.id))
+        return self._new_page({})
+
+    def _new_page(self, errors):
         return self.render_template("relief/recovery_new.html", title=_("添加追缴记录"),
-                                    apps=self.candidates(), form=request.form,
+                                    apps=self.candidates(), form=request.form, errors=errors,
                                     today=dt.date.today(), slot=RECOVERY_SLOT)
 
 
-class ReliefReportTaskView(AuditedCrudMixin, ModelView):
+class ReliefReportTaskView(FormPageMixin, AuditedCrudMixin, ModelView):
     """上报任务 (super-admin): name and period (SPEC R9)."""
     route_base = "/relief/report-tasks"
     datamodel = SQLAInterface(ReliefReportTask)
@@ -155,12 +159,12 @@ class ReliefReportTaskView(AuditedCrudMixin, ModelView):
     base_order = ("period_start", "desc")
 
     def pre_add(self, item):
-        if item.period_end < item.period_start:
-            raise ValueError(_("结束日期不能早于开始日期"))
-        if item.deadline and item.deadline < item.period_end:
-            raise ValueError(_("上报截止日期不能早于结束日期"))
+        super().pre_add(item)
+        rules.check_report_task(item)
 
-    pre_update = pre_add
+    def pre_update(self, item):
+        super().pre_update(item)
+        rules.check_report_task(item)
 
 
 class _ReportBase(RegionScopedMixin, WorkflowActionsMixin, ModelView):
@@ -197,12 +201,7 @@ class ReliefReportView(_ReportBase):
 
     def pre_update(self, item):
         super().pre_update(item)
-        if item.kind != "unit":
-            raise ValueError(_("汇总数据由下级数据汇总生成，不能手工修改"))
-        for name in REPORT_FIGURES:
-            value = getattr(item, name)
-            if value is None or value < 0:
-                raise ValueError(_("%(f)s不能为空或小于0", f=REPORT_FIGURES[name]))
+        rules.check_report_figures(item)
 
     def row_buttons(self, items):
         rows = super().row_buttons(items)
@@ -224,36 +223,21 @@ class ReliefReportView(_ReportBase):
         tasks = db.session.execute(db.select(ReliefReportTask).where(
             ReliefReportTask.id.not_in(mine)).order_by(ReliefReportTask.period_start.desc())
         ).scalars().all()
+        page = lambda fields: self.render_template(  # noqa: E731
+            "relief/report_new.html", title=_("新增上报数据"), tasks=tasks, errors=fields)
         if request.method == "POST":
+            on_refusal_show(page)
             task = next((t for t in tasks if str(t.id) == request.form.get("task_id")), None)
-            if task is None:
-                flash(_("请选择上报任务（每个任务每个单位只能上报一份）"), "danger")
-            else:
-                org = g.user.organization
-                report = ReliefReport(task_id=task.id, organization_id=org.id, kind="unit",
-                                      state="draft", **extract_figures(org, task))
-                report.copy_scope_from(org)
-                db.session.add(report)
-                db.session.flush()
-                audit.record(g.user, "create", obj=report, comment=str(task))
-                db.session.commit()
-                flash(_("已完成数据提取，可修改后保存并提交"), "success")
-                return redirect(url_for("ReliefReportView.show", pk=report.id))
-        return self.render_template("relief/report_new.html", title=_("新增上报数据"),
-                                    tasks=tasks)
+            report = commands.create_report(g.user, task)
+            flash(_("已完成数据提取，可修改后保存并提交"), "success")
+            return redirect(url_for("ReliefReportView.show", pk=report.id))
+        return page({})
 
     @expose("/extract/<pk>", methods=["POST"])
     @has_access
     def extract(self, pk):
-        report = self.scoped(pk)
-        if report.kind != "unit" or report.state not in self.editable_states:
-            flash(_("只有待提交或已退回的本单位数据可以重新提取"), "danger")
-        else:
-            for name, value in extract_figures(report.organization, report.task).items():
-                setattr(report, name, value)
-            audit.record(g.user, "update", obj=report, comment=str(_("数据提取")))
-            db.session.commit()
-            flash(_("已重新提取数据"), "success")
+        report = commands.extract_again(self.scoped(pk), g.user, self.editable_states)
+        flash(_("已重新提取数据"), "success")
         return redirect(url_for("ReliefReportView.show", pk=report.id))
 
 
@@ -304,14 +288,9 @@ class ReliefReportReviewView(RegionTreeMixin, _ReportBase):
         if missing and request.form.get("confirm") != "1":
             return self.render_template("relief/aggregate_confirm.html", title=_("数据汇总"),
                                         task=task, missing=missing)
-        try:
-            mine = ReliefReportFlow.aggregate(task, g.user)
-            flash(_("汇总完成，可在“数据上报”中提交汇总数据"), "success")
-            return redirect(url_for("ReliefReportView.show", pk=mine.id))
-        except Refusal as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
-        return redirect(url_for("ReliefReportReviewView.list", task=task.id))
+        mine = ReliefReportFlow.aggregate(task, g.user)
+        flash(_("汇总完成，可在“数据上报”中提交汇总数据"), "success")
+        return redirect(url_for("ReliefReportView.show", pk=mine.id))
 
     @expose("/detail/<pk>", methods=["GET"])
     @has_access
@@ -361,7 +340,7 @@ class ReliefPerformanceView(RegionScopedMixin, ModelView):
     @has_access
     def generate(self):
         start, end = parse_period(param("performance_period"))
-        row = generate_performance(g.user, start, end)
+        row = commands.generate_performance(g.user, start, end)
         flash(_("已生成 %(s)s~%(e)s 的绩效数据", s=start, e=end), "success")
         return redirect(url_for("ReliefPerformanceView.show", pk=row.id))
 
@@ -372,14 +351,6 @@ class ReliefPerformanceView(RegionScopedMixin, ModelView):
 
 # ---- REST (SPEC §X): relief_evaluation, relief_recovery, relief_report_task, relief_report,
 # relief_performance ---------------------------------------------------------------------------
-from flask_appbuilder import ModelRestApi  # noqa: E402
-from flask_appbuilder.api import expose as api_expose, protect  # noqa: E402
-from app.views.shared.api import safe  # noqa: E402
-from flask_appbuilder.security.decorators import permission_name  # noqa: E402
-
-from app.views.shared.api import (ExportApiMixin, ScopedApiMixin,  # noqa: E402
-                                  WorkflowApiMixin)
-
 
 def _json():
     data = request.get_json(silent=True)
@@ -395,10 +366,7 @@ class ReliefEvaluationApi(ScopedApiMixin, ModelRestApi):
     base_permissions = ["can_get", "can_info", "can_put", "can_post"]
 
     def pre_update(self, item):
-        if item.organization_id != g.user.organization_id:
-            raise Refusal(_("只能修改本单位的评价"), status=403)
-        if not isinstance(item.score, int) or not 1 <= item.score <= 100:
-            raise Refusal(_("分值必须是1到100之间的整数"), status=422, fields={"score": ["1–100"]})
+        rules.check_evaluation(item, g.user)
 
     @api_expose("/", methods=["POST"])
     @protect()
@@ -407,7 +375,7 @@ class ReliefEvaluationApi(ScopedApiMixin, ModelRestApi):
     def post(self):
         body = _json()
         app = scoped_get(ReliefApplication, body.get("application_id"), g.user)
-        row = evaluate(app, g.user, body.get("score"), body.get("content"))
+        row = commands.evaluate(app, g.user, body.get("score"), body.get("content"))
         return self.response(201, id=row.id, side=row.side, score=row.score)
 
 
@@ -425,12 +393,12 @@ class ReliefRecoveryApi(ScopedApiMixin, ExportApiMixin, ModelRestApi):
         """multipart/form-data: application_ids (repeated), amount, recovered_on, remark, file."""
         f = request.form
         apps = [scoped_get(ReliefApplication, pk, g.user) for pk in f.getlist("application_ids")]
-        row = register_recovery(g.user, apps, f.get("amount"), f.get("recovered_on"),
-                                f.get("remark"), request.files.get("file"))
+        row = commands.register_recovery(g.user, apps, f.get("amount"), f.get("recovered_on"),
+                                         f.get("remark"), request.files.get("file"))
         return self.response(201, id=row.id, amount=str(row.amount))
 
 
-class ReliefReportTaskApi(ModelRestApi):
+class ReliefReportTaskApi(RestWritesMixin, ModelRestApi):
     resource_name = "relief_report_task"
     datamodel = SQLAInterface(ReliefReportTask)
     allow_browser_login = False
@@ -438,11 +406,10 @@ class ReliefReportTaskApi(ModelRestApi):
         "name", "period_start", "period_end", "deadline"]
 
     def pre_add(self, item):
-        if item.period_end < item.period_start:
-            raise Refusal(_("结束日期不能早于开始日期"), status=422)
+        rules.check_report_task(item)
 
-    def post_headless(self):
-        return super().post_headless()
+    def pre_update(self, item):
+        rules.check_report_task(item)
 
 
 class ReliefReportApi(ScopedApiMixin, WorkflowApiMixin, ExportApiMixin, ModelRestApi):
@@ -459,7 +426,7 @@ class ReliefReportApi(ScopedApiMixin, WorkflowApiMixin, ExportApiMixin, ModelRes
     def pre_update(self, item):
         super().pre_update(item)
         if item.kind != "unit" or item.organization_id != g.user.organization_id:
-            raise Refusal(_("只能修改本单位未汇总的数据"), status=403)
+            raise ForbiddenError(_("只能修改本单位未汇总的数据"))
 
     @api_expose("/", methods=["POST"])
     @protect()
@@ -468,18 +435,7 @@ class ReliefReportApi(ScopedApiMixin, WorkflowApiMixin, ExportApiMixin, ModelRes
     def post(self):
         """{"task_id"} → the unit's report with 数据提取 figures (one per unit per task)."""
         task = db.session.get(ReliefReportTask, _json().get("task_id") or 0)
-        if task is None:
-            return self.response(422, message=_("请选择上报任务"))
-        org = g.user.organization
-        if ReliefReportFlow.own_report(task.id, org.id) is not None:
-            return self.response(409, message=_("本单位已有该任务的上报数据"))
-        report = ReliefReport(task_id=task.id, organization_id=org.id, kind="unit", state="draft",
-                              **extract_figures(org, task))
-        report.copy_scope_from(org)
-        db.session.add(report)
-        db.session.flush()
-        audit.record(g.user, "create", obj=report, comment=str(task))
-        db.session.commit()
+        report = commands.create_report(g.user, task)
         return self.response(201, id=report.id, state=report.state)
 
     @api_expose("/aggregate", methods=["POST"])
@@ -529,7 +485,7 @@ class ReliefPerformanceApi(ScopedApiMixin, ModelRestApi):
     @permission_name("post")
     def generate(self):
         start, end = parse_period(param("performance_period"))
-        row = generate_performance(g.user, start, end)
+        row = commands.generate_performance(g.user, start, end)
         return self.response(200, id=row.id, apps_received=row.apps_received)
 
 
@@ -543,14 +499,13 @@ class ReliefStatisticsView(BaseView):
     @expose("/", methods=["GET"])
     @has_access
     def index(self):
-        from app.services.relief import queries as relief
         code = request.args.get("area")
-        area = relief.area_of(g.user, code)
+        area = queries.area_of(g.user, code)
         if code and area is None:
             abort(404)
-        rows, totals = relief.figures(g.user, area)
+        rows, totals = queries.figures(g.user, area)
         parent = area.parent if area is not None else None
-        up = parent.code if parent is not None and relief.area_of(g.user, parent.code) else None
+        up = parent.code if parent is not None and queries.area_of(g.user, parent.code) else None
         return self.render_template("relief/statistics.html", title=_("救助数据统计"),
                                     area=area, up=up, rows=rows, totals=totals,
-                                    states=relief.state_labels())
+                                    states=queries.state_labels())

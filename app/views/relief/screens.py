@@ -1,7 +1,7 @@
 """疾病应急救助 screens and REST resources (SPEC R3–R5)."""
 import datetime as dt
 
-from flask import g, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import ModelRestApi, ModelView, expose
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
@@ -13,15 +13,18 @@ from app.models.relief import (APPLICATION_STATE_LABELS, GENDERS, RELIEF_CATEGOR
                                ReliefApplication, ReliefPrepayment)
 from app.models.types import fen_to_yuan
 from app.scope import region_scope
+from app.services.relief.rules import check_application, check_prepayment
+from app.views.relief.forms import (ReliefApplicationForm, ReliefDisburseForm,
+                                    ReliefPrepaymentForm, ReliefReviewForm)
 from app.views.shared.api import ExportApiMixin, ScopedApiMixin, WorkflowApiMixin
 from app.views.shared.attachments import AttachmentsMixin
 from app.views.shared.export import ExcelExportMixin, ExportField
 from app.views.shared.filters import ColumnFilter, StateNotInFilter
 from app.views.shared.formatting import localtime
-from app.views.relief.forms import ReliefApplicationForm, ReliefPrepaymentForm
+from app.views.shared.forms import on_refusal, refused_page
 from app.views.shared.mixins import Button, RegionScopedMixin, WorkflowActionsMixin
-from app.workflows.engine import Refusal
-from app.workflows.relief import ALL_SLOTS, ApplicationFlow, check_application
+from app.workflows.engine import Refusal, apply
+from app.workflows.relief import ALL_SLOTS, ReliefApplicationFlow
 
 APP_LABELS = {
     "id": _l("编号"), "organization": _l("医疗机构"), "organization.name": _l("医疗机构"),
@@ -99,7 +102,7 @@ class ApplicationRulesMixin:
 class _ApplicationBase(RegionScopedMixin, AttachmentsMixin, WorkflowActionsMixin,
                        ExcelExportMixin, ModelView):
     datamodel = SQLAInterface(ReliefApplication)
-    workflow = ApplicationFlow
+    workflow = ReliefApplicationFlow
     attachment_slots = ALL_SLOTS
     editable_states = ("draft", "returned")
     label_columns = APP_LABELS
@@ -179,20 +182,45 @@ class ReliefReviewView(_ApplicationBase):
                 Button(_("导出资料"), url_for("ReliefReviewView.dossier", pk=item.id), post=False))
         return rows
 
-    @expose("/review/<pk>", methods=["GET"])
+    @expose("/review/<pk>", methods=["GET", "POST"])
     @has_access
     def review(self, pk):
+        """审核: the findings and the outcome (the button pressed names the transition); a
+        refusal shows the page again with what was typed, each message beside its field."""
         item = self.scoped(pk)
-        return self.render_template("relief/review.html", item=item, view=self,
-                                    title=_("救助申请审核"), extras=self.show_extras(item),
-                                    widgets=self._get_show_widget(pk, item))
+        if request.method == "POST":
+            form = ReliefReviewForm()
+            name = request.form.get("transition", "")
+            if self.workflow.get(name).form != "review":
+                abort(404)
+            return self._fire_form(item, name, form, lambda: self._review_page(item, form))
+        return self._review_page(item, ReliefReviewForm.of(item))
 
-    @expose("/disburse/<pk>", methods=["GET"])
+    def _review_page(self, item, form):
+        return self.render_template("relief/review.html", item=item, view=self, form=form,
+                                    title=_("救助申请审核"), extras=self.show_extras(item),
+                                    widgets=self._get_show_widget(item.id, item))
+
+    @expose("/disburse/<pk>", methods=["GET", "POST"])
     @has_access
     def disburse(self, pk):
         item = self.scoped(pk)
-        return self.render_template("relief/disburse.html", item=item, view=self,
-                                    title=_("拨款"), today=dt.date.today())
+        if request.method == "POST":
+            form = ReliefDisburseForm()
+            return self._fire_form(item, "disburse", form,
+                                   lambda: self._disburse_page(item, form))
+        return self._disburse_page(item, ReliefDisburseForm.of(item, dt.date.today()))
+
+    def _disburse_page(self, item, form):
+        return self.render_template("relief/disburse.html", item=item, view=self, form=form,
+                                    title=_("拨款"))
+
+    def _fire_form(self, item, name, form, page):
+        on_refusal(refused_page(form, page))
+        obj = apply(self.workflow, item, name, g.user, request.form.to_dict())
+        flash(_("%(action)s成功，当前状态：%(state)s", action=self.workflow.get(name).label,
+                state=self.workflow.state_label(obj.state)), "success")
+        return redirect(url_for("ReliefReviewView.show", pk=obj.id))
 
 
 class ReliefPrepaymentView(RegionScopedMixin, ModelView):
@@ -233,7 +261,7 @@ class ReliefApplicationApi(ApplicationRulesMixin, ScopedApiMixin, WorkflowApiMix
                            ExportApiMixin, ModelRestApi):
     resource_name = "relief_application"
     datamodel = SQLAInterface(ReliefApplication)
-    workflow = ApplicationFlow
+    workflow = ReliefApplicationFlow
     editable_states = ("draft", "returned")
     base_filters = [["state", StateNotInFilter, ("deleted",)]]
     list_columns = ["id", "organization_id", "state", "category", "patient_name",
@@ -260,15 +288,10 @@ class ReliefPrepaymentApi(ScopedApiMixin, ExportApiMixin, ModelRestApi):
     # Registered prepayments are kept: no delete through the API either.
     base_permissions = ["can_get", "can_info", "can_post", "can_put"]
 
-    @staticmethod
-    def _check(item):
-        if item.amount is None or item.amount <= 0:
-            raise Refusal(_("拨款金额必须大于0"), status=422, fields={"amount": [_("必须大于0")]})
-
     def pre_add(self, item):
         super().pre_add(item)
-        self._check(item)
+        check_prepayment(item)
 
     def pre_update(self, item):
         super().pre_update(item)
-        self._check(item)
+        check_prepayment(item)

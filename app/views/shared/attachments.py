@@ -1,5 +1,5 @@
 """Attachment upload on a record's page and scoped download (SPEC P10)."""
-from flask import abort, flash, g, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, g, redirect, request, send_file, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 
@@ -59,8 +59,31 @@ class AttachmentsMixin:
         return redirect(request.referrer or url_for(f"{self.__class__.__name__}.show", pk=pk))
 
 
+def openers(model):
+    """(permission, view name) pairs that open a record of `model`: the show page of every
+    screen and the GET of every REST resource built on it."""
+    from flask_appbuilder.api import BaseApi
+    found = set()
+    for view in current_app.appbuilder.baseviews:
+        datamodel = getattr(view, "datamodel", None)
+        if datamodel is not None and datamodel.obj is model:
+            found.add(("can_get" if isinstance(view, BaseApi) else "can_show",
+                       view.class_permission_name))
+    return found
+
+
+def may_open(model):
+    """The caller may open records of this kind somewhere (module permission); the scope
+    is checked on the record itself."""
+    if getattr(model, "__scope_public__", False):
+        return True
+    sm = current_app.appbuilder.sm
+    return any(sm.has_access(permission, name) for permission, name in openers(model))
+
+
 class AttachmentView(BaseView):
-    """Download: allowed only when the owning record is inside the caller's scope."""
+    """Download: allowed exactly when the caller may open the owning record on a screen or
+    the API — the module's permission and the record's scope; otherwise 404."""
     route_base = "/attachments"
     default_view = "download"
 
@@ -68,9 +91,10 @@ class AttachmentView(BaseView):
     @has_access
     def download(self, pk):
         row = db.session.get(Attachment, pk)
-        if row is None or row.owner_type not in OWNER_MODELS:
+        model = OWNER_MODELS.get(row.owner_type) if row is not None else None
+        if model is None or not may_open(model):
             abort(404)
-        scoped_get(OWNER_MODELS[row.owner_type], row.owner_id, g.user)
+        scoped_get(model, row.owner_id, g.user)
         try:
             path = files.path_of(row)
         except (FileNotFoundError, ValueError):

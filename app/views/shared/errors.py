@@ -21,7 +21,7 @@ def handle_domain_error(error):
     if request.path.startswith("/api/"):
         return jsonify(error.body()), error.status
     render = g.pop("refused_form", None)
-    if render is not None:
+    if render is not None and error.status != 404:
         return render(error), error.status
     if error.status == 404 or request.method == "GET":
         return error_page(error.status, error.message)
@@ -47,6 +47,12 @@ def error_page(code, message):
 
 def install_error_handlers(app):
     app.register_error_handler(DomainError, handle_domain_error)
+
+    @app.before_request
+    def forget_refused_form():
+        # a form page registered by an earlier request of the same app context (tests run
+        # requests inside one) is never drawn for this one
+        g.pop("refused_form", None)
 
     def handle(exc):
         code = getattr(exc, "code", 500) or 500

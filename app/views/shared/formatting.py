@@ -13,5 +13,12 @@ def localtime(value):
     return str(value)
 
 
+def login_links():
+    """Every module's links under the login form (Module.login_links)."""
+    from app.module import modules
+    return [link for module in modules() for link in module.login_links]
+
+
 def install_filters(app):
     app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.globals["login_links"] = login_links

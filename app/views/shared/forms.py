@@ -2,7 +2,8 @@
 error raised by a rule (pre_add / pre_update) or a failed WTForms validation shows the same
 form again, with what was typed and each message beside its field, status 422 (or the
 error's own 4xx); FAB's own `_add`/`_edit` flash the message and redirect, losing the input.
-Creating or editing a record and its audit row are one transaction (AuditedInterface)."""
+Dates and times use the browser's own inputs (dates.py). Creating or editing a record and
+its audit row are one transaction (AuditedInterface)."""
 import contextlib
 
 from flask import abort, flash, g, request
@@ -13,6 +14,7 @@ from flask_appbuilder.urltools import (get_filter_args, get_order_args, get_page
                                        get_page_size_args)
 
 from app.errors import DomainError, InvalidError
+from app.views.shared.dates import native_dates
 
 
 class AuditedInterface(SQLAInterface):
@@ -87,6 +89,12 @@ def rule_errors():
 
 class FormPageMixin:
     """add / edit of a ModelView under the error contract."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for form_class in (self.add_form, self.edit_form):
+            if form_class is not None:
+                native_dates(form_class)
 
     def _edit_widgets(self, item, form, exclude_cols):
         return self._get_related_views_widgets(

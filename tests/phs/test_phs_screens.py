@@ -1,15 +1,19 @@
 """基本公卫 screens (SPEC H2–H6) through the browser's requests: the township fills and
 上报, the county reviews and 确认并上报, city → province → national, a change request
 after reporting, and every bad input of the issue on the screens."""
+import io
 import re
 
+import openpyxl
 import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models.phs import PhsChangeRequest, PhsInstitution, PhsReport
-from app.services import phs
-from conftest import flashes, user
+from app.services.phs import commands, queries
+from app.workflows.engine import apply
+from app.workflows.phs import PhsReportFlow
+from tests.conftest import flashes, user
 
 GOOD = {"name": "小店区北格镇张花村卫生室", "code": "PDY0000314010511A1001", "contact": "张医生",
         "phone": "13912345678", "township": "", "address_detail": "张花村1号",
@@ -24,15 +28,21 @@ def inst(name):
 
 def report(login_or_org):
     org = user(login_or_org).organization if isinstance(login_or_org, str) else login_or_org
-    return phs.report_of(org, create=False)
+    return queries.report_of(org, create=False)
 
 
 def text(r):
     return r.get_data(as_text=True)
 
 
+def flashed(r, status=200):
+    """The flashes of a (followed) response, which must have this status."""
+    assert r.status_code == status, text(r)[:300]
+    return flashes(r)
+
+
 def unit_login(name):
-    return phs.login_names([inst(name).organization_id])[inst(name).organization_id]
+    return queries.login_names([inst(name).organization_id])[inst(name).organization_id]
 
 
 @pytest.mark.parametrize("login,url,expect", [
@@ -93,6 +103,38 @@ def test_bad_items_are_refused_and_nothing_saved(login_as, ctx, field, value, me
     db.session.expire_all()
     after = inst("小店区北格镇张花村卫生室")
     assert (after.contact, after.phone) == before
+
+
+def test_a_refused_form_shows_each_message_beside_its_field_with_what_was_typed(login_as, ctx):
+    c = login_as("xd_town1")
+    target = inst("小店区北格镇张花村卫生室")
+    r = c.post(f"/phs/institutions/{target.id}/fill",
+               data={**GOOD, "phone": "7654321", "contact": "王五"})
+    assert r.status_code == 422
+    page = text(r)
+    assert 'value="7654321"' in page and 'value="王五"' in page
+    phone = re.search(r'<div class="form-group has-error">.*?</div></div>', page, re.S).group(0)
+    assert 'name="phone"' in phone and '<span class="help-block">固定电话需包含区号' in phone
+    assert "请检查填写的信息" in flashes(r)
+
+
+def test_a_refused_affiliation_keeps_what_was_chosen(login_as, ctx):
+    c = login_as("xd_county")
+    town1 = user("xd_town1").organization          # a unit: the superior of a station
+    r = c.post("/phs/affiliation/", data={"superior": str(town1.id)})
+    assert r.status_code == 422
+    assert "请至少选择一个机构" in text(r)
+    assert f'<option value="{town1.id}" selected>' in text(r)
+
+
+def test_a_refused_button_flashes_the_message_and_goes_back(login_as, ctx):
+    c = login_as("xd_town1")
+    back = "http://localhost/phs/institutions/list/"
+    r = c.post("/phs/institutions/report/withdraw", headers={"Referer": back})
+    assert r.status_code == 302 and r.headers["Location"] == back
+    r = c.get(r.headers["Location"])
+    assert r.status_code == 200 and "当前状态为“待上报”，不能撤回" in flashes(r)
+    assert report("xd_town1").state == "draft"
 
 
 def test_report_refused_while_a_station_is_incomplete_then_allowed(login_as, ctx):
@@ -178,37 +220,35 @@ def test_affiliation_with_an_org_of_another_county_changes_nothing(login_as, ctx
 
 def _remaining_units_report():
     """北格镇 completes its clinic and 刘家堡 re-reports, as their users would."""
-    from app.workflows.engine import apply
-    from app.workflows.phs import PhsReportFlow
     town1 = user("xd_town1")
     target = inst("小店区北格镇张花村卫生室")
-    phs.save(target, GOOD, town1)
-    apply(PhsReportFlow, phs.report_of(town1.organization), "submit", town1)
+    commands.save(target, GOOD, town1)
+    apply(PhsReportFlow, queries.report_of(town1.organization), "submit", town1)
     ljb = user(unit_login("小店区刘家堡乡卫生院"))
-    apply(PhsReportFlow, phs.report_of(ljb.organization), "submit", ljb)
+    apply(PhsReportFlow, queries.report_of(ljb.organization), "submit", ljb)
 
 
 def test_county_reviews_and_confirms_only_when_every_unit_passed(login_as, ctx):
     c = login_as("xd_county")
     r = c.post("/phs/institutions/report/confirm", follow_redirects=True)
-    assert "尚未审核通过" in flashes(r) and "小店区西温庄乡卫生院（已上报）" in flashes(r)
+    assert "尚未审核通过" in flashed(r) and "小店区西温庄乡卫生院（已上报）" in flashed(r)
     assert report("xd_county").state == "draft"
     _remaining_units_report()
-    subs = [report(o) for o in phs.subordinates_of(user("xd_county").organization)]
+    subs = [report(o) for o in queries.subordinates_of(user("xd_county").organization)]
     waiting = [str(s.id) for s in subs if s.state == "submitted"]
     r = c.post("/phs/review/batch/reject", data={"rowid": waiting, "comment": ""},
                follow_redirects=True)
-    assert "请填写不通过意见" in flashes(r)
+    assert "请填写不通过意见" in flashed(r)
     r = c.post("/phs/review/batch/approve", data={"rowid": waiting}, follow_redirects=True)
-    assert "已通过" in flashes(r)
+    assert "已通过" in flashed(r)
     r = c.post("/phs/institutions/report/confirm", follow_redirects=True)
-    assert "确认并上报成功" in flashes(r)
+    assert "确认并上报成功" in flashed(r)
     db.session.expire_all()
     assert report("xd_county").state == "submitted"
     # after 确认并上报 the units' reviews are frozen
     r = c.post("/phs/review/batch/reject", data={"only": waiting[0], "comment": "再看看"},
                follow_redirects=True)
-    assert "本机构已汇总" in flashes(r)
+    assert "本机构已汇总" in flashed(r)
 
 
 def test_city_returns_a_county_with_a_reason(login_as, ctx):
@@ -242,36 +282,38 @@ def test_whole_chain_in_the_browser(login_as, ctx):
     town = login_as("xd_town1")
     target = inst("小店区北格镇张花村卫生室")
     assert town.post(f"/phs/institutions/{target.id}/fill", data=GOOD).status_code == 302
-    assert "上报成功" in flashes(town.post("/phs/institutions/report/submit",
+    assert "上报成功" in flashed(town.post("/phs/institutions/report/submit",
                                           follow_redirects=True))
     ljb = login_as(unit_login("小店区刘家堡乡卫生院"))
     own = inst("小店区刘家堡乡卫生院")
-    ljb.post(f"/phs/institutions/{own.id}/fill",
-             data={**GOOD, "name": own.name, "inst_type": "township_hospital",
-                   "township": "刘家堡乡", "longitude": "112.600000"})
-    assert "上报成功" in flashes(ljb.post("/phs/institutions/report/submit",
+    assert ljb.post(f"/phs/institutions/{own.id}/fill",
+                    data={**GOOD, "name": own.name, "inst_type": "township_hospital",
+                          "township": "刘家堡乡", "longitude": "112.600000"}).status_code == 302
+    assert "上报成功" in flashed(ljb.post("/phs/institutions/report/submit",
                                          follow_redirects=True))
     county = login_as("xd_county")
-    waiting = [str(r.id) for r in (report(o) for o in phs.subordinates_of(
+    waiting = [str(r.id) for r in (report(o) for o in queries.subordinates_of(
         user("xd_county").organization)) if r.state == "submitted"]
-    county.post("/phs/review/batch/approve", data={"rowid": waiting})
-    assert "确认并上报成功" in flashes(county.post("/phs/institutions/report/confirm",
+    assert county.post("/phs/review/batch/approve", data={"rowid": waiting}).status_code == 302
+    assert "确认并上报成功" in flashed(county.post("/phs/institutions/report/confirm",
                                                follow_redirects=True))
     city = login_as("ty_hc")
-    assert "确认并上报成功" in flashes(city.post("/phs/institutions/report/confirm",
+    assert "确认并上报成功" in flashed(city.post("/phs/institutions/report/confirm",
                                              follow_redirects=True))
     db.session.expire_all()
     assert report("xd_county").state == "approved"       # confirmed by the city on the way
     province = login_as("sx_hc")
-    assert "确认并上报成功" in flashes(province.post("/phs/institutions/report/confirm",
+    assert "确认并上报成功" in flashed(province.post("/phs/institutions/report/confirm",
                                                  follow_redirects=True))
     nation = login_as("nhc")
     sx = report("sx_hc")
     r = nation.post("/phs/review/batch/accept", data={"only": str(sx.id)}, follow_redirects=True)
-    assert "已确认" in flashes(r)
+    assert "已确认" in flashed(r)
     db.session.expire_all()
     assert report("sx_hc").state == "approved"
-    tree = text(nation.get("/phs/progress/"))
+    r = nation.get("/phs/progress/")
+    assert r.status_code == 200
+    tree = text(r)
     assert "山西省卫生健康委员会" in tree and "已确认" in tree
 
 
@@ -279,15 +321,18 @@ def test_change_request_after_reporting_forwarded_and_approved(login_as, ctx):
     """The demo request of 盐湖区 waits at 运城市, whose data is already with the province."""
     change = db.session.execute(select(PhsChangeRequest)).scalars().first()
     yc = login_as("yc_hc")
-    page = text(yc.get(f"/phs/changes/show/{change.id}"))
+    r = yc.get(f"/phs/changes/show/{change.id}")
+    assert r.status_code == 200
+    page = text(r)
     assert "0359-2612345" in page and "逐级上报" in page
     r = yc.post(f"/phs/changes/transition/approve/{change.id}", follow_redirects=True)
-    assert "需逐级上报至山西省卫生健康委员会" in flashes(r)
-    yc.post(f"/phs/changes/transition/forward/{change.id}")
+    assert "需逐级上报至山西省卫生健康委员会" in flashed(r)
+    assert yc.post(f"/phs/changes/transition/forward/{change.id}").status_code == 302
     sx = login_as("sx_hc")
-    assert "1 条申请修改待本级审核" in text(sx.get("/phs/review/"))
+    r = sx.get("/phs/review/")
+    assert r.status_code == 200 and "1 条申请修改待本级审核" in text(r)
     r = sx.post(f"/phs/changes/transition/approve/{change.id}", follow_redirects=True)
-    assert "审核通过成功" in flashes(r)
+    assert "审核通过成功" in flashed(r)
     db.session.expire_all()
     merged = inst("盐湖区龙居镇卫生院")
     assert merged.phone == "0359-2612345" and merged.contact == "李红"
@@ -312,8 +357,9 @@ def test_change_request_kind_must_fit_content(login_as, ctx, form, message):
     target = inst("盐湖区龙居镇卫生院")
     form = {k: (str(target.id) if v == "INST" else v) for k, v in form.items()}
     count = db.session.scalar(select(func.count(PhsChangeRequest.id)))
-    r = login_as("yh_county").post("/phs/changes/new", data={**form, "reason": "核实"})
-    assert r.status_code == 200 and message in text(r)
+    r = login_as("yh_county").post("/phs/changes/new", data={**form, "reason": "核实无误"})
+    assert r.status_code == 422 and message in text(r)
+    assert "核实无误" in text(r)                     # what was typed is shown again
     assert db.session.scalar(select(func.count(PhsChangeRequest.id))) == count
 
 
@@ -384,9 +430,6 @@ def test_home_counts_what_awaits_each_level(login_as, ctx):
 
 
 def test_standard_export_has_the_ten_items(login_as, ctx):
-    import io
-
-    import openpyxl
     r = login_as("xd_town1").get("/phs/institutions/export/standard/")
     assert r.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(r.data)).active
