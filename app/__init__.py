@@ -37,7 +37,8 @@ def create_app(overrides=None):
     from app.module import modules
     from app.database import configure_engine
 
-    modules(app)            # every module's declaration, and with it its tables
+    from app.workflows.engine import guard_state_columns
+    guard_state_columns(flow for module in modules(app) for flow in module.workflows)
     db.init_app(app)
     csrf.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"),

@@ -6,6 +6,8 @@ mapped to HTTP once (app/views/shared/errors.py), never caught one by one in a v
     ConflictError      409  not in this state / someone else changed it; a batch refusal
                             lists its rows in `ineligible` ({"id", "state", "reason"})
     InvalidError       422  bad input; `fields` maps a field name to its messages
+    FieldError         422  an InvalidError of one field that is also a ValueError, for
+                            rules whose older callers catch ValueError (attachments, accounts)
 
 The API answers JSON {"message", "fields", "ineligible"}; an HTML form is shown again with
 what was typed and each message beside its field, with the same status."""
@@ -48,3 +50,13 @@ class ConflictError(DomainError):
 
 class InvalidError(DomainError):
     status = 422
+
+
+class FieldError(InvalidError, ValueError):
+    """Bad input of one field: InvalidError(message, fields={field: [message]}); still a
+    ValueError, so older callers that catch ValueError keep working."""
+    field = None
+
+    def __init__(self, message, field=None):
+        field = field or self.field
+        super().__init__(message, fields={field: [str(message)]} if field else None)

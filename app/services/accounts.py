@@ -1,7 +1,10 @@
 """Who may create whom (SPEC P4), unit codes (SPEC P2), account generation (R2) and the
-用户管理 screen's rules: organisation by 用户类型, 授权 (SPEC Q1)."""
+用户管理 screen's rules: organisation by 用户类型, 授权 (SPEC Q1); the screens' commands
+(create_account, generate_account, save_roles, manage_account, change_password) own their
+transaction. A refused input is a FieldError (422 on its form field, still a ValueError)."""
 from sqlalchemy import func
 
+from app.errors import DomainError, FieldError, InvalidError
 from app.extensions import appbuilder, db
 from app.i18n import _
 from app.models.core import INSTITUTION_TYPES, NATION_CODE, Organization, Region, User
@@ -91,12 +94,16 @@ def create_user(actor, org, username, display_name, mobile=None, email=None, pas
     sm = appbuilder.sm
     username = (username or "").strip()
     if not username:
-        raise ValueError(_("请填写登录名"))
+        raise FieldError(_("请填写登录名"), "username")
     if db.session.execute(db.select(User.id).where(User.username == username)).first():
-        raise ValueError(_("登录名“%(name)s”已存在", name=username))
-    mobile, email = clean_mobile(mobile), (email or "").strip()
+        raise FieldError(_("登录名“%(name)s”已存在", name=username), "username")
+    try:
+        mobile = clean_mobile(mobile)
+    except ValueError as exc:
+        raise FieldError(str(exc), "mobile") from exc
+    email = (email or "").strip()
     if email and db.session.execute(db.select(User.id).where(User.email == email)).first():
-        raise ValueError(_("邮箱“%(email)s”已被其他账号使用", email=email))
+        raise FieldError(_("邮箱“%(email)s”已被其他账号使用", email=email), "email")
     if roles is None:
         roles = default_roles(org)
     role_names = [BASE_ROLE] + [n for n in roles if n != BASE_ROLE]   # P 基础 always
@@ -197,19 +204,20 @@ def find_institution(actor, name):
     means it has to be imported first (seed 001 FAQ 1)."""
     name = (name or "").strip()
     if not name:
-        raise ValueError(_("请输入所属医疗机构名称"))
+        raise FieldError(_("请输入所属医疗机构名称"), "institution")
     found = db.session.execute(
         db.select(Organization).where(Organization.org_type == "medical",
                                       Organization.active.is_(True), Organization.name == name,
                                       region_scope(Organization, actor))
         .limit(2)).scalars().all()
     if not found:
-        raise ValueError(_("未找到医疗机构“%(name)s”，请联系技术人员导入医疗机构信息后再创建用户",
-                           name=name))
+        raise FieldError(_("未找到医疗机构“%(name)s”，请联系技术人员导入医疗机构信息后再创建用户",
+                           name=name), "institution")
     if len(found) > 1:
-        raise ValueError(_("找到多家名为“%(name)s”的医疗机构，请联系技术人员核实", name=name))
+        raise FieldError(_("找到多家名为“%(name)s”的医疗机构，请联系技术人员核实", name=name),
+                         "institution")
     if not may_create_account(actor, found[0]):
-        raise ValueError(_("您没有为该医疗机构创建账号的权限"))
+        raise FieldError(_("您没有为该医疗机构创建账号的权限"), "institution")
     return found[0]
 
 
@@ -227,17 +235,17 @@ def institution_suggestions(actor, limit=50):
 def account_org(actor, kind, value):
     """The organisation of a new account by 用户类型 (SPEC Q1): 医保机构 → the 医保局 of the
     chosen region code, 医疗机构 → the institution named, 其他机构 → the organisation id chosen.
-    Raises ValueError with a Chinese message."""
+    Raises FieldError (a ValueError) with a Chinese message."""
     if kind == "insurance_bureau":
         region = next((r for r in bureau_regions(actor) if r.code == value), None)
         if region is None:
-            raise ValueError(_("请选择您有权创建医保机构账号的区划"))
+            raise FieldError(_("请选择您有权创建医保机构账号的区划"), "region_code")
         return bureau_of_region(actor, region)
     if kind == "medical":
         return find_institution(actor, value)
     org = next((o for o in creatable_orgs(actor) if str(o.id) == value), None)
     if org is None:
-        raise ValueError(_("请选择您有权创建账号的所属机构"))
+        raise FieldError(_("请选择您有权创建账号的所属机构"), "organization_id")
     return org
 
 
@@ -257,7 +265,7 @@ def set_roles(actor, user, role_ids):
     grantable = {str(r.id): r for r in grantable_roles(actor)}
     wanted = set(role_ids)
     if wanted - set(grantable):
-        raise ValueError(_("所选角色中有您无权授予的角色"))
+        raise FieldError(_("所选角色中有您无权授予的角色"), "role_id")
     roles = {r.id: r for r in user.roles if str(r.id) not in grantable}
     roles.update({r.id: r for key, r in grantable.items() if key in wanted})
     base = appbuilder.sm.find_role(BASE_ROLE)
@@ -267,3 +275,63 @@ def set_roles(actor, user, role_ids):
     record(actor, "user_roles", obj=user,
            comment=f"{user.username}：" + "、".join(sorted(r.name for r in user.roles)))
     return user.roles
+
+
+# ---- the screens' commands: each commits, or rolls back and raises ---------------------------
+
+def _command(work):
+    """Run `work()` as one transaction: committed, or rolled back and raised; an older rule's
+    ValueError (e.g. 单位编码已用完) is invalid input like any InvalidError."""
+    try:
+        result = work()
+        db.session.commit()
+        return result
+    except DomainError:
+        db.session.rollback()
+        raise
+    except ValueError as exc:
+        db.session.rollback()
+        raise InvalidError(str(exc)) from exc
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def create_account(actor, kind, org_value, username, display_name, mobile=None, email=None):
+    """新增账号 (SPEC P4, Q1): the organisation by 用户类型 (a 医保局 created when missing) and
+    the account in it, audited, committed."""
+    return _command(lambda: create_user(actor, account_org(actor, kind, org_value), username,
+                                        display_name, mobile, email))
+
+
+def generate_account(actor, org):
+    """生成账户 (R2), committed: (user or None, message)."""
+    return _command(lambda: generate_institution_account(actor, org))
+
+
+def save_roles(actor, user, role_ids):
+    """授权, committed; the caller checked may_manage_account."""
+    return _command(lambda: set_roles(actor, user, role_ids))
+
+
+def manage_account(actor, user, action):
+    """重置密码 / 停用 / 启用 an account the caller manages (checked by the caller), audited,
+    committed; the message for the user."""
+    def work():
+        if action == "reset_password":
+            appbuilder.sm.reset_to_initial(user, actor)
+            return _("密码已重置为系统初始密码，用户下次登录须修改密码")
+        if action not in ("disable", "enable"):
+            raise KeyError(action)
+        user.active = action == "enable"
+        record(actor, "user_" + action, obj=user, comment=user.username)
+        return _("账号已启用") if user.active else _("账号已停用")
+    return _command(work)
+
+
+def change_password(user, new_password):
+    """修改密码 once password_problem found nothing: the new password, audited, committed."""
+    def work():
+        appbuilder.sm.set_password(user, new_password)
+        record(user, "password_change", obj=user)
+    return _command(work)

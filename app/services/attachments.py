@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps
 
+from app.errors import FieldError
+
 KINDS = {
     "archive": ("zip", "rar", "7z"),
     "pdf": ("pdf",),
@@ -57,8 +59,10 @@ MAX_IMAGE_PIXELS = 50_000_000
 _STORED_RE = re.compile(r"[0-9a-f]{32}(?:\.(?:zip|rar|7z|pdf|jpg|png)|_thumb\.jpg)")
 
 
-class AttachmentError(ValueError):
-    """Upload refused; the message is meant for the user (Chinese)."""
+class AttachmentError(FieldError):
+    """Upload refused; the message is meant for the user (Chinese). Invalid input of the
+    `file` field (422, app/errors.py) and, for older callers, a ValueError."""
+    field = "file"
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,18 @@ def record(user, action, obj=None, object_type=None, transition=None, from_state
     return row
 
 
+def log(user, action, obj=None, object_type=None, comment=None):
+    """A command of its own: one audit row (an export, a download …) committed; rolled back
+    and raised on failure."""
+    try:
+        row = record(user, action, obj=obj, object_type=object_type, comment=comment)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return row
+
+
 def history(object_type, object_id):
     return db.session.execute(
         db.select(AuditLog).where(AuditLog.object_type == object_type,

@@ -39,6 +39,24 @@ def start(user, title, job_name, query_string="", columns="-"):
     return row
 
 
+def start_export(user, title, view_name, query_string, columns, object_type):
+    """A list's large export (导出查询数据) as a background job of `user`: the job row and
+    its audit row committed together, then the run_export job dispatched."""
+    from app.services.audit import record
+    from app.services.jobs import dispatch
+    try:
+        row = ExportJob(user_id=user.id, title=title, view_name=view_name,
+                        query_string=query_string, columns=columns)
+        db.session.add(row)
+        record(user, "export", object_type=object_type, comment=f"{title}：后台导出")
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    dispatch("run_export", job_id=row.id)
+    return row
+
+
 def run_file_job(job_id, ext, produce):
     """Run `produce(path, progress, total)` as the job's user, inside a request context
     carrying the job's query string; state, progress and failures go to the job row.

@@ -98,16 +98,20 @@ def attach_and_record(obj, slot, upload, user):
 
 
 def attach_all_and_record(obj, slot, uploads, user):
-    """Several files into one slot, all or nothing (the first bad one raises before the
-    commit); each audited."""
+    """Several files into one slot, all or nothing, each audited; a command: committed, or
+    on the first bad file (AttachmentError: 422 on `file`) rolled back and raised."""
     from app.services.audit import record
     rows = []
-    for upload in uploads:
-        row = attach(obj, slot, upload, user)
-        db.session.flush()
-        record(user, "upload", obj=obj, comment=row.original_name)
-        rows.append(row)
-    db.session.commit()
+    try:
+        for upload in uploads:
+            row = attach(obj, slot, upload, user)
+            db.session.flush()
+            record(user, "upload", obj=obj, comment=row.original_name)
+            rows.append(row)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
     return rows
 
 

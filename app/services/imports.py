@@ -5,7 +5,8 @@ file is rejected with ``ImportRejected`` listing (row, column, message), so the 
 writes a partial import. The template's data sheet holds the header row only: examples live
 on the "填写说明" sheet, so there is no example row the parser could mistake for data.
 
-No Flask here: used from views, CLI commands and background jobs alike.
+No Flask here (the import command `import_rows` reaches the database lazily): used from
+views, CLI commands and background jobs alike.
 """
 import re
 from collections.abc import Callable
@@ -239,6 +240,26 @@ def _read(rows, columns, max_rows, row_check) -> list[dict]:
     if not result:
         raise ImportRejected([RowError(0, "", "文件中没有数据")])
     return result
+
+
+def import_rows(user, rows, check, create, object_type, comment):
+    """The import command: `check(rows)` → RowErrors (any: ImportRejected), `create(row)`
+    for every row, one audit row (导入), one commit — or rolled back and raised, nothing
+    partial written."""
+    from app.extensions import db
+    from app.services import audit
+    try:
+        problems = check(rows)
+        if problems:
+            raise ImportRejected(problems)
+        for row in rows:
+            create(row)
+        audit.record(user, "import", object_type=object_type, comment=comment)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return len(rows)
 
 
 def errors_as_text(errors, limit: int = 50) -> str:

@@ -4,11 +4,14 @@ A workflow declares its transitions with @transition; `apply` and `apply_batch` 
 only entry points. Order of checks (DESIGN §3): scoped load (404) → role (403) → source
 state (409) → guards (409 with reasons) → side effect → conditional UPDATE on the expected
 state (0 rows → 409 状态已变更) → audit → commit."""
+import contextlib
+import contextvars
 from dataclasses import dataclass
 from typing import Callable
 
-from sqlalchemy import update
+from sqlalchemy import event, inspect, update
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
@@ -145,9 +148,10 @@ def _fire(flow, t, obj, user, data):
         t.effect(flow, obj, user, data)
     db.session.flush()
     column = getattr(flow.model, flow.state_field)
-    result = db.session.execute(
-        update(flow.model).where(flow.model.id == obj.id, column == before)
-        .values({flow.state_field: t.target}).execution_options(synchronize_session=False))
+    with state_writes():
+        result = db.session.execute(
+            update(flow.model).where(flow.model.id == obj.id, column == before)
+            .values({flow.state_field: t.target}).execution_options(synchronize_session=False))
     if result.rowcount != 1:
         raise Refusal(_("状态已变更，请刷新后重试"))
     set_committed_value(obj, flow.state_field, t.target)
@@ -210,6 +214,21 @@ def apply_system(flow, obj, name, comment=None):
     return obj
 
 
+def cascade(flow, objs, name, user=None, comment=None):
+    """A declared system transition fired on other rows inside the current transaction — the
+    cascade of another transition's effect or of a command (归档 archives the staff, a new
+    name sends staff back to 待提交). Rows not in one of its source states are left alone; the
+    caller commits. Returns how many rows moved."""
+    t = flow.get(name)
+    assert t.system, f"{flow.__name__}.{name} must be declared system=True to cascade"
+    moved = 0
+    for obj in objs:
+        if getattr(obj, flow.state_field) in t.source:
+            _fire(flow, t, obj, user, {"comment": comment})
+            moved += 1
+    return moved
+
+
 def apply_batch(flow, pks, name, user, data=None):
     """All or nothing: every row is checked first; if any is ineligible nothing changes."""
     data = data or {}
@@ -238,3 +257,57 @@ def apply_batch(flow, pks, name, user, data=None):
     check()
     _transaction(work, check)
     return objs
+
+
+# ---- the state columns are written by the engine only ------------------------------------------
+_WRITING = contextvars.ContextVar("engine_writes_state", default=False)
+_GUARDED = {}          # model → its workflow's state column
+
+
+class StateWrittenOutsideEngine(RuntimeError):
+    """A state column changed by the ORM or an UPDATE outside the engine: a programming
+    error (declare a transition, system=True for the system's own, and fire or cascade it)."""
+
+
+@contextlib.contextmanager
+def state_writes():
+    """The engine's own writes of a state column. Also for test fixtures and data loads that
+    put rows straight into a state, saying so."""
+    token = _WRITING.set(True)
+    try:
+        yield
+    finally:
+        _WRITING.reset(token)
+
+
+def guard_state_columns(flows):
+    """Refuse, in the ORM, any change of a declared workflow's state column that does not come
+    from the engine: an attribute set on a loaded row (flush) or an ORM UPDATE naming it.
+    New rows may be created in any state."""
+    for flow in flows:
+        _GUARDED[flow.model] = flow.state_field
+    if not event.contains(Session, "before_flush", _refuse_dirty_state):
+        event.listen(Session, "before_flush", _refuse_dirty_state)
+        event.listen(Session, "do_orm_execute", _refuse_state_update)
+
+
+def _refuse_dirty_state(session, flush_context, instances):
+    if _WRITING.get():
+        return
+    for obj in session.dirty:
+        field = _GUARDED.get(type(obj))
+        if field is not None and inspect(obj).attrs[field].history.has_changes():
+            raise StateWrittenOutsideEngine(
+                f"{type(obj).__name__}.{field} changed outside the workflow engine")
+
+
+def _refuse_state_update(orm_execute_state):
+    if _WRITING.get() or not orm_execute_state.is_update:
+        return
+    statement = orm_execute_state.statement
+    model = (getattr(statement, "entity_description", None) or {}).get("type")
+    field = _GUARDED.get(model)
+    names = {getattr(k, "key", k) for k in (getattr(statement, "_values", None) or {})}
+    if field is not None and field in names:
+        raise StateWrittenOutsideEngine(
+            f"UPDATE of {model.__name__}.{field} outside the workflow engine")

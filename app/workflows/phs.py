@@ -11,11 +11,10 @@ from app.extensions import db
 from app.i18n import _, _l
 from app.models.core import utcnow
 from app.models.phs import (AREA_STATE_LABELS, CHANGE_STATE_LABELS, OPEN_STATES,
-                            PhsChangeRequest, PhsReport)
-from app.services.audit import record
+                            PhsChangeRequest, PhsInstitution, PhsReport)
 from app.services.phs import changes, queries
 from app.services.phs.rules import CITY, COUNTY, NATIONAL, PROVINCE, UNIT
-from app.workflows.engine import Refusal, Workflow, querying, transition
+from app.workflows.engine import Refusal, Workflow, cascade, querying, transition
 from app.workflows.reporting import (ReportingFlow, has_superior, is_reviewer, own_aggregate_open,
                                      own_unit)
 
@@ -148,12 +147,8 @@ class PhsReportFlow(ReportingFlow):
         of each one is recorded) and reports the whole upward."""
         subs = queries.reports_of_orgs(report.task_id,
                                        queries.subordinates_of(report.organization))
-        for sub in subs:
-            if sub.state == "submitted":
-                sub.state, sub.reviewed_at = "approved", utcnow()
-                record(user, "transition", obj=sub, object_type=self.object_type,
-                       transition="accept", from_state="submitted", to_state="approved",
-                       comment=_("确认并上报时一并确认"))
+        cascade(PhsReportFlow, subs, "accept_with_confirm", user,
+                comment=str(_("确认并上报时一并确认")))
         db.session.execute(update(PhsReport).where(PhsReport.aggregate_id == report.id)
                            .values(aggregate_id=None))
         db.session.execute(update(PhsReport).where(PhsReport.id.in_([s.id for s in subs]))
@@ -168,6 +163,18 @@ class PhsReportFlow(ReportingFlow):
                 style="success")
     def accept(self, report, user, data):
         _reviewed(report, data)
+
+    @transition(source={"submitted"}, target="approved", roles=set(), system=True,
+                label=_l("确认并上报时一并确认"))
+    def accept_with_confirm(self, report, user, data):
+        report.reviewed_at = utcnow()
+
+    @transition(source={"draft"}, target="approved", roles=set(), system=True,
+                label=_l("申请修改新增的机构计为通过"))
+    def include_added(self, report, user, data):
+        county = queries.superior_of(report.organization)
+        report.reviewer_org_id = county.id
+        report.aggregate_id = queries.report_of(county).id
 
     @transition(source={"submitted", "approved"}, target="returned", roles=AREA_REVIEWERS,
                 guards=[is_reviewer, area_report, own_aggregate_open], label=_l("退回"),
@@ -216,6 +223,12 @@ class PhsChangeRequestFlow(Workflow):
     def approve(self, change, user, data):
         changes.merge(change, user)
         _reviewed(change, data)
+        added = db.session.get(PhsInstitution, change.institution_id) \
+            if change.kind == "add" else None
+        if added is not None and added.tier == "unit":
+            # merged into reported data: the new unit's report counts as 通过
+            cascade(PhsReportFlow, [queries.report_of(added.organization)], "include_added",
+                    user, comment=str(_("申请修改#%(id)s 新增机构", id=change.id)))
 
     @transition(source={"pending"}, target="rejected", roles=AREA_REVIEWERS,
                 guards=[current_reviewer], label=_l("审核不通过"), comment_required=True,

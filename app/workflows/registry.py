@@ -14,7 +14,7 @@ from app.services.clock import now
 from app.services.registry import commands, rules
 from app.services.registry.queries import authorizations_of, code_region
 from app.services.files import files_of
-from app.workflows.engine import Refusal, Workflow, querying, transition
+from app.workflows.engine import Refusal, Workflow, cascade, querying, transition
 
 MAINTAINER, AGENCY, NATIONAL = rules.MAINTAINER, rules.AGENCY, rules.NATIONAL
 REGISTRANT = rules.REGISTRANT
@@ -77,8 +77,8 @@ class RegistryInstitutionFlow(Workflow):
     @transition(source={"draft", "returned", "coded"}, target="archived", roles={AGENCY},
                 label=_l("归档"), comment_required=True, style="danger")
     def archive(self, inst, user, data):
-        commands.archive_staff(inst)
-        commands.withdraw_agreements(inst)
+        archive_staff(inst, user)
+        withdraw_agreements(inst, user)
         inst.review_comment = data["comment"].strip()
 
     @transition(source={"draft", "returned", "coded"}, target="deleted",
@@ -87,11 +87,21 @@ class RegistryInstitutionFlow(Workflow):
     def delete(self, inst, user, data):
         if inst.created_by_id is not None and inst.organization.national_code is None:
             inst.organization.active = False     # added here, used nowhere else yet
-        for auth in authorizations_of(inst):
-            if auth.state in ("draft", "uploaded", "rejected"):
-                auth.state = "rejected"
-                auth.review_comment = str(_("机构信息已删除"))
+        cascade(RegistryAuthorizationFlow, authorizations_of(inst), "withdraw", user,
+                comment=str(_("机构信息已删除")))
         inst.maintainer_id = None
+
+    # Deleted here while the organisation lives on (other modules use it): it may be
+    # authorised again, from the start (M3).
+    @transition(source={"deleted"}, target="draft", roles=set(), label=_l("重新纳入维护"),
+                system=True)
+    def restore(self, inst, user, data):
+        inst.maintainer_id = inst.created_by_id = None
+
+    @transition(source={"deleted"}, target="coded", roles=set(), label=_l("重新纳入维护（已赋码）"),
+                system=True)
+    def restore_coded(self, inst, user, data):
+        inst.maintainer_id = inst.created_by_id = None
 
 
 def is_applicant(auth, user):
@@ -170,6 +180,11 @@ class RegistryAuthorizationFlow(Workflow):
         auth.reviewed_at = now()
         auth.review_comment = (data.get("comment") or "").strip() or None
 
+    @transition(source={"draft", "uploaded"}, target="rejected", roles=set(),
+                label=_l("机构删除时撤销"), system=True)
+    def withdraw(self, auth, user, data):
+        auth.review_comment = data.get("comment")
+
     @transition(source={"uploaded"}, target="rejected", roles={AGENCY}, label=_l("审核不通过"),
                 comment_required=True, style="danger")
     def reject(self, auth, user, data):
@@ -227,6 +242,16 @@ class RegistryAgreementFlow(Workflow):
     def delete(self, agreement, user, data):
         agreement.changed_at = now()
 
+    @transition(source={"pending", "confirmed"}, target="deleted", roles=set(),
+                label=_l("机构归档时撤销"), system=True)
+    def withdraw(self, agreement, user, data):
+        agreement.changed_at = now()
+
+    @transition(source={"confirmed"}, target="pending", roles=set(),
+                label=_l("机构修改后待重新确认"), system=True)
+    def reopen(self, agreement, user, data):
+        pass
+
 
 # The maintainer edits both kinds; 医师信息维护 the doctors, 护士信息维护 the nurses (a rule the
 # staff form applies too).
@@ -267,3 +292,48 @@ class RegistryStaffFlow(Workflow):
                 guards=[staff_editor], label=_l("删除"), style="danger")
     def delete(self, staff, user, data):
         pass
+
+    @transition(source={"submitted", "approved", "rejected"}, target="draft", roles=set(),
+                label=_l("机构信息变更后重置"), system=True)
+    def reset(self, staff, user, data):
+        pass
+
+    @transition(source={"draft", "submitted", "approved", "rejected"}, target="archived",
+                roles=set(), label=_l("机构归档"), system=True)
+    def archive(self, staff, user, data):
+        pass
+
+
+# ---- cascades: other rows moved by an institution's transition or a command ---------------------
+
+def _rows(model, **where):
+    stmt = select(model).where(*[getattr(model, k) == v for k, v in where.items()])
+    return db.session.execute(stmt.order_by(model.id)).scalars().all()
+
+
+def reset_staff(inst, user):
+    """M3: a new name or pooling area sends every staff record (but archived or deleted) back
+    to 待提交; returns how many."""
+    return cascade(RegistryStaffFlow, _rows(RegistryStaff, institution_id=inst.id), "reset",
+                   user)
+
+
+def archive_staff(inst, user):
+    return cascade(RegistryStaffFlow, _rows(RegistryStaff, institution_id=inst.id), "archive",
+                   user)
+
+
+def withdraw_agreements(inst, user):
+    """An archived institution's agreements leave the designated list at the next run."""
+    return cascade(RegistryAgreementFlow, _rows(RegistryAgreement, institution_id=inst.id),
+                   "withdraw", user)
+
+
+def reopen_agreement(agreement, user):
+    """The institution changed a confirmed agreement: its agency confirms it again."""
+    return cascade(RegistryAgreementFlow, [agreement], "reopen", user)
+
+
+def restore_institution(inst, user):
+    return cascade(RegistryInstitutionFlow, [inst],
+                   "restore_coded" if inst.organization.national_code else "restore", user)

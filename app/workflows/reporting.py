@@ -15,7 +15,7 @@ from app.models.core import utcnow
 from app.models.reporting import REPORT_STATE_LABELS, ReportState as S
 from app.models.types import Money, fen_to_yuan
 from app.services.audit import record
-from app.workflows.engine import Refusal, Workflow, querying, transition
+from app.workflows.engine import Refusal, Workflow, querying, state_writes, transition
 
 FLOWS = {}   # report model → its flow, for the shared guards
 
@@ -184,8 +184,9 @@ class ReportingFlow(Workflow):
         for name, value in figures.items():
             setattr(mine, name, value)
         mine.aggregated_at = utcnow()
-        mine.state = "draft" if before == "returned" else mine.state
-        db.session.flush()
+        with state_writes():     # 汇总 is this flow's own step: a returned aggregate is redone
+            mine.state = "draft" if before == "returned" else mine.state
+            db.session.flush()
         db.session.execute(update(cls.model).where(cls.model.aggregate_id == mine.id)
                            .values(aggregate_id=None))
         db.session.execute(update(cls.model).where(cls.model.id.in_(children))

@@ -142,8 +142,9 @@ def test_national_recall_and_csv_columns(app, login_as, ctx):
     project_id = new_project()
     commands.ensure_area_reports(project_id)
     province = queries.area_report(project_id, "140000")
-    province.state = "submitted"
-    db.session.commit()
+    with engine.state_writes():        # fixture: the province as if it had reported
+        province.state = "submitted"
+        db.session.commit()
     c = login_as("admin")
     r = c.get(f"/ivd/national/list/?project={project_id}")
     assert r.status_code == 200 and "山西省" in r.get_data(as_text=True)
@@ -169,15 +170,16 @@ def test_national_recall_and_csv_columns(app, login_as, ctx):
 def test_province_submits_with_the_stamped_summary_and_national_returns_it(app, login_as, ctx):
     project_id = new_project()
     commands.ensure_area_reports(project_id)
-    for h in db.session.execute(select(IvdHospitalReport).where(
-            IvdHospitalReport.project_id == project_id)).scalars():
-        h.state = "approved"
     own = queries.area_report(project_id, "140000")
     cities = db.session.execute(select(IvdAreaReport).where(
         IvdAreaReport.project_id == project_id, IvdAreaReport.level == "city")).scalars().all()
-    for area in cities:
-        area.state = "submitted"
-    db.session.commit()
+    with engine.state_writes():        # fixture: every hospital approved, every city reported
+        for h in db.session.execute(select(IvdHospitalReport).where(
+                IvdHospitalReport.project_id == project_id)).scalars():
+            h.state = "approved"
+        for area in cities:
+            area.state = "submitted"
+        db.session.commit()
     prov = login_as("sx_ybj")
     for area in cities:
         fire(prov, "areas", "approve", area.id)

@@ -30,6 +30,8 @@ ROLE_TABLE = {
                     "approve": {COUNTY}, "reject": {COUNTY},
                     "confirm": {COUNTY, CITY, PROVINCE},
                     "accept": {CITY, PROVINCE, NATIONAL},
+                    "accept_with_confirm": set(),       # the system's, inside 确认并上报
+                    "include_added": set(),             # the system's, 申请修改 新增 approved
                     "send_back": {CITY, PROVINCE, NATIONAL}},
     PhsChangeRequestFlow: {"forward": {CITY, PROVINCE},
                            "approve": {CITY, PROVINCE, NATIONAL},
@@ -151,7 +153,7 @@ def test_city_confirm_confirms_each_submitted_county_and_audits_it(ctx):
         assert (county.state, county.aggregate_id) == ("approved", city.id), login
         row = db.session.execute(select(AuditLog).where(
             AuditLog.object_type == "phs_report", AuditLog.object_id == county.id,
-            AuditLog.transition == "accept")).scalar_one()
+            AuditLog.transition == "accept_with_confirm")).scalar_one()
         assert (row.username, row.from_state, row.to_state) == ("ty_hc", "submitted",
                                                                  "approved")
         assert row.comment == "确认并上报时一并确认"

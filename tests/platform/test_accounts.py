@@ -167,6 +167,24 @@ def test_bad_input_creates_nothing(app, login_as, data, message):
     assert after == before   # not even the 运城市医保局 the account would have needed
 
 
+def test_taken_login_name_redraws_the_form_422_with_what_was_typed(app, login_as):
+    """A refused hand-written form (issue 16): the one error handler rolls back and draws the
+    form again, status 422, every typed value kept and the message beside 用户名."""
+    r = login_as("sx_ybj").post("/system/accounts/create", data={
+        "user_type": "insurance_bureau", "region_code": "140800", "username": "ty_ybj",
+        "first_name": "重名测试员", "mobile": "13812345678", "email": "chongming@example.com"})
+    assert r.status_code == 422
+    page = r.get_data(as_text=True)
+    assert "登录名“ty_ybj”已存在" in flashes(r)
+    assert 'name="username" value="ty_ybj"' in page
+    assert 'value="重名测试员"' in page and 'value="13812345678"' in page
+    assert 'value="chongming@example.com"' in page and 'value="140800" selected' in page
+    assert '<p class="help-block">登录名“ty_ybj”已存在</p>' in page   # beside its field
+    assert _user(app, "重名测试员") is None
+    with app.app_context():
+        assert _org("运城市医保局") is None   # the 医保局 it would have created is rolled back
+
+
 def test_institution_users_cannot_create_accounts(login_as):
     r = login_as("ty_hosp1").get("/system/accounts/create")
     assert r.status_code in (302, 403)
@@ -264,8 +282,14 @@ def test_authorise_refuses_roles_the_actor_may_not_grant(app, login_as):
     for role in ("Admin", "R 经办机构"):
         r = c.post(f"/system/accounts/roles/{pk}", data={"role_id": _role_ids(app, role)},
                    follow_redirects=True)
+        assert r.status_code == 422
         assert "所选角色中有您无权授予的角色" in flashes(r)
     assert _user(app, "越权授权")["roles"] == before
+    # the refused form keeps what was ticked
+    wanted = _role_ids(app, "R 卫健委", "R 经办机构")
+    r = c.post(f"/system/accounts/roles/{pk}", data={"role_id": wanted})
+    assert r.status_code == 422
+    assert f'name="role_id" value="{wanted[0]}" checked' in r.get_data(as_text=True)
 
 
 def test_authorise_refused_outside_the_callers_accounts(app, login_as):

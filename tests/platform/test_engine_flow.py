@@ -176,3 +176,27 @@ def test_system_transitions_are_the_systems_only(toys):
     assert row.transition == "expire" and row.username == "系统" and row.user_id is None
     with pytest.raises(DomainError):                       # not from 已完成
         apply_system(EngineToyFlow, db.session.get(EngineToy, pk), "expire")
+
+
+def test_the_state_column_is_written_by_the_engine_only(toys):
+    from app.workflows.engine import (StateWrittenOutsideEngine, guard_state_columns,
+                                      state_writes)
+    guard_state_columns([EngineToyFlow])
+    pk = toys()
+    item = db.session.get(EngineToy, pk)
+    item.state = "done"                                   # a shortcut past the engine
+    with pytest.raises(StateWrittenOutsideEngine):
+        db.session.flush()
+    db.session.rollback()
+    with pytest.raises(StateWrittenOutsideEngine):        # the same by an ORM UPDATE
+        db.session.execute(update(EngineToy).where(EngineToy.id == pk).values(state="done"))
+    db.session.rollback()
+    item = db.session.get(EngineToy, pk)
+    item.note = "改备注"                                   # other columns are free
+    db.session.commit()
+    with state_writes():                                  # a fixture that says so
+        item.state = "sent"
+        db.session.commit()
+    assert state(pk) == "sent"
+    apply_system(EngineToyFlow, db.session.get(EngineToy, pk), "expire")   # the engine may
+    assert state(pk) == "done"

@@ -149,10 +149,6 @@ def merge(change, user):
         if errors:
             fail(errors)
         inst = build_institution(user, tier, values, superior=superior)
-        if tier == "unit":            # merged into reported data: its report counts as 通过
-            report = report_of(inst.organization)
-            report.state, report.reviewer_org_id = "approved", county.id
-            report.aggregate_id = report_of(county).id
         change.institution_id = inst.id
         change.before = None
         after = snapshot(inst)

@@ -1,9 +1,9 @@
 """医疗机构信息维护 commands (SPEC M1–M7): each public command validates through the rules,
 writes, audits and commits at its end — the one owner of its transaction; a refusal raises
 before anything is committed (the error handler rolls back). The steps below the commands
-(reset_staff, archive_staff, withdraw_agreements, republish_agreements, next_national_code)
-write inside their caller's transaction: a command here or a workflow effect, which the
-engine commits."""
+(move_staff_scope, republish_agreements, next_national_code) write inside their caller's
+transaction: a command here or a workflow effect, which the engine commits. State changes of
+other rows are the workflow's cascades (app/workflows/registry.py), fired by the engine."""
 from sqlalchemy import delete, insert, or_, select, update
 
 from app.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
@@ -19,6 +19,7 @@ from app.services.audit import record
 from app.services.clock import now
 from app.services.registry import rules
 from app.services.registry.queries import pending_cert_change, region_by_code, registry_row
+from app.workflows import registry as flows
 
 
 # ---- 机构信息 -----------------------------------------------------------------------------------
@@ -77,10 +78,7 @@ def add_institution_and_request(user, data, role_kind):
 def _institution_for(org, user):
     inst = registry_row(org)
     if inst is not None and inst.state == "deleted" and org.active:
-        # Deleted here but the organisation lives on (other modules use it): it may be
-        # authorised again, from the start.
-        inst.state = "coded" if org.national_code else "draft"
-        inst.maintainer_id = inst.created_by_id = None
+        flows.restore_institution(inst, user)
         record(user, "registry_add", obj=inst, comment=_("重新纳入维护：%(name)s", name=org.name))
     if inst is not None:
         return inst
@@ -122,7 +120,8 @@ def update_institution(inst, user, data):
     changed = {k: (before[k], after[k]) for k in after if before[k] != after[k]}
     reset = 0
     if "name" in changed or "pooling_code" in changed:
-        reset = reset_staff(inst)
+        reset = flows.reset_staff(inst, user)
+        move_staff_scope(inst)
     if "name" in changed:
         republish_agreements(inst)
     db.session.flush()
@@ -191,27 +190,12 @@ def request_cert_change(inst, user, data):
 
 # ---- steps of a workflow effect (the engine commits) --------------------------------------------
 
-def reset_staff(inst):
-    """M3: every staff record of the institution (but archived or deleted) to 待提交."""
-    result = db.session.execute(
-        update(RegistryStaff).where(RegistryStaff.institution_id == inst.id,
-                                    RegistryStaff.state.not_in(("archived", "deleted",
-                                                                "draft")))
-        .values(state="draft").execution_options(synchronize_session=False))
+def move_staff_scope(inst):
+    """Staff rows follow their institution's pooling area (their scope columns)."""
     db.session.execute(
         update(RegistryStaff).where(RegistryStaff.institution_id == inst.id)
         .values(province_code=inst.province_code, city_code=inst.city_code,
                 county_code=inst.county_code).execution_options(synchronize_session=False))
-    return result.rowcount
-
-
-def withdraw_agreements(inst):
-    """An archived institution's agreements leave the designated list at the next run."""
-    db.session.execute(
-        update(RegistryAgreement).where(RegistryAgreement.institution_id == inst.id,
-                                        RegistryAgreement.state != "deleted")
-        .values(state="deleted", changed_at=now())
-        .execution_options(synchronize_session=False))
 
 
 def republish_agreements(inst):
@@ -220,14 +204,6 @@ def republish_agreements(inst):
         update(RegistryAgreement).where(RegistryAgreement.institution_id == inst.id,
                                         RegistryAgreement.state == "confirmed")
         .values(changed_at=now()).execution_options(synchronize_session=False))
-
-
-def archive_staff(inst):
-    result = db.session.execute(
-        update(RegistryStaff).where(RegistryStaff.institution_id == inst.id,
-                                    RegistryStaff.state != "deleted")
-        .values(state="archived").execution_options(synchronize_session=False))
-    return result.rowcount
 
 
 def next_national_code(region_code):
@@ -364,9 +340,9 @@ def edit_agreement(agreement, user, data, upload=None):
     if agency is not None and agency.id != agreement.agency_org_id:
         agreement.agency_org_id = agency.id
         agreement.copy_scope_from(agency)
-    if not by_agency:
-        agreement.state = "pending"
     agreement.changed_at = now()
+    if not by_agency:
+        flows.reopen_agreement(agreement, user)
     db.session.flush()
     record(user, "registry_agreement_edit", obj=agreement, from_state=before,
            to_state=agreement.state,

@@ -144,8 +144,7 @@ class ExportApiMixin:
         try:
             count = write_xlsx(path, [Column(c, c, _cell_type(getattr(model, c)))
                                       for c in columns], query)
-            audit.record(g.user, "export", object_type=model.__tablename__, comment=f"API：{count}行")
-            db.session.commit()
+            audit.log(g.user, "export", object_type=model.__tablename__, comment=f"API：{count}行")
             handle = open(path, "rb")
         finally:
             os.unlink(path)

@@ -8,7 +8,6 @@ from app.i18n import _
 from app.models.files import Attachment
 from app.scope import scoped_get
 from app.services import files
-from app.services.attachments import AttachmentError
 
 # owner_type → model, filled by the views that carry attachments
 OWNER_MODELS = {}
@@ -49,13 +48,9 @@ class AttachmentsMixin:
             abort(404)
         if not self.can_upload(item, slot_def):
             flash(_("当前状态不能上传附件"), "danger")
-        else:
-            try:
-                row = files.attach_and_record(item, slot_def, request.files.get("file"), g.user)
-                flash(_("上传成功：%(name)s", name=row.original_name), "success")
-            except AttachmentError as exc:
-                db.session.rollback()
-                flash(str(exc), "danger")
+        else:   # a refused file (AttachmentError, 422) is flashed by the error handler
+            row = files.attach_and_record(item, slot_def, request.files.get("file"), g.user)
+            flash(_("上传成功：%(name)s", name=row.original_name), "success")
         return redirect(request.referrer or url_for(f"{self.__class__.__name__}.show", pk=pk))
 
 

@@ -13,12 +13,9 @@ from flask_appbuilder.urltools import get_filter_args
 
 from app.extensions import db
 from app.i18n import _
-from app.services import audit
-from app.models.jobs import ExportJob
+from app.services import audit, export_jobs  # export_jobs also registers the run_export job
 from app.services.export import Column, write_xlsx
-from app.services.jobs import dispatch
 from app.services.parameters import param
-import app.services.export_jobs  # noqa: F401,E402  (registers the run_export job)
 
 
 @dataclass(frozen=True)
@@ -96,9 +93,8 @@ class ExcelExportMixin:
         os.close(fd)
         try:
             count = write_xlsx(path, columns, self.export_rows(fields))
-            audit.record(g.user, "export", object_type=self.datamodel.obj.__tablename__,
-                         comment=f"{name}：{count}行")
-            db.session.commit()
+            audit.log(g.user, "export", object_type=self.datamodel.obj.__tablename__,
+                      comment=f"{name}：{count}行")
             handle = open(path, "rb")
         finally:
             os.unlink(path)   # the open handle keeps the data until it is closed
@@ -109,13 +105,9 @@ class ExcelExportMixin:
         """Large exports become a job in 导出列表; the user may leave and come back."""
         query_string = "&".join(f"{k}={v}" for k, v in request.args.items(multi=True)
                                 if k != "col")
-        job_row = ExportJob(user_id=g.user.id, title=str(name), view_name=type(self).__name__,
-                            query_string=query_string, columns=",".join(f.key for f in fields))
-        db.session.add(job_row)
-        audit.record(g.user, "export", object_type=self.datamodel.obj.__tablename__,
-                     comment=f"{name}：后台导出")
-        db.session.commit()
-        dispatch("run_export", job_id=job_row.id)
+        export_jobs.start_export(g.user, str(name), type(self).__name__, query_string,
+                                 ",".join(f.key for f in fields),
+                                 object_type=self.datamodel.obj.__tablename__)
         flash(_("数据量较大，已转为后台导出，请在“导出列表”中查看进度并下载"), "info")
         return redirect(url_for("ExportJobView.list"))
 
@@ -151,8 +143,7 @@ class ExcelExportMixin:
                             name = f"{att.id}_{name}"
                         used.add(name)
                         zf.write(files.path_of(att), f"{item.id}/附件/{name}")
-            audit.record(g.user, "export", obj=item, comment=str(_("导出资料")))
-            db.session.commit()
+            audit.log(g.user, "export", obj=item, comment=str(_("导出资料")))
             handle = open(path, "rb")
         finally:
             os.unlink(path)

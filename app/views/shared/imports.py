@@ -6,10 +6,9 @@ from flask import flash, g, redirect, request, send_file, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.security.decorators import has_access
 
-from app.extensions import db
 from app.i18n import _
-from app.services import audit
-from app.services.imports import ImportRejected, RowError, read_rows, write_template
+from app.services.imports import (ImportRejected, RowError, import_rows, read_rows,
+                                  write_template)
 
 
 class ImportMixin:
@@ -45,18 +44,12 @@ class ImportMixin:
                 if upload is None or not upload.filename:
                     raise ImportRejected([RowError(0, "", _("请选择要导入的 Excel 文件"))])
                 rows = read_rows(upload.stream, self.import_columns)
-                problems = self.import_check(rows)
-                if problems:
-                    raise ImportRejected(problems)
-                for row in rows:
-                    self.import_create(row)
-                audit.record(g.user, "import", object_type=self.datamodel.obj.__tablename__,
-                             comment=f"{self.import_title}：{len(rows)}行")
-                db.session.commit()
+                import_rows(g.user, rows, self.import_check, self.import_create,
+                            object_type=self.datamodel.obj.__tablename__,
+                            comment=f"{self.import_title}：{len(rows)}行")
                 flash(_("导入成功，共 %(n)s 条", n=len(rows)), "success")
                 return redirect(self.import_done_url())
-            except ImportRejected as exc:
-                db.session.rollback()
+            except ImportRejected as exc:   # the page lists every row's error, not only the flash
                 errors = exc.errors
                 flash(exc.message, "danger")
         return self.render_template("portal/import.html", title=self.import_title,

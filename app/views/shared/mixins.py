@@ -10,10 +10,9 @@ from flask_appbuilder.widgets import ListWidget
 from sqlalchemy import func, select
 from sqlalchemy.orm import QueryableAttribute
 
-from app.extensions import db
 from app.i18n import _
 from app.scope import claim_for_caller, scoped_get
-from app.services import audit
+from app.services import audit, crud
 from app.views.shared.filters import RegionNodeFilter, RegionScopeFilter
 from app.views.shared.forms import FormPageMixin, audited
 from app.workflows.engine import Refusal, apply, apply_batch
@@ -48,8 +47,7 @@ class AuditedCrudMixin:
         self.datamodel = audited(self.datamodel)
 
     def _audit(self, action, item):
-        audit.record(g.user, action, obj=item, object_type=self.datamodel.obj.__tablename__)
-        db.session.commit()
+        crud.commit_change(g.user, action, item, object_type=self.datamodel.obj.__tablename__)
 
     def post_add(self, item):
         super().post_add(item)

@@ -6,11 +6,10 @@ from app.views.shared.api import safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_jwt_extended import jwt_required
 
-from app.extensions import db
 from app.i18n import _
 from app.models.core import Organization, Region
 from app.security import password_problem
-from app.services.audit import record
+from app.services import accounts
 from app.views.shared.api import ScopedApiMixin
 
 
@@ -28,9 +27,7 @@ class MeApi(BaseApi):
                                    str(body.get("new_password") or ""))
         if problem:
             return self.response(422, message=problem)
-        self.appbuilder.sm.set_password(user, body["new_password"])
-        record(user, "password_change", obj=user)
-        db.session.commit()
+        accounts.change_password(user, body["new_password"])
         return self.response(200, message=_("密码修改成功，请重新登录"))
 
 

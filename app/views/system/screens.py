@@ -15,13 +15,13 @@ from app.models.core import (Announcement, Organization, Region, SystemParameter
                              User)
 from app.scope import is_superadmin, region_in_scope, scope_of
 from app.security import password_problem
-from app.services import accounts
-from app.services.audit import record
+from app.services import accounts, audit
 from app.services.parameters import validate as validate_parameter
 from app.services import validators
 from app.services.imports import ImportColumn, RowError
 from app.services.files import Slot
 from app.views.shared.attachments import AttachmentsMixin
+from app.views.shared.forms import on_refusal_show
 from app.views.shared.imports import ImportMixin
 from app.views.shared.mixins import Button, RegionScopedMixin
 
@@ -41,9 +41,7 @@ class PasswordView(BaseView):
             error = password_problem(g.user, f.get("old_password"), f.get("new_password", ""),
                                      f.get("confirm_password", ""))
             if error is None:
-                self.appbuilder.sm.set_password(g.user, f["new_password"])
-                record(g.user, "password_change", obj=g.user)
-                db.session.commit()
+                accounts.change_password(g.user, f["new_password"])
                 logout_user()
                 flash(_("密码修改成功，请使用新密码重新登录"), "success")
                 return redirect(self.appbuilder.get_url_for_login)
@@ -71,8 +69,7 @@ class SystemParameterView(ModelView):
         item.value = item.value.strip()
 
     def post_update(self, item):
-        record(g.user, "parameter_change", obj=item, comment=f"{item.key}={item.value}")
-        db.session.commit()
+        audit.log(g.user, "parameter_change", obj=item, comment=f"{item.key}={item.value}")
         g.pop("_parameters", None)
 
 
@@ -247,8 +244,7 @@ class OrganizationView(ImportMixin, RegionTreeMixin, RegionScopedMixin, ModelVie
                 or g.user.organization.org_type != "agency":
             flash(_("只有经办机构用户可以为医疗机构生成账户"), "danger")
         else:
-            user, message = accounts.generate_institution_account(g.user, org)
-            db.session.commit()
+            user, message = accounts.generate_account(g.user, org)
             flash(message, "success" if user else "info")
         return redirect(request.referrer or url_for("OrganizationView.list"))
 
@@ -319,22 +315,21 @@ class AccountView(RegionTreeMixin, RegionScopedMixin, ModelView):
         if request.method == "POST":
             f = request.form
             kind = f.get("user_type") if f.get("user_type") in self.KIND_FIELDS else "other"
-            try:
-                org = accounts.account_org(g.user, kind, f.get(self.KIND_FIELDS[kind]))
-                user = accounts.create_user(g.user, org, f.get("username"),
-                                            f.get("first_name"), f.get("mobile"),
-                                            f.get("email"))
-                db.session.commit()
-                flash(_("账号已创建：%(name)s，密码为系统初始密码，首次登录须修改",
-                        name=user.username), "success")
-                return redirect(url_for("AccountView.list"))
-            except ValueError as exc:
-                db.session.rollback()
-                flash(str(exc), "danger")
+            on_refusal_show(self._create_page)
+            user = accounts.create_account(g.user, kind, f.get(self.KIND_FIELDS[kind]),
+                                           f.get("username"), f.get("first_name"),
+                                           f.get("mobile"), f.get("email"))
+            flash(_("账号已创建：%(name)s，密码为系统初始密码，首次登录须修改",
+                    name=user.username), "success")
+            return redirect(url_for("AccountView.list"))
+        return self._create_page({})
+
+    def _create_page(self, errors):
+        """The create form with what was typed and each message beside its field."""
         choices, kinds = self.create_choices()
         return self.render_template("core/account_create.html", title=_("新增账号"),
                                     choices=choices, kinds=kinds, kind_labels=self.KIND_LABELS,
-                                    form=request.form)
+                                    form=request.form, errors=errors)
 
     @expose("/roles/<pk>", methods=["GET", "POST"])
     @has_access
@@ -344,32 +339,24 @@ class AccountView(RegionTreeMixin, RegionScopedMixin, ModelView):
         if user is None:
             return redirect(url_for("AccountView.list"))
         if request.method == "POST":
-            try:
-                accounts.set_roles(g.user, user, request.form.getlist("role_id"))
-                db.session.commit()
-                flash(_("授权已保存：%(name)s", name=user.username), "success")
-                return redirect(url_for("AccountView.list"))
-            except ValueError as exc:
-                db.session.rollback()
-                flash(str(exc), "danger")
+            ticked = request.form.getlist("role_id")
+            on_refusal_show(lambda fields: self._roles_page(user, ticked))
+            accounts.save_roles(g.user, user, ticked)
+            flash(_("授权已保存：%(name)s", name=user.username), "success")
+            return redirect(url_for("AccountView.list"))
+        return self._roles_page(user)
+
+    def _roles_page(self, user, ticked=None):
+        """The 授权 form; `ticked`: the role ids as posted (a refused form keeps them)."""
         return self.render_template("core/account_roles.html", title=_("授权"), item=user,
                                     grantable=accounts.grantable_roles(g.user),
-                                    base_role=accounts.BASE_ROLE)
+                                    base_role=accounts.BASE_ROLE, ticked=ticked)
 
     def _manage(self, pk, action):
         user = self._managed(pk)
         if user is None:
             return redirect(url_for("AccountView.list"))
-        sm = self.appbuilder.sm
-        if action == "reset_password":
-            sm.reset_to_initial(user, g.user)
-            message = _("密码已重置为系统初始密码，用户下次登录须修改密码")
-        else:
-            user.active = action == "enable"
-            record(g.user, "user_" + action, obj=user, comment=user.username)
-            message = _("账号已启用") if user.active else _("账号已停用")
-        db.session.commit()
-        flash(message, "success")
+        flash(accounts.manage_account(g.user, user, action), "success")
         return redirect(request.referrer or url_for("AccountView.list"))
 
     @expose("/reset_password/<pk>", methods=["POST"])
