@@ -1,8 +1,10 @@
 """Fixtures on the demo data of SPEC §Y, on SQLite or on TEST_DATABASE_URL (PostgreSQL).
 
-The schema, regions and demo data are built once per session; after every test the rows
-it added are removed and the demo accounts and parameters are put back, so tests do not
-depend on each other."""
+The schema, regions and demo data are built once per session and kept as the baseline.
+Every statement that writes a table is noticed (any engine of this process); after each test
+the tables written are compared with the baseline and put back row by row — no list of
+tables to keep up to date. A test whose writes happen in another process (a Celery worker,
+a second web process) is marked `writes_elsewhere`: every table is compared."""
 import io
 import os
 import re
@@ -11,27 +13,30 @@ import zipfile
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select, text, update
+from sqlalchemy import delete, event, insert, select, text, update
+from sqlalchemy.engine import Engine
 
 from app import create_app
 from app.extensions import db
 
 PASSWORD = "Demo@2026"
-TRIMMED = ["designated_institution", "registry_staff", "registry_cert_change",
-           "registry_agreement", "registry_authorization", "registry_institution",
-           "phs_change_request", "phs_report", "phs_institution", "phs_round",
-           "ab_user_role", "attachment", "injury_device_line", "injury_declaration",
-           "injury_determination", "injury_device_item", "audit_log", "export_job", "ivd_report_line",
-           "ivd_area_report", "ivd_hospital_report", "ivd_catalog_item", "ivd_project",
-           "relief_evaluation",
-           "relief_performance", "relief_report", "relief_report_task", "relief_application",
-           "relief_prepayment", "ab_user", "organization"]
+WRITE = re.compile(r'^\s*(INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.I)
+TOUCHED = {}         # table name → "insert" (rows only added) or "change", since the restore
 
 
-# Demo rows that tests change in place (states, filled items): every column is put back.
-RESTORED = ["organization", "phs_round", "phs_institution", "phs_report", "phs_change_request",
-            "ab_user", "registry_institution", "registry_authorization", "registry_agreement",
-            "registry_staff", "designated_institution", "registry_code_counter"]
+@event.listens_for(Engine, "before_cursor_execute")
+def _notice_writes(conn, cursor, statement, parameters, context, executemany):
+    found = WRITE.match(statement)
+    if found:
+        kind = "insert" if found.group(1).upper().startswith("INSERT") else "change"
+        name = found.group(2).lower()
+        if TOUCHED.get(name) != "change":
+            TOUCHED[name] = kind
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "writes_elsewhere: another process writes the test "
+                                       "database; every table is put back afterwards")
 
 
 def _database_url(tmpdir):
@@ -78,67 +83,90 @@ def app():
         init_schema()
         load_regions()
         load_demo()
-        application.config["_BASELINE"] = _baseline()
+        db.session.commit()
+        with db.engine.connect() as connection:
+            application.config["_BASELINE"] = Baseline(connection)
     yield application
 
 
-def _baseline():
-    ids = {}
-    for table in TRIMMED + ["relief_recovery"]:
-        col = "id"
-        ids[table] = db.session.execute(text(f"SELECT max({col}) FROM {table}")).scalar() or 0
-    from app.models.core import User
-    users = {u.id: (u.password, u.active, u.first_name, u.mobile)
-             for u in db.session.execute(select(User)).scalars()}
-    rows = {table: [dict(r) for r in db.session.execute(text(f"SELECT * FROM {table}"))
-                    .mappings()] for table in RESTORED}
-    return {"ids": ids, "users": users, "rows": rows}
+class Baseline:
+    """Every table's rows after the demo load, keyed by primary key, in dependency order."""
 
+    def __init__(self, connection):
+        from flask_appbuilder import Model
+        self.tables = [t for t in Model.metadata.sorted_tables if t.primary_key.columns]
+        self.rows = {t.name: self.read(connection, t) for t in self.tables}
+        # the largest key of a table with one integer key (rows added later have larger ones)
+        self.top = {t.name: max((k[0] for k in self.rows[t.name]), default=0)
+                    for t in self.tables if len(t.primary_key.columns) == 1
+                    and t.primary_key.columns[0].type.python_type is int}
 
-def _restore_rows(rows):
-    # The national-code counter has no id: it is put back whole (M5 tests read its numbers).
-    db.session.execute(text("DELETE FROM registry_code_counter"))
-    for row in rows["registry_code_counter"]:
-        db.session.execute(text("INSERT INTO registry_code_counter (region_code, last_seq) "
-                                "VALUES (:region_code, :last_seq)"), row)
-    for table, saved in rows.items():
-        if table == "registry_code_counter":
-            continue
-        for row in saved:
-            columns = [c for c in row if c != "id"]
-            db.session.execute(text(f"UPDATE {table} SET " + ", ".join(
-                f"{c} = :{c}" for c in columns) + " WHERE id = :id"), row)
+    @staticmethod
+    def key(table, row):
+        return tuple(row[c.name] for c in table.primary_key.columns)
+
+    def read(self, connection, table):
+        return {self.key(table, r): dict(r) for r in connection.execute(select(table)).mappings()}
+
+    def restore(self, connection, touched):
+        """The tables touched put back: changed rows updated (parents first), added rows
+        deleted (dependents first), removed rows inserted again (parents first). A table that
+        only had rows added and has one integer key loses the rows past its baseline's
+        largest key, without being read."""
+        tables = [t for t in self.tables if t.name in touched]
+        quick = {t.name for t in tables
+                 if touched[t.name] == "insert" and self.top.get(t.name) is not None}
+        current = {t.name: self.read(connection, t) for t in tables if t.name not in quick}
+        for table in tables:
+            if table.name in current:
+                now = current[table.name]
+                for key, row in self.rows[table.name].items():
+                    if key in now and now[key] != row:
+                        connection.execute(update(table).where(*self.match(table, key))
+                                           .values(row))
+        for table in reversed(tables):
+            if table.name in quick:
+                column = table.primary_key.columns[0]
+                connection.execute(delete(table).where(column > self.top[table.name]))
+                continue
+            extra = [key for key in current[table.name] if key not in self.rows[table.name]]
+            if extra and len(table.primary_key.columns) == 1:   # one statement: rows that
+                column = table.primary_key.columns[0]           # point at each other go too
+                connection.execute(delete(table).where(column.in_([k[0] for k in extra])))
+            else:
+                for key in extra:
+                    connection.execute(delete(table).where(*self.match(table, key)))
+        for table in tables:
+            if table.name in current:
+                missing = [row for key, row in self.rows[table.name].items()
+                           if key not in current[table.name]]
+                if missing:
+                    connection.execute(insert(table), missing)
+
+    @staticmethod
+    def match(table, key):
+        return [c == v for c, v in zip(table.primary_key.columns, key)]
 
 
 @pytest.fixture(autouse=True)
-def _restore(app):
+def _restore(app, request):
+    TOUCHED.clear()
     yield
     with app.app_context():
         db.session.rollback()
-        base = app.config["_BASELINE"]
-        ids = base["ids"]
-        db.session.execute(text("DELETE FROM relief_recovery_application WHERE recovery_id > :m"),
-                           {"m": ids["relief_recovery"]})
-        db.session.execute(text("DELETE FROM relief_recovery WHERE id > :m"),
-                           {"m": ids["relief_recovery"]})
-        db.session.execute(text("UPDATE relief_report SET aggregate_id = NULL "
-                                "WHERE aggregate_id > :m"), {"m": ids["relief_report"]})
-        _restore_rows(base["rows"])
-        db.session.execute(text("UPDATE phs_report SET aggregate_id = NULL "
-                                "WHERE id > :m"), {"m": ids["phs_report"]})
-        for table in TRIMMED:
-            db.session.execute(text(f"DELETE FROM {table} WHERE id > :m"),
-                               {"m": base["ids"][table]})
-        from app.models.core import SystemParameter, User
-        for uid, (pw, active, name, mobile) in base["users"].items():
-            db.session.execute(update(User).where(User.id == uid).values(
-                password=pw, active=active, first_name=name, mobile=mobile, locked_until=None,
-                fail_login_count=0, must_change_password=False))
-        from app.services.parameters import PARAMETERS
-        for key, (_l, _t, default, _d) in PARAMETERS.items():
-            db.session.execute(update(SystemParameter).where(SystemParameter.key == key)
-                               .values(value=default))
-        db.session.commit()
+        db.session.remove()
+        baseline = app.config["_BASELINE"]
+        touched = ({t.name: "change" for t in baseline.tables}
+                   if request.node.get_closest_marker("writes_elsewhere") else dict(TOUCHED))
+        if touched:
+            from app.summaries import SUMMARIES
+            kept_by_triggers = {s.table: "change" for s in SUMMARIES}
+            with db.engine.begin() as connection:
+                # the records first (their triggers move the summaries), then the summaries
+                baseline.restore(connection, {k: v for k, v in touched.items()
+                                              if k not in kept_by_triggers})
+                baseline.restore(connection, kept_by_triggers)
+    TOUCHED.clear()
     app.config["WTF_CSRF_ENABLED"] = False
     app.config["CAPTCHA_ENABLED"] = False
 

@@ -65,10 +65,10 @@ def fill(report, user, offset, lines=30):
 
 def complete(report, user):
     """Everything 提交 needs: contact, 增降幅说明, the 说明文件 and the two PDFs."""
-    form = {"contact": "张主任", "contact_phone": "0351-4960000"}
-    form.update({f"note_{line.id}": "新增检测项目，需求量增加"
-                 for line in db.session.execute(queries.beyond_threshold(report)).scalars()})
-    commands.save_submission_details(report, form, user)
+    notes = {line.id: "新增检测项目，需求量增加"
+             for line in db.session.execute(queries.beyond_threshold(report)).scalars()}
+    commands.save_submission_details(
+        report, {"contact": "张主任", "contact_phone": "0351-4960000", "notes": notes}, user)
     for cert in queries.certs_not_in_use(report.id):
         files.attach(report, rules.cert_slot(cert), demo_pdf("在用仪器说明"), user)
     for slot in rules.HOSPITAL_SLOTS:

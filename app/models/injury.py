@@ -1,6 +1,8 @@
 """工伤定点医疗机构服务 (SPEC W1–W8): work-injury determinations (master data imported by an
 agency), the assistive-device catalogue, and the five declarations a designated hospital
 makes for an injured worker, reviewed by the employer and then by the agency."""
+import enum
+
 from flask_appbuilder import Model
 from sqlalchemy import (Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, String,
                         Text, and_)
@@ -17,10 +19,27 @@ DECLARATION_KINDS = {
     "rehab": _l("职工康复申请"), "device": _l("职工辅助器具配置申请"),
     "extension": _l("职工延长就医申请"),
 }
+
+
+class DeclarationState(str, enum.Enum):
+    """The states of a declaration (InjuryDeclarationFlow); the values are what is stored."""
+    DRAFT = "draft"
+    EMPLOYER_REVIEW = "employer_review"
+    AGENCY_REVIEW = "agency_review"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    DELETED = "deleted"
+
+    @property
+    def label(self):
+        return DECLARATION_STATE_LABELS[self.value]
+
+
+_S = DeclarationState
 DECLARATION_STATE_LABELS = {
-    "draft": _l("待提交"), "employer_review": _l("单位审核中"),
-    "agency_review": _l("经办审核中"), "approved": _l("通过"), "rejected": _l("未通过"),
-    "deleted": _l("已删除"),
+    _S.DRAFT.value: _l("待提交"), _S.EMPLOYER_REVIEW.value: _l("单位审核中"),
+    _S.AGENCY_REVIEW.value: _l("经办审核中"), _S.APPROVED.value: _l("通过"),
+    _S.REJECTED.value: _l("未通过"), _S.DELETED.value: _l("已删除"),
 }
 
 
@@ -78,7 +97,7 @@ class InjuryDeclaration(ScopedMixin, Model):
     __tablename__ = "injury_declaration"
     id = Column(Integer, primary_key=True)
     kind = Column(String(12), nullable=False, index=True)
-    state = Column(String(16), nullable=False, default="draft", index=True)
+    state = Column(String(16), nullable=False, default=DeclarationState.DRAFT.value, index=True)
     organization_id = Column(Integer, ForeignKey("organization.id"), nullable=False, index=True)
     organization = relationship("Organization", lazy="joined", foreign_keys=[organization_id])
     determination_id = Column(Integer, ForeignKey("injury_determination.id"), nullable=False,

@@ -1,6 +1,7 @@
 """体外诊断试剂报量 (SPEC Q2–Q6): a project with its catalogue, each hospital's report of
 quantities per catalogue line, and the city / province reports above the hospitals."""
 import datetime as dt
+import enum
 
 from flask_appbuilder import Model
 from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, ForeignKey, Index,
@@ -13,11 +14,41 @@ from app.summaries import Summary
 
 PROJECT_STATUS_LABELS = {"not_started": _l("未开始"), "running": _l("执行中"),
                          "ended": _l("已结束")}
-HOSPITAL_STATE_LABELS = {"unsubmitted": _l("未提交"), "submitted": _l("已提交"),
-                         "approved": _l("审核通过"), "rejected": _l("审核不通过"),
-                         "exempt": _l("无需上报")}
-AREA_STATE_LABELS = {"draft": _l("待提交"), "submitted": _l("已提交"), "approved": _l("审核通过"),
-                     "rejected": _l("审核不通过")}
+
+
+class HospitalReportState(str, enum.Enum):
+    """States of a hospital's report (IvdHospitalReportFlow)."""
+    UNSUBMITTED = "unsubmitted"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXEMPT = "exempt"                 # 无需上报: left out of every sum
+
+
+class AreaReportState(str, enum.Enum):
+    """States of a city's or province's report (IvdAreaReportFlow)."""
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+def _labels(pairs):
+    """{state value: label}: keyed by the plain string (what the column and the API hold)."""
+    return {state.value: label for state, label in pairs}
+
+
+HOSPITAL_STATE_LABELS = _labels((
+    (HospitalReportState.UNSUBMITTED, _l("未提交")),
+    (HospitalReportState.SUBMITTED, _l("已提交")),
+    (HospitalReportState.APPROVED, _l("审核通过")),
+    (HospitalReportState.REJECTED, _l("审核不通过")),
+    (HospitalReportState.EXEMPT, _l("无需上报"))))
+AREA_STATE_LABELS = _labels((
+    (AreaReportState.DRAFT, _l("待提交")),
+    (AreaReportState.SUBMITTED, _l("已提交")),
+    (AreaReportState.APPROVED, _l("审核通过")),
+    (AreaReportState.REJECTED, _l("审核不通过"))))
 IN_USE_LABELS = {True: _l("是"), False: _l("否")}
 
 
@@ -85,7 +116,7 @@ class IvdHospitalReport(ScopedMixin, Model):
     project = relationship("IvdProject", lazy="joined")
     organization_id = Column(Integer, ForeignKey("organization.id"), nullable=False, index=True)
     organization = relationship("Organization", lazy="joined")
-    state = Column(String(12), nullable=False, default="unsubmitted")
+    state = Column(String(12), nullable=False, default=HospitalReportState.UNSUBMITTED.value)
     contact = Column(String(32))
     contact_phone = Column(String(32))
     last_year_total = Column(BigInteger, nullable=False, default=0)
@@ -158,7 +189,7 @@ class IvdAreaReport(ScopedMixin, Model):
     region_id = Column(Integer, ForeignKey("region.id"), nullable=False)
     region = relationship("Region", lazy="joined")
     level = Column(String(10), nullable=False)        # city | province
-    state = Column(String(10), nullable=False, default="draft")
+    state = Column(String(10), nullable=False, default=AreaReportState.DRAFT.value)
     organization_id = Column(Integer, ForeignKey("organization.id"))   # who submitted
     submitted_at = Column(DateTime)
     reviewed_at = Column(DateTime)

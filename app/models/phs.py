@@ -2,6 +2,8 @@
 national basic public-health service items, with their ten data items; each reporting
 unit's report per round, reviewed up the hierarchy (the reporting pattern's columns);
 and a county's change requests after it has reported."""
+import enum
+
 from flask_appbuilder import Model
 from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, String,
                         Text, UniqueConstraint)
@@ -51,15 +53,42 @@ DATA_ITEMS = {
     "services": _l("承担项目内容"),
 }
 
-UNIT_STATE_LABELS = {"draft": _l("填报中"), "submitted": _l("已上报"), "approved": _l("通过"),
-                     "returned": _l("不通过")}
-AREA_STATE_LABELS = {"draft": _l("待上报"), "submitted": _l("已上报"), "approved": _l("已确认"),
-                     "returned": _l("已退回")}
+
+
+class PhsReportState(str, enum.Enum):
+    """A report's states (the reporting pattern's, without deletion: institutions are
+    deleted, reports never)."""
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    RETURNED = "returned"
+
+
+class PhsChangeRequestState(str, enum.Enum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+def _labels(pairs):
+    """{state value: label}: the database's and the API's strings as keys."""
+    return {state.value: label for state, label in pairs}
+
+
+_R, _C = PhsReportState, PhsChangeRequestState
+# A unit's report reads as its county reviews it; an area's as its superior confirms it.
+UNIT_STATE_LABELS = _labels(((_R.DRAFT, _l("填报中")), (_R.SUBMITTED, _l("已上报")),
+                             (_R.APPROVED, _l("通过")), (_R.RETURNED, _l("不通过"))))
+AREA_STATE_LABELS = _labels(((_R.DRAFT, _l("待上报")), (_R.SUBMITTED, _l("已上报")),
+                             (_R.APPROVED, _l("已确认")), (_R.RETURNED, _l("已退回"))))
 # A report still being filled: the institutions it carries may change, rows may be added.
-OPEN_STATES = ("draft", "returned")
+OPEN_STATES = (_R.DRAFT.value, _R.RETURNED.value)
 CHANGE_KINDS = {"add": _l("新增"), "modify": _l("修改"), "delete": _l("删除")}
-CHANGE_STATE_LABELS = {"pending": _l("待审核"), "approved": _l("已通过"),
-                       "rejected": _l("未通过")}
+CHANGE_STATE_LABELS = _labels(((_C.PENDING, _l("待审核")), (_C.APPROVED, _l("已通过")),
+                               (_C.REJECTED, _l("未通过"))))
+# The label colour of a report's state on the screens (Bootstrap label-<style>).
+REPORT_STATE_STYLES = _labels(((_R.DRAFT, "default"), (_R.SUBMITTED, "info"),
+                               (_R.APPROVED, "success"), (_R.RETURNED, "danger")))
 
 
 class PhsRound(Model):
@@ -197,6 +226,10 @@ class PhsReport(ReportMixin, Model):
         labels = UNIT_STATE_LABELS if self.kind == "unit" else AREA_STATE_LABELS
         return labels.get(self.state, self.state)
 
+    @property
+    def state_style(self):
+        return REPORT_STATE_STYLES.get(self.state, "default")
+
     def __repr__(self):
         return f"{self.organization} · {self.task.name if self.task else ''}"
 
@@ -213,7 +246,8 @@ class PhsChangeRequest(ScopedMixin, Model):
     content = Column(Text)                   # JSON: the proposed values of the data items
     reason = Column(Text, nullable=False)
     before = Column(Text)                    # JSON snapshot when approved
-    state = Column(String(10), nullable=False, default="pending", index=True)
+    state = Column(String(10), nullable=False, default=PhsChangeRequestState.PENDING.value,
+                   index=True)
     organization_id = Column(Integer, ForeignKey("organization.id"), nullable=False, index=True)
     organization = relationship("Organization", foreign_keys=[organization_id], lazy="joined")
     reviewer_org_id = Column(Integer, ForeignKey("organization.id"), index=True)

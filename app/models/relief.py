@@ -14,20 +14,29 @@ from app.summaries import Summary
 
 
 class ApplicationState(str, enum.Enum):
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-    RETURNED = "returned"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    DISBURSED = "disbursed"
-    DELETED = "deleted"
+    """States of a 救助申请 (SPEC R4–R6): the value is what the database and the API hold,
+    the label what every screen shows."""
+
+    def __new__(cls, value, label):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
+
+    DRAFT = "draft", _l("待提交")
+    SUBMITTED = "submitted", _l("已提交")
+    RETURNED = "returned", _l("审核退回")
+    APPROVED = "approved", _l("审核通过")
+    REJECTED = "rejected", _l("审核不通过")
+    DISBURSED = "disbursed", _l("已拨款")
+    DELETED = "deleted", _l("已删除")
+
+    def __str__(self):
+        return self.value
 
 
-APPLICATION_STATE_LABELS = {
-    "draft": _l("待提交"), "submitted": _l("已提交"), "returned": _l("审核退回"),
-    "approved": _l("审核通过"), "rejected": _l("审核不通过"), "disbursed": _l("已拨款"),
-    "deleted": _l("已删除"),
-}
+APPLICATION_STATE_LABELS = {state.value: state.label for state in ApplicationState}
+EDITABLE_STATES = (ApplicationState.DRAFT.value, ApplicationState.RETURNED.value)
 RELIEF_CATEGORIES = {"unidentified": _l("身份不明"), "unable_to_pay": _l("无力支付")}
 GENDERS = {"1": _l("男"), "2": _l("女"), "0": _l("未知的性别"), "9": _l("未说明的性别")}
 DISEASES = ["急性心肌梗死", "急性脑卒中", "严重多发伤", "颅脑损伤", "急性中毒", "重症肺炎",

@@ -1,7 +1,16 @@
-/* 基本公卫 institution form: 全选 for the 15 service items and, when a tile server is
-   configured (PHS_MAP_TILE_URL), a small slippy map: click a place to fill 经度/纬度,
-   drag to pan, +/− to zoom. Web Mercator tiles ({z}/{x}/{y}); no external library. */
+/* 基本公卫 screens: a header checkbox `.phs-check-all` ticks the boxes its data-targets
+   selector names (机构隶属关系维护, 机构信息审核); the institution form's 全选 for the 15
+   service items and, when a tile server is configured (PHS_MAP_TILE_URL), a small slippy
+   map: click a place to fill 经度/纬度, drag to pan, +/− to zoom. Web Mercator tiles
+   ({z}/{x}/{y}); no external library. */
 (function () {
+  document.querySelectorAll(".phs-check-all").forEach(function (head) {
+    head.addEventListener("change", function () {
+      document.querySelectorAll(head.getAttribute("data-targets")).forEach(function (c) {
+        c.checked = head.checked;
+      });
+    });
+  });
   var all = document.getElementById("services-all");
   if (all) {
     var items = document.querySelectorAll(".service-item");

@@ -1,10 +1,10 @@
 /* 医疗机构信息维护 form: administrative region cascade (province → city → county), the pooling
    areas of the chosen province, and the USCC 无 / 部队 switches. No library. */
 (function () {
-  var province = document.getElementById("f-province");
+  var province = document.getElementById("province");
   if (!province) { return; }
-  var city = document.getElementById("f-city"), county = document.getElementById("f-county"),
-      pooling = document.getElementById("f-pooling_code"),
+  var city = document.getElementById("city"), county = document.getElementById("county"),
+      pooling = document.getElementById("pooling_code"),
       url = province.getAttribute("data-url"), poolingUrl = province.getAttribute("data-pooling-url");
   function fill(select, rows, keepFirst) {
     select.options.length = keepFirst ? 1 : 0;
@@ -36,5 +36,5 @@
     box.addEventListener("change", sync);
     sync();
   }
-  toggle(document.getElementById("f-no_uscc"), document.getElementById("f-uscc"));
+  toggle(document.getElementById("no_uscc"), document.getElementById("uscc"));
 })();

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from app.i18n import _, _l
 from app.models.injury import (DECLARATION_KINDS, DECLARATION_STATE_LABELS,
-                               InjuryDeclaration)
+                               DeclarationState as S, InjuryDeclaration)
 from app.services import clock
 from app.services.files import Slot, missing_slots
 from app.services.parameters import param
@@ -88,14 +88,14 @@ KINDS = {k.code: k for k in (
         (_slot("extension_form", _l("延长就医申请表")), DIAGNOSIS),
         date_order=(("original_end_date", "extended_to", _l("延长至日期必须晚于原就医截止日期")),)),
 )}
-EDITABLE_STATES = ("draft",)
-PENDING_STATES = ("employer_review", "agency_review")
+EDITABLE_STATES = (S.DRAFT.value,)
+PENDING_STATES = (S.EMPLOYER_REVIEW.value, S.AGENCY_REVIEW.value)
 # 办理情况查询 status filter (SPEC W8): 未审核 covers both review stages.
 STATUS_FILTERS = {"pending": (_l("未审核"), PENDING_STATES),
-                  "employer_review": (_l("单位审核中"), ("employer_review",)),
-                  "agency_review": (_l("经办审核中"), ("agency_review",)),
-                  "approved": (_l("通过"), ("approved",)),
-                  "rejected": (_l("未通过"), ("rejected",))}
+                  "employer_review": (_l("单位审核中"), (S.EMPLOYER_REVIEW.value,)),
+                  "agency_review": (_l("经办审核中"), (S.AGENCY_REVIEW.value,)),
+                  "approved": (_l("通过"), (S.APPROVED.value,)),
+                  "rejected": (_l("未通过"), (S.REJECTED.value,))}
 
 
 def kind_of(declaration):
@@ -135,7 +135,7 @@ class InjuryDeclarationFlow(Workflow):
     object_type = "injury_declaration"
     state_labels = DECLARATION_STATE_LABELS
 
-    @transition(source={"draft"}, target="employer_review", roles={HOSPITAL},
+    @transition(source={S.DRAFT}, target=S.EMPLOYER_REVIEW, roles={HOSPITAL},
                 guards=[materials_complete, has_lines], label=_l("提交"), batch=True,
                 style="primary")
     def submit(self, declaration, user, data):
@@ -143,38 +143,38 @@ class InjuryDeclarationFlow(Workflow):
         declaration.submitted_at = now
         declaration.employer_due_at = now + dt.timedelta(hours=param("employer_auto_approve_hours"))
 
-    @transition(source={"draft"}, target="deleted", roles={HOSPITAL}, label=_l("删除"),
+    @transition(source={S.DRAFT}, target=S.DELETED, roles={HOSPITAL}, label=_l("删除"),
                 batch=True, style="danger")
     def delete(self, declaration, user, data):
         pass
 
-    @transition(source={"employer_review"}, target="agency_review", roles={EMPLOYER},
+    @transition(source={S.EMPLOYER_REVIEW}, target=S.AGENCY_REVIEW, roles={EMPLOYER},
                 guards=[within_employer_deadline], label=_l("审核通过"), form="review",
                 style="success")
     def employer_approve(self, declaration, user, data):
         declaration.employer_opinion = (data.get("comment") or "").strip() or None
         declaration.employer_reviewed_at = clock.now()
 
-    @transition(source={"employer_review"}, target="rejected", roles={EMPLOYER},
+    @transition(source={S.EMPLOYER_REVIEW}, target=S.REJECTED, roles={EMPLOYER},
                 guards=[within_employer_deadline], label=_l("审核不通过"), form="review",
                 comment_required=True, style="danger")
     def employer_reject(self, declaration, user, data):
         declaration.employer_opinion = data["comment"].strip()
         declaration.employer_reviewed_at = clock.now()
 
-    @transition(source={"employer_review"}, target="agency_review", roles={SYSTEM},
+    @transition(source={S.EMPLOYER_REVIEW}, target=S.AGENCY_REVIEW, roles={SYSTEM},
                 label=_l("超时自动通过"), system=True)
     def auto_approve(self, declaration, user, data):
         declaration.employer_auto_approved = True
         declaration.employer_reviewed_at = clock.now()
 
-    @transition(source={"agency_review"}, target="approved", roles={AGENCY},
+    @transition(source={S.AGENCY_REVIEW}, target=S.APPROVED, roles={AGENCY},
                 label=_l("审核通过"), form="review", style="success")
     def agency_approve(self, declaration, user, data):
         declaration.agency_opinion = (data.get("comment") or "").strip() or None
         declaration.agency_reviewed_at = clock.now()
 
-    @transition(source={"agency_review"}, target="rejected", roles={AGENCY},
+    @transition(source={S.AGENCY_REVIEW}, target=S.REJECTED, roles={AGENCY},
                 label=_l("审核不通过"), form="review", comment_required=True, style="danger")
     def agency_reject(self, declaration, user, data):
         declaration.agency_opinion = data["comment"].strip()

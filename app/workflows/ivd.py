@@ -8,8 +8,8 @@ import datetime as dt
 
 from app.i18n import _, _l
 from app.models.core import utcnow
-from app.models.ivd import (AREA_STATE_LABELS, HOSPITAL_STATE_LABELS, IvdAreaReport,
-                            IvdHospitalReport)
+from app.models.ivd import (AREA_STATE_LABELS, HOSPITAL_STATE_LABELS, AreaReportState,
+                            HospitalReportState, IvdAreaReport, IvdHospitalReport)
 from app.scope import ADMIN_ROLE, scope_of
 from app.services.ivd import commands, queries, rules
 from app.services.files import missing_slots
@@ -17,7 +17,8 @@ from app.workflows.engine import Refusal, Workflow, querying, transition
 
 HOSPITAL = "Q 医疗机构"
 REVIEWER = "Q 医保局"
-OPEN = ("draft", "rejected")      # an area may still act on what is below it
+H, A = HospitalReportState, AreaReportState
+OPEN = (A.DRAFT, A.REJECTED)      # an area may still act on what is below it
 
 
 def _names(rows, limit=10):
@@ -75,35 +76,35 @@ class IvdHospitalReportFlow(Workflow):
     object_type = "ivd_hospital_report"
     state_labels = HOSPITAL_STATE_LABELS
 
-    @transition(source={"unsubmitted", "rejected"}, target="submitted", roles={HOSPITAL},
+    @transition(source={H.UNSUBMITTED, H.REJECTED}, target=H.SUBMITTED, roles={HOSPITAL},
                 guards=[own_hospital, filling_open, ready_to_submit], label=_l("提交"),
                 form="submit_form", style="primary")
     def submit(self, report, user, data):
         report.submitted_at = utcnow()
         commands.reset_review(report)
 
-    @transition(source={"submitted"}, target="approved", roles={REVIEWER}, guards=REVIEW_GUARDS,
+    @transition(source={H.SUBMITTED}, target=H.APPROVED, roles={REVIEWER}, guards=REVIEW_GUARDS,
                 label=_l("审核通过"), style="success")
     def approve(self, report, user, data):
         commands.mark_reviewed(report, data)
 
-    @transition(source={"submitted"}, target="rejected", roles={REVIEWER}, guards=REVIEW_GUARDS,
+    @transition(source={H.SUBMITTED}, target=H.REJECTED, roles={REVIEWER}, guards=REVIEW_GUARDS,
                 label=_l("审核不通过"), comment_required=True, style="danger")
     def reject(self, report, user, data):
         commands.mark_reviewed(report, data)
 
-    @transition(source={"approved", "rejected"}, target="submitted", roles={REVIEWER},
+    @transition(source={H.APPROVED, H.REJECTED}, target=H.SUBMITTED, roles={REVIEWER},
                 guards=REVIEW_GUARDS, label=_l("审核撤回"), style="warning")
     def unreview(self, report, user, data):
         commands.reset_review(report)
 
-    @transition(source={"unsubmitted", "submitted", "rejected"}, target="exempt",
+    @transition(source={H.UNSUBMITTED, H.SUBMITTED, H.REJECTED}, target=H.EXEMPT,
                 roles={REVIEWER}, guards=REVIEW_GUARDS, label=_l("取消上报"), batch=True,
                 style="default")
     def exempt(self, report, user, data):
         commands.reset_review(report)
 
-    @transition(source={"exempt"}, target="unsubmitted", roles={REVIEWER},
+    @transition(source={H.EXEMPT}, target=H.UNSUBMITTED, roles={REVIEWER},
                 guards=REVIEW_GUARDS, label=_l("上报"), batch=True, style="default")
     def restore(self, report, user, data):
         report.submitted_at = None
@@ -176,7 +177,7 @@ class IvdAreaReportFlow(Workflow):
     object_type = "ivd_area_report"
     state_labels = AREA_STATE_LABELS
 
-    @transition(source=set(OPEN), target="submitted", roles={REVIEWER},
+    @transition(source=set(OPEN), target=A.SUBMITTED, roles={REVIEWER},
                 guards=[own_area, area_deadline, everything_below_approved, stamped_summary],
                 label=_l("提交"), form="submit_form", style="primary")
     def submit(self, report, user, data):
@@ -184,23 +185,23 @@ class IvdAreaReportFlow(Workflow):
         report.submitted_at = utcnow()
         commands.reset_review(report)
 
-    @transition(source={"submitted"}, target="approved", roles={REVIEWER},
+    @transition(source={A.SUBMITTED}, target=A.APPROVED, roles={REVIEWER},
                 guards=PROVINCE_GUARDS, label=_l("审核通过"), style="success")
     def approve(self, report, user, data):
         commands.mark_reviewed(report, data)
 
-    @transition(source={"submitted"}, target="rejected", roles={REVIEWER},
+    @transition(source={A.SUBMITTED}, target=A.REJECTED, roles={REVIEWER},
                 guards=PROVINCE_GUARDS, label=_l("审核不通过"), comment_required=True,
                 style="danger")
     def reject(self, report, user, data):
         commands.mark_reviewed(report, data)
 
-    @transition(source={"approved", "rejected"}, target="submitted", roles={REVIEWER},
+    @transition(source={A.APPROVED, A.REJECTED}, target=A.SUBMITTED, roles={REVIEWER},
                 guards=PROVINCE_GUARDS, label=_l("审核撤回"), style="warning")
     def unreview(self, report, user, data):
         commands.reset_review(report)
 
-    @transition(source={"submitted"}, target="rejected", roles={ADMIN_ROLE},
+    @transition(source={A.SUBMITTED}, target=A.REJECTED, roles={ADMIN_ROLE},
                 guards=[is_province], label=_l("撤回"), style="warning")
     def recall(self, report, user, data):
         commands.mark_reviewed(report, data)

@@ -11,7 +11,8 @@ from app.extensions import db
 from app.i18n import _, _l
 from app.models.core import utcnow
 from app.models.phs import (AREA_STATE_LABELS, CHANGE_STATE_LABELS, OPEN_STATES,
-                            PhsChangeRequest, PhsInstitution, PhsReport)
+                            PhsChangeRequest, PhsChangeRequestState as C, PhsInstitution,
+                            PhsReport, PhsReportState as S)
 from app.services.phs import changes, queries
 from app.services.phs.rules import CITY, COUNTY, NATIONAL, PROVINCE, UNIT
 from app.workflows.engine import Refusal, Workflow, cascade, querying, transition
@@ -64,7 +65,8 @@ def subordinates_ready(report, user):
     if not subs and org.level == "county":
         return _("本县还没有需要上报的机构")
     reports = {r.organization_id: r for r in queries.reports_of_orgs(report.task_id, subs)}
-    wanted = ("approved",) if org.level == "county" else ("submitted", "approved")
+    wanted = ((S.APPROVED,) if org.level == "county"
+              else (S.SUBMITTED, S.APPROVED))
     not_reported = _("未上报")
     waiting = [f"{o.name}（{reports[o.id].state_label if o.id in reports else not_reported}）"
                for o in subs if o.id not in reports or reports[o.id].state not in wanted]
@@ -82,7 +84,7 @@ def subordinates_ready(report, user):
 def no_pending_changes(report, user):
     pending = db.session.execute(select(PhsChangeRequest.id).where(
         PhsChangeRequest.reviewer_org_id == report.organization_id,
-        PhsChangeRequest.state == "pending").limit(1)).first()
+        PhsChangeRequest.state == C.PENDING.value).limit(1)).first()
     if pending:
         return _("有待审核的申请修改，请先在申请修改审核中处理")
     return None
@@ -109,7 +111,7 @@ class PhsReportFlow(ReportingFlow):
     def subordinates_of(cls, org):
         return queries.subordinates_of(org)
 
-    @transition(source={"draft", "returned"}, target="submitted", roles={UNIT},
+    @transition(source={S.DRAFT, S.RETURNED}, target=S.SUBMITTED, roles={UNIT},
                 guards=[own_unit, unit_report, has_superior, county_open, everything_complete],
                 label=_l("上报"), style="primary")
     def submit(self, report, user, data):
@@ -117,7 +119,7 @@ class PhsReportFlow(ReportingFlow):
         report.submitted_at = utcnow()
         report.review_opinion = None
 
-    @transition(source={"submitted"}, target="draft", roles="SUBMITTER_ROLES",
+    @transition(source={S.SUBMITTED}, target=S.DRAFT, roles="SUBMITTER_ROLES",
                 guards=[own_unit], label=_l("撤回"), style="warning")
     def withdraw(self, report, user, data):
         report.submitted_at = None
@@ -126,19 +128,19 @@ class PhsReportFlow(ReportingFlow):
             db.session.execute(update(PhsReport).where(PhsReport.aggregate_id == report.id)
                                .values(aggregate_id=None))
 
-    @transition(source={"submitted"}, target="approved", roles={COUNTY}, batch=True,
+    @transition(source={S.SUBMITTED}, target=S.APPROVED, roles={COUNTY}, batch=True,
                 guards=[is_reviewer, unit_report, own_aggregate_open], label=_l("通过"),
                 style="success")
     def approve(self, report, user, data):
         _reviewed(report, data)
 
-    @transition(source={"submitted", "approved"}, target="returned", roles={COUNTY}, batch=True,
+    @transition(source={S.SUBMITTED, S.APPROVED}, target=S.RETURNED, roles={COUNTY}, batch=True,
                 guards=[is_reviewer, unit_report, own_aggregate_open], label=_l("不通过"),
                 comment_required=True, style="danger")
     def reject(self, report, user, data):
         _reviewed(report, data)
 
-    @transition(source={"draft", "returned"}, target="submitted",
+    @transition(source={S.DRAFT, S.RETURNED}, target=S.SUBMITTED,
                 roles={COUNTY, CITY, PROVINCE}, label=_l("确认并上报"), style="primary",
                 guards=[own_unit, area_report, has_superior, subordinates_ready,
                         no_pending_changes])
@@ -158,25 +160,25 @@ class PhsReportFlow(ReportingFlow):
         report.submitted_at = utcnow()
         report.review_opinion = None
 
-    @transition(source={"submitted"}, target="approved", roles=AREA_REVIEWERS, batch=True,
+    @transition(source={S.SUBMITTED}, target=S.APPROVED, roles=AREA_REVIEWERS, batch=True,
                 guards=[is_reviewer, area_report, own_aggregate_open], label=_l("确认"),
                 style="success")
     def accept(self, report, user, data):
         _reviewed(report, data)
 
-    @transition(source={"submitted"}, target="approved", roles=set(), system=True,
+    @transition(source={S.SUBMITTED}, target=S.APPROVED, roles=set(), system=True,
                 label=_l("确认并上报时一并确认"))
     def accept_with_confirm(self, report, user, data):
         report.reviewed_at = utcnow()
 
-    @transition(source={"draft"}, target="approved", roles=set(), system=True,
+    @transition(source={S.DRAFT}, target=S.APPROVED, roles=set(), system=True,
                 label=_l("申请修改新增的机构计为通过"))
     def include_added(self, report, user, data):
         county = queries.superior_of(report.organization)
         report.reviewer_org_id = county.id
         report.aggregate_id = queries.report_of(county).id
 
-    @transition(source={"submitted", "approved"}, target="returned", roles=AREA_REVIEWERS,
+    @transition(source={S.SUBMITTED, S.APPROVED}, target=S.RETURNED, roles=AREA_REVIEWERS,
                 guards=[is_reviewer, area_report, own_aggregate_open], label=_l("退回"),
                 comment_required=True, style="warning")
     def send_back(self, report, user, data):
@@ -213,12 +215,12 @@ class PhsChangeRequestFlow(Workflow):
     object_type = "phs_change_request"
     state_labels = CHANGE_STATE_LABELS
 
-    @transition(source={"pending"}, target="pending", roles={CITY, PROVINCE},
+    @transition(source={C.PENDING}, target=C.PENDING, roles={CITY, PROVINCE},
                 guards=[current_reviewer, passed_data_on], label=_l("逐级上报"), style="primary")
     def forward(self, change, user, data):
         change.reviewer_org_id = queries.superior_of(change.reviewer_org).id
 
-    @transition(source={"pending"}, target="approved", roles=AREA_REVIEWERS,
+    @transition(source={C.PENDING}, target=C.APPROVED, roles=AREA_REVIEWERS,
                 guards=[current_reviewer, holds_data], label=_l("审核通过"), style="success")
     def approve(self, change, user, data):
         changes.merge(change, user)
@@ -230,7 +232,7 @@ class PhsChangeRequestFlow(Workflow):
             cascade(PhsReportFlow, [queries.report_of(added.organization)], "include_added",
                     user, comment=str(_("申请修改#%(id)s 新增机构", id=change.id)))
 
-    @transition(source={"pending"}, target="rejected", roles=AREA_REVIEWERS,
+    @transition(source={C.PENDING}, target=C.REJECTED, roles=AREA_REVIEWERS,
                 guards=[current_reviewer], label=_l("审核不通过"), comment_required=True,
                 style="danger")
     def reject(self, change, user, data):

@@ -10,6 +10,11 @@ from app.models.registry import (AGREEMENT_STATE_LABELS, AUTH_STATE_LABELS,
                                  INSTITUTION_STATE_LABELS, REVIEW_STATE_LABELS,
                                  STAFF_STATE_LABELS, RegistryAgreement, RegistryAuthorization,
                                  RegistryCertChange, RegistryInstitution, RegistryStaff)
+from app.models.registry import AgreementState as Agr
+from app.models.registry import AuthorizationState as Auth
+from app.models.registry import CertChangeState as Cert
+from app.models.registry import InstitutionState as Inst
+from app.models.registry import StaffState as Staff
 from app.services.clock import now
 from app.services.registry import commands, rules
 from app.services.registry.queries import authorizations_of, code_region
@@ -54,18 +59,18 @@ class RegistryInstitutionFlow(Workflow):
     object_type = "registry_institution"
     state_labels = INSTITUTION_STATE_LABELS
 
-    @transition(source={"draft", "returned"}, target="submitted", roles={MAINTAINER},
+    @transition(source={Inst.DRAFT, Inst.RETURNED}, target=Inst.SUBMITTED, roles={MAINTAINER},
                 guards=[holds_institution, ready_for_review], label=_l("提交审核"),
                 style="primary")
     def submit(self, inst, user, data):
         inst.submitted_at = now()
 
-    @transition(source={"submitted"}, target="returned", roles={NATIONAL},
+    @transition(source={Inst.SUBMITTED}, target=Inst.RETURNED, roles={NATIONAL},
                 label=_l("退回修改"), comment_required=True, style="warning")
     def send_back(self, inst, user, data):
         inst.review_comment = data["comment"].strip()
 
-    @transition(source={"submitted"}, target="coded", roles={NATIONAL}, label=_l("审核赋码"),
+    @transition(source={Inst.SUBMITTED}, target=Inst.CODED, roles={NATIONAL}, label=_l("审核赋码"),
                 style="success", batch=True)
     def approve(self, inst, user, data):
         org = inst.organization
@@ -74,14 +79,14 @@ class RegistryInstitutionFlow(Workflow):
         inst.coded_at = now()
         inst.review_comment = (data.get("comment") or "").strip() or None
 
-    @transition(source={"draft", "returned", "coded"}, target="archived", roles={AGENCY},
-                label=_l("归档"), comment_required=True, style="danger")
+    @transition(source={Inst.DRAFT, Inst.RETURNED, Inst.CODED}, target=Inst.ARCHIVED,
+                roles={AGENCY}, label=_l("归档"), comment_required=True, style="danger")
     def archive(self, inst, user, data):
         archive_staff(inst, user)
         withdraw_agreements(inst, user)
         inst.review_comment = data["comment"].strip()
 
-    @transition(source={"draft", "returned", "coded"}, target="deleted",
+    @transition(source={Inst.DRAFT, Inst.RETURNED, Inst.CODED}, target=Inst.DELETED,
                 roles={MAINTAINER, REGISTRANT}, guards=[not_coded, holds_institution],
                 label=_l("删除"), style="danger")
     def delete(self, inst, user, data):
@@ -93,12 +98,12 @@ class RegistryInstitutionFlow(Workflow):
 
     # Deleted here while the organisation lives on (other modules use it): it may be
     # authorised again, from the start (M3).
-    @transition(source={"deleted"}, target="draft", roles=set(), label=_l("重新纳入维护"),
+    @transition(source={Inst.DELETED}, target=Inst.DRAFT, roles=set(), label=_l("重新纳入维护"),
                 system=True)
     def restore(self, inst, user, data):
         inst.maintainer_id = inst.created_by_id = None
 
-    @transition(source={"deleted"}, target="coded", roles=set(), label=_l("重新纳入维护（已赋码）"),
+    @transition(source={Inst.DELETED}, target=Inst.CODED, roles=set(), label=_l("重新纳入维护（已赋码）"),
                 system=True)
     def restore_coded(self, inst, user, data):
         inst.maintainer_id = inst.created_by_id = None
@@ -156,14 +161,14 @@ class RegistryAuthorizationFlow(Workflow):
     object_type = "registry_authorization"
     state_labels = AUTH_STATE_LABELS
 
-    @transition(source={"draft", "rejected"}, target="uploaded", roles={REGISTRANT},
+    @transition(source={Auth.DRAFT, Auth.REJECTED}, target=Auth.UPLOADED, roles={REGISTRANT},
                 guards=[is_applicant, institution_open, maintainer_free],
                 label=_l("授权文书上传"),
                 form="upload", style="primary")
     def upload(self, auth, user, data):
         auth.uploaded_at = now()
 
-    @transition(source={"uploaded"}, target="approved", roles={AGENCY},
+    @transition(source={Auth.UPLOADED}, target=Auth.APPROVED, roles={AGENCY},
                 guards=[institution_open, maintainer_free, account_free], label=_l("审核通过"),
                 style="success")
     def approve(self, auth, user, data):
@@ -180,12 +185,12 @@ class RegistryAuthorizationFlow(Workflow):
         auth.reviewed_at = now()
         auth.review_comment = (data.get("comment") or "").strip() or None
 
-    @transition(source={"draft", "uploaded"}, target="rejected", roles=set(),
+    @transition(source={Auth.DRAFT, Auth.UPLOADED}, target=Auth.REJECTED, roles=set(),
                 label=_l("机构删除时撤销"), system=True)
     def withdraw(self, auth, user, data):
         auth.review_comment = data.get("comment")
 
-    @transition(source={"uploaded"}, target="rejected", roles={AGENCY}, label=_l("审核不通过"),
+    @transition(source={Auth.UPLOADED}, target=Auth.REJECTED, roles={AGENCY}, label=_l("审核不通过"),
                 comment_required=True, style="danger")
     def reject(self, auth, user, data):
         auth.reviewed_at = now()
@@ -203,7 +208,7 @@ class RegistryCertChangeFlow(Workflow):
     object_type = "registry_cert_change"
     state_labels = REVIEW_STATE_LABELS
 
-    @transition(source={"pending"}, target="approved", roles={AGENCY},
+    @transition(source={Cert.PENDING}, target=Cert.APPROVED, roles={AGENCY},
                 guards=[institution_coded], label=_l("审核通过"), style="success")
     def approve(self, change, user, data):
         org = change.institution.organization
@@ -211,7 +216,7 @@ class RegistryCertChangeFlow(Workflow):
         change.institution.no_uscc = change.new_uscc is None
         change.review_comment = (data.get("comment") or "").strip() or None
 
-    @transition(source={"pending"}, target="rejected", roles={AGENCY}, label=_l("审核不通过"),
+    @transition(source={Cert.PENDING}, target=Cert.REJECTED, roles={AGENCY}, label=_l("审核不通过"),
                 comment_required=True, style="danger")
     def reject(self, change, user, data):
         change.review_comment = data["comment"].strip()
@@ -232,22 +237,22 @@ class RegistryAgreementFlow(Workflow):
     object_type = "registry_agreement"
     state_labels = AGREEMENT_STATE_LABELS
 
-    @transition(source={"pending"}, target="confirmed", roles={AGENCY}, guards=[own_agency],
+    @transition(source={Agr.PENDING}, target=Agr.CONFIRMED, roles={AGENCY}, guards=[own_agency],
                 label=_l("确认"), style="success", batch=True)
     def confirm(self, agreement, user, data):
         agreement.confirmed_at = agreement.changed_at = now()
 
-    @transition(source={"pending"}, target="deleted", roles={MAINTAINER},
+    @transition(source={Agr.PENDING}, target=Agr.DELETED, roles={MAINTAINER},
                 guards=[agreement_holder], label=_l("删除"), style="danger")
     def delete(self, agreement, user, data):
         agreement.changed_at = now()
 
-    @transition(source={"pending", "confirmed"}, target="deleted", roles=set(),
+    @transition(source={Agr.PENDING, Agr.CONFIRMED}, target=Agr.DELETED, roles=set(),
                 label=_l("机构归档时撤销"), system=True)
     def withdraw(self, agreement, user, data):
         agreement.changed_at = now()
 
-    @transition(source={"confirmed"}, target="pending", roles=set(),
+    @transition(source={Agr.CONFIRMED}, target=Agr.PENDING, roles=set(),
                 label=_l("机构修改后待重新确认"), system=True)
     def reopen(self, agreement, user, data):
         pass
@@ -272,33 +277,34 @@ class RegistryStaffFlow(Workflow):
     object_type = "registry_staff"
     state_labels = STAFF_STATE_LABELS
 
-    @transition(source={"draft", "rejected"}, target="submitted", roles=STAFF_EDITORS,
+    @transition(source={Staff.DRAFT, Staff.REJECTED}, target=Staff.SUBMITTED, roles=STAFF_EDITORS,
                 guards=[staff_editor, institution_active], label=_l("提交"), batch=True,
                 style="primary")
     def submit(self, staff, user, data):
         pass
 
-    @transition(source={"submitted"}, target="approved", roles={AGENCY}, label=_l("审核通过"),
+    @transition(source={Staff.SUBMITTED}, target=Staff.APPROVED, roles={AGENCY}, label=_l("审核通过"),
                 batch=True, style="success")
     def approve(self, staff, user, data):
         staff.review_comment = (data.get("comment") or "").strip() or None
 
-    @transition(source={"submitted"}, target="rejected", roles={AGENCY}, label=_l("审核不通过"),
+    @transition(source={Staff.SUBMITTED}, target=Staff.REJECTED, roles={AGENCY}, label=_l("审核不通过"),
                 comment_required=True, style="danger")
     def reject(self, staff, user, data):
         staff.review_comment = data["comment"].strip()
 
-    @transition(source={"draft", "rejected"}, target="deleted", roles=STAFF_EDITORS,
+    @transition(source={Staff.DRAFT, Staff.REJECTED}, target=Staff.DELETED, roles=STAFF_EDITORS,
                 guards=[staff_editor], label=_l("删除"), style="danger")
     def delete(self, staff, user, data):
         pass
 
-    @transition(source={"submitted", "approved", "rejected"}, target="draft", roles=set(),
-                label=_l("机构信息变更后重置"), system=True)
+    @transition(source={Staff.SUBMITTED, Staff.APPROVED, Staff.REJECTED}, target=Staff.DRAFT,
+                roles=set(), label=_l("机构信息变更后重置"), system=True)
     def reset(self, staff, user, data):
         pass
 
-    @transition(source={"draft", "submitted", "approved", "rejected"}, target="archived",
+    @transition(source={Staff.DRAFT, Staff.SUBMITTED, Staff.APPROVED, Staff.REJECTED},
+                target=Staff.ARCHIVED,
                 roles=set(), label=_l("机构归档"), system=True)
     def archive(self, staff, user, data):
         pass

@@ -66,3 +66,31 @@ def test_rest_chain(app, api, ctx):
     r = pc.get(f"/api/v1/export_job/{job}/file", headers=ph)
     assert r.status_code == 200 and r.data.startswith(b"%PDF")
     assert cc.get(f"/api/v1/export_job/{job}", headers=ch).status_code == 404
+
+
+def test_rest_details_are_validated_by_the_submit_pages_form(app, api, ctx):
+    """PUT …/details parses with the 提交 page's form: the same fields, the same messages."""
+    project_id = new_project()
+    c, h = api("ty_hosp1")
+    rid = c.post(f"/api/v1/ivd_hospital_report/mine/{project_id}", headers=h).json["id"]
+    r = c.put(f"/api/v1/ivd_hospital_report/{rid}/details", headers=h,
+              json={"contact": "赵" * 33, "contact_phone": "13800000000"})
+    assert r.status_code == 422 and "联系人不能超过32个字" in r.json["fields"]["contact"][0]
+    r = c.put(f"/api/v1/ivd_hospital_report/{rid}/details", headers=h,
+              json={"contact": " 赵六 ", "contact_phone": " 0351-4960001 "})
+    assert r.status_code == 200
+    db.session.expire_all()
+    rep = report_of(project_id, "ty_hosp1")
+    assert (rep.contact, rep.contact_phone) == ("赵六", "0351-4960001")
+
+
+def test_states_are_enums_and_their_labels_keep_the_stored_values(app):
+    from app.models.ivd import (AREA_STATE_LABELS, HOSPITAL_STATE_LABELS, AreaReportState,
+                                HospitalReportState)
+    from app.workflows.ivd import IvdAreaReportFlow, IvdHospitalReportFlow
+    assert list(HOSPITAL_STATE_LABELS) == [s.value for s in HospitalReportState]
+    assert list(AREA_STATE_LABELS) == [s.value for s in AreaReportState]
+    assert str(HOSPITAL_STATE_LABELS["exempt"]) == "无需上报"
+    submit = IvdHospitalReportFlow.transitions["submit"]
+    assert submit.source == {"unsubmitted", "rejected"} and submit.target == "submitted"
+    assert IvdAreaReportFlow.transitions["submit"].source == {"draft", "rejected"}

@@ -1,7 +1,7 @@
 """基本公卫 report chain through the engine (SPEC H3–H5): who may fire what (the role
 table), the county's review and 确认并上报, city → province → national with 退回, and the
 上报进度 tree. Rules of the items: test_phs_rules.py; 申请修改: test_phs_changes.py; the
-screens: test_phs_screens.py.
+screens: test_phs_pages.py (in Chromium: tests/browser/test_phs_screens.py).
 
 Demo (app/demo/phs.py): 小店区 has units in every state (北格镇 with an incomplete clinic,
 西温庄 已上报, 刘家堡 不通过, the rest 通过); 迎泽区 has reported to 太原市; 盐湖区 → 运城市 →

@@ -20,6 +20,9 @@ from app.extensions import db
 from app.models.jobs import ExportJob
 from tests.conftest import user
 
+# the Celery worker writes the test database from its own process
+pytestmark = pytest.mark.writes_elsewhere
+
 REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 WAIT = 60

@@ -24,6 +24,9 @@ from app.services import rate_limit_storage
 from app.services.rate_limit_storage import DatabaseStorage
 from tests.conftest import PASSWORD, flashes
 
+# a second web process counts logins in the test database
+pytestmark = pytest.mark.writes_elsewhere
+
 MESSAGE = "登录尝试过于频繁，请稍后再试"
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COUNTERS = RateLimitCounter.__table__
@@ -162,6 +165,7 @@ def test_default_storage_is_the_database(app, in_database):
 WORKER = """
 import json, sys
 from app import create_app
+
 config, address, attempts = json.loads(sys.argv[1])
 c = create_app(config).test_client()
 c.environ_base["REMOTE_ADDR"] = address

@@ -9,8 +9,8 @@ from app.extensions import db
 from app.i18n import _
 from app.models.core import Organization
 from app.models.files import Attachment
-from app.models.injury import (InjuryDeclaration, InjuryDetermination, InjuryDeviceItem,
-                               InjuryDeviceLine)
+from app.models.injury import (DeclarationState as S, InjuryDeclaration, InjuryDetermination,
+                               InjuryDeviceItem, InjuryDeviceLine)
 from app.services import accounts, audit, clock, files
 from app.services.attachments import AttachmentError
 from app.services.injury.queries import determination_for, determination_has_declarations
@@ -49,7 +49,7 @@ def save(user, kind_code, data, lines=None, declaration=None):
     values, cleaned_lines = clean_declaration(kind, data, lines)
     creating = declaration is None
     if creating:
-        declaration = InjuryDeclaration(kind=kind.code, state="draft",
+        declaration = InjuryDeclaration(kind=kind.code, state=S.DRAFT.value,
                                         organization_id=user.organization_id)
         db.session.add(declaration)
     fill_from_determination(declaration, determination)
@@ -73,14 +73,14 @@ def resubmit(user, original):
     collected again (the rejection is usually about them)."""
     if original.organization_id != getattr(user, "organization_id", None):
         raise ForbiddenError(_("只有申报的医疗机构可以重新申报"))
-    if original.state != "rejected":
+    if original.state != S.REJECTED.value:
         raise ConflictError(_("只有未通过的申报可以重新申报"))
     existing = db.session.execute(select(InjuryDeclaration).where(
         InjuryDeclaration.resubmitted_from_id == original.id,
-        InjuryDeclaration.state == "draft")).scalars().first()
+        InjuryDeclaration.state == S.DRAFT.value)).scalars().first()
     if existing is not None:
         return existing
-    copy = InjuryDeclaration(kind=original.kind, state="draft",
+    copy = InjuryDeclaration(kind=original.kind, state=S.DRAFT.value,
                              organization_id=original.organization_id,
                              resubmitted_from_id=original.id)
     fill_from_determination(copy, original.determination)
@@ -141,7 +141,7 @@ def approve_overdue(now=None, limit=1000):
     auto-approve`, the scheduled jobs, and before declarations are read."""
     now = now or clock.now()
     ids = db.session.execute(
-        select(InjuryDeclaration.id).where(InjuryDeclaration.state == "employer_review",
+        select(InjuryDeclaration.id).where(InjuryDeclaration.state == S.EMPLOYER_REVIEW.value,
                                            InjuryDeclaration.employer_due_at <= now)
         .order_by(InjuryDeclaration.id).limit(limit)).scalars().all()
     done = 0
@@ -203,10 +203,11 @@ def save_device(user, item, values):
 # ---- W1 马上注册 ----------------------------------------------------------------------------
 
 
-def register(form, captcha_failed=False):
-    """马上注册: every field checked (one 422 naming each), then the organisation (new, or
-    an imported one without an account reused) and its account, audited; committed."""
-    reg = Registration(form)
+def register(form, captcha_failed=False, input_errors=None):
+    """马上注册: every field checked (one 422 naming each, with the form's own
+    `input_errors`), then the organisation (new, or an imported one without an account
+    reused) and its account, audited; committed."""
+    reg = Registration(form, input_errors)
     reg.check(captcha_failed)
     d = reg.data
     org = reg.existing_org

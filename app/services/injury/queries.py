@@ -10,7 +10,8 @@ from app.errors import InvalidError
 from app.extensions import db
 from app.i18n import _
 from app.models.core import Organization
-from app.models.injury import InjuryDeclaration, InjuryDetermination, InjuryDeviceItem
+from app.models.injury import (DeclarationState as S, InjuryDeclaration, InjuryDetermination,
+                               InjuryDeviceItem)
 from app.scope import region_scope, scoped_get
 from app.services import clock, files, validators
 from app.workflows.injury import KINDS
@@ -83,7 +84,7 @@ def drafts(user):
     return db.session.execute(
         select(InjuryDeclaration).where(
             InjuryDeclaration.organization_id == user.organization_id,
-            InjuryDeclaration.state == "draft")
+            InjuryDeclaration.state == S.DRAFT.value)
         .order_by(InjuryDeclaration.kind, InjuryDeclaration.id.desc())).scalars().all()
 
 
@@ -129,7 +130,8 @@ def hall_summary(user):
     review results — three small queries on the hospital's own rows."""
     org_id = user.organization_id
     drafts_count = db.session.execute(select(func.count()).select_from(InjuryDeclaration).where(
-        InjuryDeclaration.organization_id == org_id, InjuryDeclaration.state == "draft")).scalar()
+        InjuryDeclaration.organization_id == org_id,
+        InjuryDeclaration.state == S.DRAFT.value)).scalar()
     month_label = local_today().strftime("%Y-%m")
     start, end = month_bounds(month_label)
     month = dict(db.session.execute(
@@ -138,8 +140,9 @@ def hall_summary(user):
             InjuryDeclaration.submitted_at >= start, InjuryDeclaration.submitted_at < end)
         .group_by(InjuryDeclaration.kind)).all())
     results = db.session.execute(
-        select(InjuryDeclaration).where(InjuryDeclaration.organization_id == org_id,
-                                        InjuryDeclaration.state.in_(("approved", "rejected")))
+        select(InjuryDeclaration).where(
+            InjuryDeclaration.organization_id == org_id,
+            InjuryDeclaration.state.in_((S.APPROVED.value, S.REJECTED.value)))
         .order_by(func.coalesce(InjuryDeclaration.agency_reviewed_at,
                                 InjuryDeclaration.employer_reviewed_at).desc(),
                   InjuryDeclaration.id.desc()).limit(5)).scalars().all()

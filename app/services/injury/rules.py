@@ -70,7 +70,10 @@ def parse_date(raw, iso=True):
 
 
 def clean_fields(kind, data):
-    """The kind's declared fields from form/JSON data → (typed values, errors)."""
+    """The kind's declared fields from any caller's data → (typed values, errors): the
+    command's own guard (demo loader, CLI, tests call commands.save directly). The page and
+    the REST API check the same fields first with the kind's WTForms form
+    (app/views/injury/forms.py), made from the same declarations with the same messages."""
     values, errors = {}, {}
     for f in kind.fields:
         raw = data.get(f.name)
@@ -173,6 +176,18 @@ def clean_lines(rows):
         raise InvalidError("；".join(str(e) for e in errors),
                            fields={"lines": [str(e) for e in errors]})
     return lines
+
+
+def line_errors(kind, lines):
+    """The problems of a declaration's posted lines ({"lines": [第N行 …]}), or {}: shown
+    together with the form's own problems."""
+    if not kind.has_lines or lines is None:
+        return {}
+    try:
+        clean_lines(lines)
+    except InvalidError as exc:
+        return dict(exc.fields or {"lines": [exc.message]})
+    return {}
 
 
 def clean_declaration(kind, data, lines):
@@ -349,12 +364,14 @@ def registration_values(form):
 
 class Registration:
     """One submitted form: every field checked, every problem kept (field → Chinese
-    message); `check` raises them all at once as one 422."""
+    message); `check` raises them all at once as one 422. The form's own input checks
+    (required, length, no spaces: app/views/injury/forms.py RegistrationForm) come in as
+    `input_errors` and are shown together with these."""
 
-    def __init__(self, form):
+    def __init__(self, form, input_errors=None):
         self.data = registration_values(form)
         self.password, self.confirm = self.data["password"], self.data["confirm"]
-        self.errors = {}
+        self.errors = dict(input_errors or {})
         self.region = self.existing_org = None
 
     def fail(self, field, message):
@@ -364,14 +381,6 @@ class Registration:
         d = self.data
         if captcha_failed:
             self.fail("captcha", _("验证码错误或已过期"))
-        for field, label in (("name", _("单位名称")), ("contact", _("联系人")),
-                             ("username", _("登录名"))):
-            if not d[field]:
-                self.fail(field, _("请填写%(label)s", label=label))
-            elif len(d[field]) > LIMITS[field]:
-                self.fail(field, _("%(label)s不能超过%(n)s个字", label=label, n=LIMITS[field]))
-        if d["username"] and re.search(r"\s", d["username"]):
-            self.fail("username", _("登录名不能包含空格"))
         for field, check in (("uscc", validators.check_uscc), ("phone", validators.check_phone)):
             try:
                 d[field] = check(d[field])
@@ -381,7 +390,7 @@ class Registration:
         self.check_password()
         if "uscc" not in self.errors:
             self.check_uscc_free()
-        if "username" not in self.errors and db.session.execute(
+        if d["username"] and "username" not in self.errors and db.session.execute(
                 db.select(User.id).where(User.username == d["username"])).first():
             self.fail("username", _("登录名“%(name)s”已被使用，请换一个", name=d["username"]))
         self.refuse_if_any()

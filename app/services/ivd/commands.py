@@ -9,9 +9,10 @@ from app.errors import ConflictError, InvalidError
 from app.extensions import db
 from app.i18n import _
 from app.models.core import Organization, Region, utcnow
-from app.models.ivd import IvdAreaReport, IvdHospitalReport, IvdProject, IvdReportLine
+from app.models.ivd import (AreaReportState, HospitalReportState, IvdAreaReport,
+                            IvdHospitalReport, IvdProject, IvdReportLine)
 from app.scope import scope_of
-from app.services import files, validators
+from app.services import files
 from app.services.attachments import AttachmentError
 from app.services.audit import record
 from app.services.ivd import rules
@@ -48,8 +49,9 @@ def ensure_hospital_reports(project_id, **area):
     where = [O.org_type == "medical", O.active.is_(True),
              ~exists().where(H.project_id == project_id, H.organization_id == O.id)]
     where += [getattr(O, k) == v for k, v in area.items()]
-    rows = select(literal(project_id), O.id, literal("unsubmitted"), O.province_code,
-                  O.city_code, O.county_code, literal(0), literal(0), literal(0)).where(*where)
+    rows = select(literal(project_id), O.id, literal(HospitalReportState.UNSUBMITTED.value),
+                  O.province_code, O.city_code, O.county_code, literal(0), literal(0),
+                  literal(0)).where(*where)
     _insert_ignoring_races(insert(H).from_select(
         ["project_id", "organization_id", "state", "province_code", "city_code", "county_code",
          "last_year_total", "next_year_total", "filled_lines"], rows))
@@ -63,7 +65,8 @@ def ensure_area_reports(project_id, province_code=None):
         codes = select(column).where(H.project_id == project_id)
         if province_code:
             codes = codes.where(H.province_code == province_code)
-        rows = select(literal(project_id), R.id, literal(level), literal("draft"),
+        rows = select(literal(project_id), R.id, literal(level),
+                      literal(AreaReportState.DRAFT.value),
                       R.province_code, R.city_code).where(
             R.code.in_(codes.distinct()),
             ~exists().where(A.project_id == project_id, A.region_id == R.id))
@@ -131,24 +134,18 @@ def refresh_totals(report):
 
 
 # ---- 提交 page --------------------------------------------------------------------------------
-def save_submission_details(report, form, user):
-    """The 提交 page's 暂存: contact, phone and 增降幅说明 of the lines shown."""
+def save_submission_details(report, details, user):
+    """The 提交 page's 暂存: contact, phone and 增降幅说明 (`notes`: {line id: text}) of the
+    lines shown, as IvdSubmissionForm parsed them (the screen and the REST API)."""
     _check_filling(report)
-    report.contact = (form.get("contact") or "").strip()[:32] or None
-    phone = (form.get("contact_phone") or "").strip()
-    if phone:
-        try:
-            phone = validators.check_phone(phone)
-        except validators.ValidationError as exc:
-            raise InvalidError(exc.message, fields={"contact_phone": [exc.message]})
-    report.contact_phone = phone or None
-    notes = {int(k[5:]): v.strip() for k, v in form.items()
-             if k.startswith("note_") and k[5:].isdigit()}
+    report.contact = details.get("contact") or None
+    report.contact_phone = details.get("contact_phone") or None
+    notes = details.get("notes") or {}
     if notes:
         for line in db.session.execute(select(IvdReportLine).where(
                 IvdReportLine.report_id == report.id,
                 IvdReportLine.id.in_(list(notes)))).scalars():
-            line.change_note = notes[line.id][:1000] or None
+            line.change_note = notes[line.id] or None
     record(user, "update", obj=report, object_type="ivd_hospital_report",
            comment=_("提交信息暂存"))
     db.session.commit()

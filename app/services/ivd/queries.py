@@ -5,10 +5,10 @@ from sqlalchemy import case, func, select
 
 from app.extensions import db
 from app.models.core import Organization, Region
-from app.models.ivd import (IvdAreaReport, IvdCatalogItem, IvdHospitalReport, IvdReportLine,
-                            IvdSummary)
+from app.models.ivd import (HospitalReportState, IvdAreaReport, IvdCatalogItem,
+                            IvdHospitalReport, IvdReportLine, IvdSummary)
 
-EXEMPT = "exempt"                                   # 无需上报 is excluded from every sum
+EXEMPT = HospitalReportState.EXEMPT.value           # 无需上报 is excluded from every sum
 COUNTED = IvdHospitalReport.state != EXEMPT
 
 

@@ -9,7 +9,7 @@ from app.errors import InvalidError
 from app.extensions import db
 from app.i18n import _, _l
 from app.models.files import Attachment
-from app.models.ivd import IvdCatalogItem, IvdProject, IvdReportLine
+from app.models.ivd import HospitalReportState, IvdCatalogItem, IvdProject, IvdReportLine
 from app.services.files import Slot
 from app.services.ivd.queries import beyond_threshold, cert_conflicts, certs_not_in_use
 
@@ -85,12 +85,13 @@ def filling_refusal(report, today=None):
     refilled until the city review deadline."""
     today = today or dt.date.today()
     p = report.project
-    end = p.city_deadline if report.state == "rejected" else p.fill_end
+    H = HospitalReportState
+    end = p.city_deadline if report.state == H.REJECTED else p.fill_end
     if today < p.fill_start:
         return _("填报尚未开始（%(d)s 开始）", d=p.fill_start)
     if today > end:
         return _("填报已截止（截止日期 %(d)s）", d=end)
-    if report.state not in ("unsubmitted", "rejected"):
+    if report.state not in (H.UNSUBMITTED, H.REJECTED):
         return _("当前状态为“%(s)s”，不能修改填报数据", s=report.state_label)
     return None
 
@@ -149,20 +150,27 @@ def line_rules(errors, serial, last, nxt, in_use):
         errors.add(serial, _("上年度采购总数量大于0，“是否有在用仪器”不能为“否”"))
 
 
-def parse_entries(report, entries):
-    """{item_id: {last_year_qty, next_year_qty, in_use}} of the posted lines, each checked
-    against rules 1 and 2; the line ids must be the project's. Raises InvalidError."""
-    ids = []
-    for e in entries:
-        try:
-            ids.append(int(e.get("item_id")))
-        except (TypeError, ValueError):
-            raise InvalidError(_("目录行编号无效"))
+def catalogue_items(report, ids):
+    """The project's catalogue lines `ids` (posted ids, in their order); InvalidError when an
+    id is not a number or not a line of the report's project."""
+    try:
+        ids = [int(i) for i in ids]
+    except (TypeError, ValueError):
+        raise InvalidError(_("目录行编号无效"))
     items = {i.id: i for i in db.session.execute(select(IvdCatalogItem).where(
         IvdCatalogItem.project_id == report.project_id,
         IvdCatalogItem.id.in_(ids))).scalars()}
     if len(items) != len(set(ids)):
         raise InvalidError(_("目录行不属于该项目"))
+    return [items[i] for i in dict.fromkeys(ids)]
+
+
+def parse_entries(report, entries):
+    """{item_id: {last_year_qty, next_year_qty, in_use}} of the posted lines, each checked
+    against rules 1 and 2; the line ids must be the project's. Raises InvalidError."""
+    ids = [e.get("item_id") for e in entries]
+    items = {i.id: i for i in catalogue_items(report, ids)}
+    ids = [int(i) for i in ids]
     errors, parsed = LineErrors(), {}
     for e, item_id in zip(entries, ids):
         serial = items[item_id].serial_no

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from app.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
 from app.extensions import db
 from app.i18n import _
-from app.models.phs import CHANGE_KINDS, OPEN_STATES, PhsChangeRequest, PhsInstitution
+from app.models.phs import (CHANGE_KINDS, OPEN_STATES, PhsChangeRequest, PhsChangeRequestState,
+                            PhsInstitution)
 from app.scope import scoped_get
 from app.services import audit
 from app.services.phs.commands import apply_values, build_institution, describe_changes
@@ -17,6 +18,7 @@ from app.services.phs.queries import (missing_items, report_of, superior_choices
 from app.services.phs.rules import (COUNTY, EDITABLE_FIELDS, clean_fields, fail, has_role,
                                     item_label)
 
+PENDING = PhsChangeRequestState.PENDING.value
 SNAPSHOT_FIELDS = EDITABLE_FIELDS + ("superior_org_id", "deleted")
 
 
@@ -60,11 +62,12 @@ def create(user, data):
         raise InvalidError(_("请填写申请说明"), fields={"reason": [_("必填")]})
     if target is not None and db.session.execute(select(PhsChangeRequest.id).where(
             PhsChangeRequest.institution_id == target.id,
-            PhsChangeRequest.state == "pending")).first():
+            PhsChangeRequest.state == PENDING)).first():
         raise ConflictError(_("该机构已有待审核的申请修改"))
     change = PhsChangeRequest(kind=kind, institution_id=target.id if target else None,
                               content=json.dumps(values, ensure_ascii=False) if values else None,
-                              reason=reason, state="pending", organization_id=county.id,
+                              reason=reason, state=PENDING,
+                              organization_id=county.id,
                               reviewer_org_id=superior_of(county).id)
     change.copy_scope_from(county)
     db.session.add(change)
@@ -187,7 +190,7 @@ def comparison(change):
     values = values_of(change)
     before = json.loads(change.before) if change.before else (
         snapshot(change.institution) if change.institution is not None and
-        change.state == "pending" else {})
+        change.state == PhsChangeRequestState.PENDING else {})
     rows = []
     for name in EDITABLE_FIELDS:
         if name in values:

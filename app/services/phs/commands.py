@@ -12,7 +12,8 @@ from app.scope import is_superadmin
 from app.services import accounts, audit, validators
 from app.services.phs.queries import missing_items, report_of, superior_choices, unattached_orgs
 from app.services.phs.rules import (COUNTY, EDITABLE_FIELDS, PUBLIC_HEALTH_TYPES, UNIT, add_kind,
-                                    clean_fields, edit_refusal, fail, has_role, item_label)
+                                    add_refusal, clean_fields, edit_refusal, fail, has_role,
+                                    item_label)
 
 
 def open_report(org):
@@ -57,13 +58,10 @@ def add_institution(user, data):
     """新增. A county's new unit needs at least name, township and (fixed) superior and gets
     its own organisation and account (login name = unit code, initial password, forced
     change); the caller shows the login name. All or nothing."""
+    refusal = add_refusal(user)
+    if refusal is not None:
+        raise refusal
     tier = add_kind(user)
-    if tier is None:
-        raise ForbiddenError(_("您没有新增机构的权限"))
-    mine = user.organization
-    report = report_of(mine, create=False)
-    if report is not None and report.state not in OPEN_STATES:
-        raise ConflictError(_("本级已上报（%(s)s），不能新增；如需新增请申请修改", s=report.state_label))
     values, errors = clean_fields({k: data.get(k) for k in EDITABLE_FIELDS})
     if tier == "unit" and not values.get("township"):
         errors.setdefault("township", []).append(_("请填写所在乡镇（街道）"))

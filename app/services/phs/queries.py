@@ -8,7 +8,7 @@ from app.extensions import db
 from app.i18n import _
 from app.models.core import Organization, User
 from app.models.phs import (DATA_ITEMS, OPEN_STATES, PhsInstitution, PhsProgress, PhsReport,
-                            PhsRound)
+                            PhsReportState, PhsRound)
 from app.scope import region_scope, scope_of
 
 
@@ -30,7 +30,8 @@ def report_of(org, round_=None, create=True):
     found = db.session.execute(select(PhsReport).where(
         PhsReport.task_id == round_.id, PhsReport.organization_id == org.id)).scalar_one_or_none()
     if found is None and create:
-        found = PhsReport(task_id=round_.id, organization_id=org.id, state="draft",
+        found = PhsReport(task_id=round_.id, organization_id=org.id,
+                          state=PhsReportState.DRAFT.value,
                           kind="aggregate" if org.org_type == "health_commission" else "unit")
         found.copy_scope_from(org)
         db.session.add(found)

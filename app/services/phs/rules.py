@@ -36,6 +36,17 @@ def add_kind(user):
     return None
 
 
+def add_refusal(user):
+    """Why `user` may not use 新增 now (None when allowed)."""
+    if add_kind(user) is None:
+        return ForbiddenError(_("您没有新增机构的权限"))
+    report = report_of(user.organization, create=False)
+    if report is not None and report.state not in OPEN_STATES:
+        return ConflictError(_("本级已上报（%(s)s），不能新增；如需新增请申请修改",
+                               s=report.state_label))
+    return None
+
+
 def edit_refusal(inst, user):
     """Why `user` may not change `inst` now (None when allowed)."""
     if inst.deleted:

@@ -6,7 +6,7 @@ from decimal import Decimal, InvalidOperation
 
 from app.errors import ConflictError, ForbiddenError, InvalidError
 from app.i18n import _, _l
-from app.models.relief import DISEASES, RELIEF_CATEGORIES, REPORT_FIGURES
+from app.models.relief import DISEASES, RELIEF_CATEGORIES, REPORT_FIGURES, ApplicationState as S
 from app.services.validators import ValidationError, age_from_id_number, check_id_number
 
 # The agency's findings on a review (SPEC R5): field → label, shared by the review page's
@@ -20,6 +20,8 @@ REVIEW_LABELS = {
 }
 REVIEW_AMOUNTS = ("basic_insurance_amount", "serious_illness_amount",
                   "medical_assistance_amount", "other_fund_amount")
+# the applications a recovery may relate (SPEC R8)
+RECOVERABLE_STATES = (S.APPROVED.value, S.DISBURSED.value)
 
 
 # ---- values of a submitted body -----------------------------------------------------------
@@ -162,7 +164,7 @@ def check_evaluation(item, user):
 
 def evaluation_side(app, user):
     """(side, evaluated organisation id) of `user` evaluating `app` (SPEC R7)."""
-    if app.state != "disbursed":
+    if app.state != S.DISBURSED:
         raise ConflictError(_("拨款完成后才能评价"))
     org_id = getattr(user, "organization_id", None)
     if org_id == app.organization_id:
@@ -177,7 +179,7 @@ def recovery_input(applications, amount, recovered_on):
     """(amount, day) of a recovery; the related applications must be 审核通过 or 已拨款."""
     if not applications:
         raise _invalid("app_id", _("请勾选关联的救助申请"))
-    wrong = [a for a in applications if a.state not in ("approved", "disbursed")]
+    wrong = [a for a in applications if a.state not in RECOVERABLE_STATES]
     if wrong:
         raise _invalid("app_id", _("只能关联审核通过或已拨款的申请：%(rows)s", rows="；".join(
             f"{a}（{a.state_label}）" for a in wrong)))

@@ -16,11 +16,13 @@ from app.errors import ConflictError, ForbiddenError, InvalidError, NotFoundErro
 from app.extensions import db
 from app.i18n import _, _l
 from app.models.injury import (DECLARATION_KINDS, DECLARATION_STATE_LABELS, INJURY_TYPES,
-                               InjuryDeclaration, InjuryDetermination, InjuryDeviceItem)
+                               DeclarationState as S, InjuryDeclaration, InjuryDetermination,
+                               InjuryDeviceItem)
 from app.scope import scoped_get
 from app.services import files
 from app.services.injury import commands, queries, rules
 from app.services.injury.rules import DETERMINATION_FIELDS, DEVICE_FIELDS
+from app.views.injury.forms import DeclarationForm
 from app.views.injury.screens import ApproveOverdueFirst
 from app.views.shared.api import (ExportApiMixin, ScopedApiMixin, WorkflowApiMixin,
                                   json_body, safe)
@@ -131,7 +133,7 @@ class InjuryDeclarationApi(ApproveOverdueFirst, ScopedApiMixin, WorkflowApiMixin
     datamodel = SQLAInterface(InjuryDeclaration)
     workflow = InjuryDeclarationFlow
     editable_states = EDITABLE_STATES
-    base_filters = [["state", StateNotInFilter, ("deleted",)]]
+    base_filters = [["state", StateNotInFilter, (S.DELETED.value,)]]
     list_columns = DECLARATION_LIST
     show_columns = DECLARATION_SHOW
     add_columns = edit_columns = ["kind", "determination_id"] + TYPE_FIELDS   # /_info only
@@ -178,7 +180,7 @@ class InjuryDeclarationApi(ApproveOverdueFirst, ScopedApiMixin, WorkflowApiMixin
 
     def _own(self, pk):
         item = scoped_get(InjuryDeclaration, pk, g.user)
-        if item.state == "deleted":
+        if item.state == S.DELETED.value:
             raise NotFound()
         if not self._is_hospital(g.user) or item.organization_id != g.user.organization_id:
             raise ForbiddenError(_("只有申报的医疗机构可以修改该申报"))
@@ -222,7 +224,11 @@ class InjuryDeclarationApi(ApproveOverdueFirst, ScopedApiMixin, WorkflowApiMixin
         if kind not in KINDS:
             raise InvalidError(_("未知的申报类型"),
                                fields={"kind": [_("可选：%(c)s", c="、".join(KINDS))]})
-        item = commands.save(g.user, kind, body, self._lines_of(body))
+        lines = self._lines_of(body)
+        if body.get("determination"):
+            queries.determination_for(g.user, body["determination"])  # 404 outside scope
+        DeclarationForm.of_body(kind, body).refuse_if_invalid(lines)
+        item = commands.save(g.user, kind, body, lines)
         return self._saved(201, item)
 
     def put_headless(self, pk):
@@ -233,7 +239,12 @@ class InjuryDeclarationApi(ApproveOverdueFirst, ScopedApiMixin, WorkflowApiMixin
                                fields={"kind": [_("不能修改申报类型")]})
         data = {f.name: getattr(item, f.name) for f in KINDS[item.kind].fields}
         data.update(body)
-        item = commands.save(g.user, item.kind, data, self._lines_of(body), item)
+        lines = self._lines_of(body)
+        if body.get("determination"):
+            queries.determination_for(g.user, body["determination"])      # 404 outside scope
+        DeclarationForm.of_body(item.kind, {**data, "determination": data.get(
+            "determination") or item.determination_id}).refuse_if_invalid(lines)
+        item = commands.save(g.user, item.kind, data, lines, item)
         return self._saved(200, item)
 
     def delete_headless(self, pk):

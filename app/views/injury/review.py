@@ -8,7 +8,7 @@ from flask_appbuilder.security.decorators import has_access
 
 from app.i18n import _, _l
 from app.models.injury import (DECLARATION_KINDS, DECLARATION_STATE_LABELS, INJURY_TYPES,
-                               InjuryDeclaration)
+                               DeclarationState as S, InjuryDeclaration)
 from app.services import files
 from app.services.injury import commands, queries
 from app.views.shared.export import ExcelExportMixin, ExportField
@@ -76,7 +76,7 @@ class _DeclarationBase(ApproveOverdueFirst, RegionScopedMixin, WorkflowActionsMi
                        ExcelExportMixin, ModelView):
     datamodel = SQLAInterface(InjuryDeclaration)
     workflow = InjuryDeclarationFlow
-    editable_states = ("draft",)
+    editable_states = (S.DRAFT.value,)
     batch_transitions = ()        # 提交 / 删除 of drafts live in 我的待提交业务
     label_columns = LABELS
     list_columns = ["id", "kind_label", "person_name", "id_number", "determination_no",
@@ -85,7 +85,7 @@ class _DeclarationBase(ApproveOverdueFirst, RegionScopedMixin, WorkflowActionsMi
     order_columns = ["id", "submitted_at"]
     base_order = ("submitted_at", "desc")
     formatters_columns = {"submitted_at": localtime}
-    base_filters = [["state", StateNotInFilter, ("draft", "deleted")],
+    base_filters = [["state", StateNotInFilter, (S.DRAFT.value, S.DELETED.value)],
                     ["submitted_at", SubmittedMonthFilter, None],
                     ["state", StatusFilter, None]]
     export_fields = EXPORT_FIELDS
@@ -134,7 +134,7 @@ class InjuryDeclarationView(_DeclarationBase):
     base_permissions = _DeclarationBase.base_permissions + ["can_resubmit"]
 
     def can_resubmit(self, item):
-        return item.state == "rejected" and item.organization_id == g.user.organization_id
+        return item.state == S.REJECTED.value and item.organization_id == g.user.organization_id
 
     def row_buttons(self, items):
         rows = super().row_buttons(items)

@@ -9,6 +9,7 @@ from app.models.injury import DECLARATION_KINDS, InjuryDeclaration
 from app.scope import scoped_get
 from app.services import files
 from app.services.injury import commands, queries
+from app.views.injury.forms import DECLARATION_FORMS, LookupForm, posted_lines
 from app.views.shared.attachments import OWNER_MODELS
 from app.views.shared.forms import on_refusal_show
 from app.views.system.home import latest_announcements
@@ -64,10 +65,11 @@ class InjuryDeclareView(ApproveOverdueFirst, BaseView):
     @expose("/")
     @has_access
     def lookup(self):
-        id_number = request.args.get("id_number", "").strip()
+        form = LookupForm(formdata=request.args)
+        id_number = form.id_number.data or ""
         found = None
         if id_number:
-            on_refusal_show(lambda fields: self._lookup_page(id_number, None, fields))
+            on_refusal_show(lambda fields: self._lookup_page(form, None, fields))
             number, found = queries.find_determinations(g.user, id_number)
             if not found:
                 flash(_("未查询到身份证号 %(n)s 的工伤认定信息，请核对身份证号或联系经办机构",
@@ -77,12 +79,15 @@ class InjuryDeclareView(ApproveOverdueFirst, BaseView):
                         n=len(found)), "info")
         elif "id_number" in request.args:
             flash(_("请输入人员身份证号"), "warning")
-        return self._lookup_page(id_number, found, {})
+        return self._lookup_page(form, found, {})
 
-    def _lookup_page(self, id_number, found, errors):
+    def _lookup_page(self, form, found, errors):
+        for name, messages in errors.items():
+            if name in form:
+                form[name].errors = list(messages)
         return self.render_template("injury/lookup.html", title=_("工伤保险业务"),
-                                    id_number=id_number, found=found, kinds=KINDS,
-                                    chosen_kind=request.args.get("kind", ""), errors=errors)
+                                    form=form, found=found, kinds=KINDS,
+                                    chosen_kind=form.kind.data or "")
 
     @expose("/new/<kind>", methods=["GET", "POST"])
     @has_access
@@ -96,7 +101,8 @@ class InjuryDeclareView(ApproveOverdueFirst, BaseView):
             flash(_("请先选择工伤认定信息"), "warning")
             return redirect(url_for("InjuryDeclareView.lookup", kind=kind))
         determination = queries.determination_for(g.user, det_id)
-        return self._form(kind, None, determination, {}, [])
+        form = DECLARATION_FORMS[kind](formdata=None, data={"determination": str(determination.id)})
+        return self._form(kind, None, determination, form, [])
 
     @expose("/edit/<int:pk>", methods=["GET", "POST"])
     @has_access
@@ -107,31 +113,42 @@ class InjuryDeclareView(ApproveOverdueFirst, BaseView):
             return redirect(url_for("InjuryDeclarationView.show", pk=item.id))
         if request.method == "POST":
             return self._save(item.kind, item)
-        values = {f.name: _as_text(getattr(item, f.name)) for f in KINDS[item.kind].fields}
-        return self._form(item.kind, item, item.determination, values,
+        form = DECLARATION_FORMS[item.kind](formdata=None, obj=item)
+        form.determination.data = str(item.determination_id)
+        return self._form(item.kind, item, item.determination, form,
                           queries.lines_as_rows(item))
 
     def _save(self, kind, item):
-        data = request.form.to_dict()
-        lines = _posted_lines(request.form) if KINDS[kind].has_lines else None
+        """The form validated (input), then 保存 (the rules: dates in order, the lines …);
+        a refusal draws the same page again with what was typed, each message beside its
+        field, 422."""
+        form = DECLARATION_FORMS[kind]()
+        lines = posted_lines(request.form) if KINDS[kind].has_lines else None
         # The page drawn again shows the chosen determination: one outside the caller's
         # scope is a 404 before anything is saved.
-        det = item.determination if item is not None and not data.get("determination") \
-            else queries.determination_for(g.user, data.get("determination"))
-        on_refusal_show(lambda fields: self._form(kind, item, det, data, lines or [], fields))
-        saved = commands.save(g.user, kind, data, lines, item)
+        det = item.determination if item is not None and not form.determination.data \
+            else queries.determination_for(g.user, form.determination.data)
+
+        def redraw(fields):
+            for name, messages in fields.items():
+                if name in form and not form[name].errors:
+                    form[name].errors = [str(m) for m in messages]
+            return self._form(kind, item, det, form, lines or [], fields)
+        on_refusal_show(redraw)
+        form.refuse_if_invalid(lines)
+        saved = commands.save(g.user, kind, form.values(), lines, item)
         flash(_("保存成功。请点击【采集电子材料】上传电子材料，再到“我的待提交业务”提交"), "success")
         return redirect(url_for("InjuryDeclareView.edit", pk=saved.id))
 
-    def _form(self, kind, item, determination, values, lines, errors=None):
+    def _form(self, kind, item, determination, form, lines, errors=None):
         _number, others = queries.find_determinations(g.user, determination.id_number)
+        form.choose_among(others)
         names = queries.device_names([ln.get("item") for ln in lines if not ln.get("name")])
         lines = [{**ln, "name": ln.get("name") or names.get(str(ln.get("item")), "")}
                  for ln in lines]
         return self.render_template(
             "injury/form.html", title=KINDS[kind].label, kind=KINDS[kind], item=item,
-            determination=determination, determinations=others, values=values, lines=lines,
-            errors=errors or {})
+            determination=determination, form=form, lines=lines, errors=errors or {})
 
     @expose("/devices", methods=["GET"])
     @has_access
@@ -200,21 +217,3 @@ class InjuryPendingView(ApproveOverdueFirst, BaseView):
                 n=len(done)), "success")
         return redirect(url_for("InjuryPendingView.index"))
 
-
-def _as_text(value):
-    if value is None:
-        return ""
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
-
-
-def _posted_lines(form):
-    """The line-item table's columns come as parallel lists; blank rows are skipped."""
-    columns = ("item", "quantity", "price", "configured_on", "usage_years")
-    values = {c: form.getlist(f"line_{c}") for c in columns}
-    count = max((len(v) for v in values.values()), default=0)
-    rows = []
-    for n in range(count):
-        row = {c: (values[c][n] if n < len(values[c]) else "") for c in columns}
-        if any(str(v).strip() for v in row.values()):
-            rows.append(row)
-    return rows

@@ -5,6 +5,7 @@ from flask_appbuilder.api import ModelRestApi, expose, protect
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from app.extensions import db
 from app.i18n import _
@@ -13,6 +14,7 @@ from app.models.ivd import (IvdAreaReport, IvdCatalogItem, IvdHospitalReport, Iv
 from app.scope import scope_of, scoped_get
 from app.errors import ConflictError, ForbiddenError, NotFoundError
 from app.services.ivd import commands, exports, queries, rules
+from app.views.ivd.forms import IvdSubmissionForm
 from app.views.shared.api import (ExportApiMixin, RestWritesMixin, ScopedApiMixin,
                                   WorkflowApiMixin, safe)
 from app.views.shared.mixins import AuditedCrudMixin
@@ -145,11 +147,15 @@ class IvdHospitalReportApi(_UploadMixin, ScopedApiMixin, WorkflowApiMixin, Expor
         body = request.get_json(silent=True)
         if not isinstance(body, dict) or not isinstance(body.get("notes", {}), dict):
             return self.response(422, message=_("请求格式错误"))
-        form = {"contact": str(body.get("contact") or ""),
-                "contact_phone": str(body.get("contact_phone") or ""),
-                **{f"note_{k}": str(v or "") for k, v in body.get("notes", {}).items()}}
         report = self._own(pk)
-        commands.save_submission_details(report, form, g.user)
+        notes = {k: v for k, v in body.get("notes", {}).items() if str(k).isdigit()}
+        fields = {"contact": body.get("contact"), "contact_phone": body.get("contact_phone"),
+                  **{f"note_{k}": v for k, v in notes.items()}}
+        form = IvdSubmissionForm.for_lines([int(k) for k in notes], formdata=MultiDict(
+            {name: str(value) for name, value in fields.items() if value is not None}))
+        if not form.validate():
+            raise form.refusal()
+        commands.save_submission_details(report, form.details(), g.user)
         return self.response(200, id=report.id, problems=[
             str(p) for p in rules.submission_problems(report)])
 

@@ -18,7 +18,8 @@ from app.services.export import Column, write_xlsx
 from app.services.ivd import commands, queries, rules
 from app.services.pdf import write_cert_summary_pdf
 from app.views.shared.attachments import OWNER_MODELS
-from app.views.shared.forms import on_refusal_show
+from app.views.ivd.forms import IvdLinesForm, IvdSubmissionForm
+from app.views.shared.forms import on_refusal, on_refusal_show, refused_page
 from app.workflows.engine import apply
 from app.workflows.ivd import IvdHospitalReportFlow
 
@@ -78,7 +79,9 @@ class IvdFillView(BaseView):
     def fill(self, project_id):
         return self._grid(self.my_report(project_id))
 
-    def _grid(self, report, posted=None, errors=None):
+    def _grid(self, report, posted=False, errors=None):
+        """The grid of the page asked for (?q=, ?page=); after a refused 暂存 (`posted`) with
+        what was typed and the messages by 流水号 (`errors`)."""
         I, L = IvdCatalogItem, IvdReportLine
         q = request.values.get("q", "").strip()
         page = max(request.values.get("page", 0, type=int), 0)
@@ -92,9 +95,11 @@ class IvdFillView(BaseView):
                                    .offset(page * PAGE_SIZE)).scalars().all()
         lines = {line.item_id: line for line in db.session.execute(select(L).where(
             L.report_id == report.id, L.item_id.in_([i.id for i in items]))).scalars()}
+        form = (IvdLinesForm.for_items(items, formdata=request.form) if posted
+                else IvdLinesForm.of_lines(items, lines))
         return self.render_template(
             "ivd/fill.html", title=_("报量项目填报"), report=report, project=report.project,
-            items=items, lines=lines, q=q, page=page, pages=max((count - 1) // PAGE_SIZE + 1, 1),
+            items=items, form=form, q=q, page=page, pages=max((count - 1) // PAGE_SIZE + 1, 1),
             count=count, posted=posted, errors=errors or {},
             editable=rules.filling_refusal(report) is None,
             closed_reason=rules.filling_refusal(report))
@@ -103,11 +108,11 @@ class IvdFillView(BaseView):
     @has_access
     def stash(self, project_id):
         report = self.my_report(project_id)
-        form = request.form
-        entries = [{"item_id": i, "last_year_qty": form.get(f"last_{i}"),
-                    "next_year_qty": form.get(f"next_{i}"), "in_use": form.get(f"inuse_{i}")}
-                   for i in form.getlist("item")]
-        on_refusal_show(lambda fields: self._grid(report, posted=form, errors=fields))
+        on_refusal_show(lambda fields: self._grid(report, posted=True, errors=fields))
+        form = IvdLinesForm.for_items(rules.catalogue_items(report, request.form.getlist("item")))
+        if not form.validate():
+            raise form.refusal()
+        entries = form.entries()
         commands.save_lines(report, entries, g.user)
         flash(_("暂存成功，已保存本页 %(n)s 行", n=len(entries)), "success")
         target = request.form.get("goto", type=int)
@@ -173,32 +178,43 @@ class IvdFillView(BaseView):
     @has_access
     def submit_form(self, project_id):
         report = self.my_report(project_id)
-        if request.method == "POST":
-            posted = request.form
-            on_refusal_show(lambda fields: self._submit_page(report, posted, fields))
-            commands.save_submission_details(report, posted, g.user)
-            if posted.get("confirm") == "1":
-                apply(IvdHospitalReportFlow, report, "submit", g.user, {})
-                flash(_("提交成功，当前状态：%(s)s", s=report.state_label), "success")
-                return self.back(report, "status")
-            flash(_("暂存成功"), "success")
-            return self.back(report, "submit_form")
-        return self._submit_page(report)
+        beyond = self._beyond(report)
+        if request.method == "GET":
+            form = IvdSubmissionForm.for_lines([line.id for line in beyond], data={
+                "contact": report.contact, "contact_phone": report.contact_phone,
+                **{f"note_{line.id}": line.change_note for line in beyond}})
+            return self._submit_page(report, form)
+        form = IvdSubmissionForm.for_lines([line.id for line in beyond])
+        page = lambda: self._submit_page(report, form)  # noqa: E731
+        if not form.validate():
+            return page(), 422
+        on_refusal(refused_page(form, page))
+        commands.save_submission_details(report, form.details(), g.user)
+        if request.form.get("confirm") == "1":
+            apply(IvdHospitalReportFlow, report, "submit", g.user, {})
+            flash(_("提交成功，当前状态：%(s)s", s=report.state_label), "success")
+            return self.back(report, "status")
+        flash(_("暂存成功"), "success")
+        return self.back(report, "submit_form")
 
-    def _submit_page(self, report, posted=None, errors=None):
-        """The 提交 page; after a refusal with what was typed (`posted`) and the messages
-        beside their fields (`errors`)."""
+    @staticmethod
+    def _beyond(report):
+        """The lines whose demand changed beyond the threshold (they need 增降幅说明)."""
+        return db.session.execute(queries.beyond_threshold(report)
+                                  .order_by(IvdReportLine.id)).scalars().all()
+
+    def _submit_page(self, report, form):
+        """The 提交 page; after a refusal with what was typed and the messages beside their
+        fields (on the form)."""
         present = files.files_of(report)
         certs = [{"cert": c, "files": present.get(rules.CERT_SLOT_PREFIX + c, [])}
                  for c in queries.certs_not_in_use(report.id)]
-        beyond = db.session.execute(queries.beyond_threshold(report)
-                                    .order_by(IvdReportLine.id)).scalars().all()
+        beyond = self._beyond(report)
         slots = [{"slot": s, "files": present.get(s.name, [])} for s in rules.HOSPITAL_SLOTS]
         return self.render_template(
             "ivd/fill_submit.html", title=_("提交"), report=report, project=report.project,
             certs=certs, beyond=beyond, slots=slots, problems=rules.submission_problems(report),
-            editable=rules.filling_refusal(report) is None, posted=posted,
-            errors=errors or {})
+            editable=rules.filling_refusal(report) is None, form=form)
 
     @expose("/<int:project_id>/upload/<path:slot>", methods=["POST"])
     @has_access

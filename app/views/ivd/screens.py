@@ -12,6 +12,7 @@ from app.i18n import _, _l
 from app.models.ivd import IvdCatalogItem, IvdProject
 from app.services.ivd import commands, rules
 from app.services.imports import ImportColumn, RowError
+from app.views.ivd.forms import IvdProjectQueryForm
 from app.views.shared.imports import ImportMixin
 from app.views.shared.mixins import Button, RegionScopedMixin
 
@@ -42,12 +43,12 @@ class ProjectQueryFilter(BaseFilter):
     name = "project query"
 
     def apply(self, query, value):
-        args, P, today = request.args, self.model, dt.date.today()
-        if args.get("name", "").strip():
-            query = query.filter(P.name.contains(args["name"].strip()))
-        if args.get("year", "").strip().isdigit():
-            query = query.filter(P.year == int(args["year"]))
-        status = args.get("status")
+        form, P, today = IvdProjectQueryForm.from_args(request.args), self.model, dt.date.today()
+        if form.name.data:
+            query = query.filter(P.name.contains(form.name.data))
+        if form.year.data is not None:
+            query = query.filter(P.year == form.year.data)
+        status = form.status.data
         if status == "not_started":
             query = query.filter(P.fill_start > today)
         elif status == "running":
@@ -82,6 +83,11 @@ class IvdProjectView(RegionScopedMixin, ModelView):
     base_filters = [["id", ProjectQueryFilter, None]]
     base_order = ("year", "desc")
     base_permissions = ["can_list", "can_show", "can_add", "can_edit"]
+
+    def render_template(self, template, **kwargs):
+        if template == self.list_template:
+            kwargs["query"] = IvdProjectQueryForm.from_args(request.args)
+        return super().render_template(template, **kwargs)
 
     def pre_add(self, item):
         rules.check_project(item)

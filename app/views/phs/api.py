@@ -30,7 +30,7 @@ from app.models.phs import SERVICE_ITEMS, PhsChangeRequest, PhsInstitution, PhsR
 from app.scope import scoped_get
 from app.services.phs import changes as phs_changes
 from app.services.phs import commands, queries, rules
-from app.views.phs.screens import LABELS
+from app.views.phs.forms import LABELS
 from app.views.shared.api import (ExportApiMixin, ScopedApiMixin, WorkflowApiMixin,
                                   history_rows, json_body, loaded, safe)
 from app.workflows.engine import apply

@@ -4,7 +4,8 @@ from sqlalchemy import func
 
 from app.extensions import db
 from app.i18n import _, _l
-from app.models.phs import PhsChangeRequest, PhsReport
+from app.models.phs import (PhsChangeRequest, PhsChangeRequestState, PhsReport,
+                            PhsReportState)
 from app.module import Module, View
 from app.demo.phs import load_phs
 from app.services.phs import queries
@@ -32,11 +33,11 @@ def todos(user):
     if org is None or not user_has_role(user, roles):
         return []
     waiting = db.session.execute(db.select(func.count(PhsReport.id)).where(
-        PhsReport.reviewer_org_id == org.id, PhsReport.state == "submitted",
+        PhsReport.reviewer_org_id == org.id, PhsReport.state == PhsReportState.SUBMITTED.value,
         PhsReport.task_id == queries.current_round().id)).scalar()
     changes = db.session.execute(db.select(func.count(PhsChangeRequest.id)).where(
         PhsChangeRequest.reviewer_org_id == org.id,
-        PhsChangeRequest.state == "pending")).scalar()
+        PhsChangeRequest.state == PhsChangeRequestState.PENDING.value)).scalar()
     return [{"label": _("待审核的机构信息"), "count": waiting, "url": url_for("PhsReviewView.index")},
             {"label": _("待审核的申请修改"), "count": changes,
              "url": url_for("PhsChangeRequestView.list")}]

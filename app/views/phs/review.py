@@ -9,15 +9,16 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.i18n import _, _l
-from app.models.phs import (CHANGE_KINDS, INSTITUTION_TYPES, SERVICE_ITEMS, SPONSOR_TYPES,
-                            PhsChangeRequest, PhsInstitution, PhsRound)
+from app.models.phs import (INSTITUTION_TYPES, SERVICE_ITEMS, SPONSOR_TYPES, PhsChangeRequest,
+                            PhsChangeRequestState, PhsInstitution, PhsRound)
 from app.models.core import Region
 from app.scope import region_in_scope, region_scope
 from app.services.phs import changes as phs_changes
 from app.services.phs import commands, queries, rules
-from app.views.phs.screens import HINTS, LABELS, form_data
+from app.views.phs.forms import (HINTS, LABELS, PhsAffiliationForm, PhsChangeRequestForm,
+                                 options, refused, validated)
 from app.views.shared.formatting import localtime
-from app.views.shared.forms import on_refusal_show
+from app.views.shared.forms import on_refusal
 from app.views.shared.mixins import AuditedCrudMixin, RegionScopedMixin, WorkflowActionsMixin
 from app.workflows.engine import apply_batch
 from app.workflows.phs import PhsChangeRequestFlow, PhsReportFlow
@@ -34,21 +35,29 @@ class PhsAffiliationView(BaseView):
         county = g.user.organization
         if county is None or county.level != "county":
             abort(403)
-        if request.method == "POST":
-            chosen, superior = request.form.getlist("org"), request.form.get("superior")
-            on_refusal_show(lambda fields: self.page(county, chosen, superior, fields))
-            made = commands.attach_existing(g.user, chosen, superior)
-            flash(_("已保存 %(n)s 个机构的上级机构", n=len(made)), "success")
-            return redirect(url_for("PhsInstitutionView.list"))
-        return self.page(county)
+        if request.method == "GET":
+            return self.page(county, PhsAffiliationForm(formdata=None))
+        form = PhsAffiliationForm()
+        on_refusal(refused(form, lambda: self.page(county, form)))
+        validated(self.choose(county, form))
+        made = commands.attach_existing(g.user, form.org.data, form.superior.data)
+        flash(_("已保存 %(n)s 个机构的上级机构", n=len(made)), "success")
+        return redirect(url_for("PhsInstitutionView.list"))
 
-    def page(self, county, chosen=(), superior=None, errors=None):
-        """The county's institutions without a superior; what was ticked and chosen stays."""
+    @staticmethod
+    def choose(county, form):
+        """The county's institutions without a superior, and the superiors to choose."""
+        form.org.choices = options((str(o.id), o.name) for o in queries.unattached_orgs(county))
+        form.superior.choices = options((str(s.id), s.region.name if s.id == county.id else s.name)
+                                        for s in queries.superior_choices(county))
+        return form
+
+    def page(self, county, form):
+        """The institutions to tick (what was ticked and chosen stays)."""
+        orgs = queries.unattached_orgs(county)
         return self.render_template("phs/affiliation.html", title=_("机构隶属关系维护"),
-                                    orgs=queries.unattached_orgs(county),
-                                    superiors=queries.superior_choices(county), county=county,
-                                    chosen=set(chosen), superior=superior or "",
-                                    errors=errors or {})
+                                    form=self.choose(county, form),
+                                    rows=list(zip(orgs, form.org)), county=county)
 
 
 class PhsReviewView(BaseView):
@@ -77,7 +86,7 @@ class PhsReviewView(BaseView):
                  if t.batch and any(t in actions for _s, _r, actions in rows)]
         pending = db.session.execute(select(func.count(PhsChangeRequest.id)).where(
             PhsChangeRequest.reviewer_org_id == org.id,
-            PhsChangeRequest.state == "pending")).scalar()
+            PhsChangeRequest.state == PhsChangeRequestState.PENDING.value)).scalar()
         return self.render_template("phs/review.html", title=_("机构信息审核"), rows=rows,
                                     own=own, own_actions=own_actions, batch=batch,
                                     round=round_, pending=pending, org=org,
@@ -131,6 +140,21 @@ class PhsProgressView(BaseView):
                                     round=queries.current_round(), drill=county is None)
 
 
+CODED = {"inst_type": INSTITUTION_TYPES, "sponsor": SPONSOR_TYPES}
+
+
+def shown(name, value):
+    """A data item's value on a screen: the label of a code, the services by name."""
+    if value in (None, ""):
+        return None
+    if name == "services":
+        codes = value if isinstance(value, list) else str(value).split(",")
+        return "、".join(str(SERVICE_ITEMS.get(c, c)) for c in codes if c)
+    if name in CODED:
+        return CODED[name].get(value, value)
+    return value
+
+
 class PhsChangeRequestView(RegionScopedMixin, WorkflowActionsMixin, ModelView):
     """申请修改 (county) and 申请修改审核 (the level holding the county's data)."""
     route_base = "/phs/changes"
@@ -155,7 +179,10 @@ class PhsChangeRequestView(RegionScopedMixin, WorkflowActionsMixin, ModelView):
     base_permissions = ["can_list", "can_show", "can_new"]
 
     def show_extras(self, item):
-        return {**super().show_extras(item), "comparison": phs_changes.comparison(item)}
+        """修改前 / 修改后 as a person reads them (labels, not the stored codes)."""
+        rows = [(name, label, shown(name, before), shown(name, after))
+                for name, label, before, after in phs_changes.comparison(item)]
+        return {**super().show_extras(item), "comparison": rows}
 
     @expose("/new", methods=["GET", "POST"])
     @has_access
@@ -163,29 +190,32 @@ class PhsChangeRequestView(RegionScopedMixin, WorkflowActionsMixin, ModelView):
         county = g.user.organization
         if county is None or county.level != "county" or not rules.has_role(g.user, rules.COUNTY):
             abort(403)
-        if request.method == "POST":
-            values = form_data()
-            data = {"kind": request.form.get("kind"), "reason": request.form.get("reason"),
-                    "institution": request.form.get("institution"),
-                    "content": {**values, "superior": request.form.get("superior")}}
-            typed = dict(values, kind=data["kind"], reason=data["reason"],
-                         institution=data["institution"], superior=request.form.get("superior"))
-            on_refusal_show(lambda fields: self.form_page(county, typed, fields))
-            change = phs_changes.create(g.user, data)
-            flash(_("申请修改已提交至%(n)s", n=change.reviewer_org.name), "success")
-            return redirect(url_for("PhsChangeRequestView.list"))
-        return self.form_page(county, {}, {})
+        if request.method == "GET":
+            return self.form_page(county, PhsChangeRequestForm(formdata=None))
+        form = PhsChangeRequestForm()
+        on_refusal(refused(form, lambda: self.form_page(county, form)))
+        change = phs_changes.create(g.user, validated(self.choose(county, form)).request_data())
+        flash(_("申请修改已提交至%(n)s", n=change.reviewer_org.name), "success")
+        return redirect(url_for("PhsChangeRequestView.list"))
 
-    def form_page(self, county, values, errors):
+    @staticmethod
+    def choose(county, form):
+        """The institutions of the county (修改 / 删除) and the superiors of a new one."""
         institutions = db.session.execute(select(PhsInstitution).where(
             PhsInstitution.deleted.is_(False), region_scope(PhsInstitution, g.user))
             .order_by(PhsInstitution.tier != "unit", PhsInstitution.name)).scalars().all()
+        form.institution.choices = options(
+            ((str(i.id), f"{i.name}（{i.tier_label}）") for i in institutions),
+            blank=_("（新增时不选）"))
+        form.superior.choices = options(
+            ((str(s.id), s.region.name if s.id == county.id else s.name)
+             for s in queries.superior_choices(county)), blank=_("请选择"))
+        return form
+
+    def form_page(self, county, form):
         return self.render_template(
-            "phs/change_form.html", title=_("申请修改"), values=values, errors=errors,
-            kinds=CHANGE_KINDS, institutions=institutions,
-            superiors=queries.superior_choices(county), types=INSTITUTION_TYPES,
-            sponsors=SPONSOR_TYPES, services=SERVICE_ITEMS, labels=LABELS, hints=HINTS,
-            county=county)
+            "phs/change_form.html", title=_("申请修改"), form=self.choose(county, form),
+            labels=LABELS, hints=HINTS, county=county, region=county.region)
 
 
 class PhsRoundView(AuditedCrudMixin, ModelView):

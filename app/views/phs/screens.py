@@ -10,40 +10,18 @@ from flask_appbuilder.security.decorators import has_access, permission_name
 from app.extensions import db
 from app.i18n import _, _l
 from app.models.core import Organization
-from app.models.phs import (DATA_ITEMS, INSTITUTION_TYPES, SERVICE_ITEMS, SPONSOR_TYPES,
-                            PhsInstitution)
+from app.models.phs import PhsInstitution
 from app.services.phs import commands, queries, rules
 from app.services.phs import imports as phs_import
 from app.services.phs.imports import HEADERS, SERVICE_LABELS, SPONSOR_LABELS, TYPE_LABELS
 from app.views.shared.export import ExcelExportMixin, ExportField
 from app.views.shared.formatting import localtime
-from app.views.shared.forms import on_refusal_show
+from app.views.phs.forms import HINTS, LABELS, PhsInstitutionForm, refused, validated
+from app.views.shared.forms import on_refusal
 from app.views.shared.imports import ImportMixin
 from app.views.shared.mixins import Button, RegionScopedMixin
 from app.workflows.engine import apply
 from app.workflows.phs import PhsReportFlow
-
-LABELS = {**DATA_ITEMS, "inst_type_label": _l("机构类型"), "sponsor_label": _l("主办类型"),
-          "services_label": _l("承担项目内容"), "superior_label": _l("上级机构"),
-          "tier_label": _l("机构层级"), "complete_label": _l("数据项"),
-          "township": _l("所在乡镇（街道）"), "address_detail": _l("详细地址"),
-          "organization": _l("填报单位"), "updated_at": _l("最后修改时间")}
-# 表2 填写说明, shown beside each item (the manual: 鼠标悬停在各数据项后侧小图标上显示).
-HINTS = {
-    "name": _l("填写《医疗机构执业许可证》的“机构名称”（有多个名称时填第一名称）；非医疗服务的卫生机构"
-               "（如疾控中心）填写《卫生机构（组织）分类代码证》的“机构名称”"),
-    "code": _l("填写《医疗机构执业许可证》的“登记号”；非医疗服务的卫生机构填写《卫生机构（组织）分类代码证》"
-               "的“代码”"),
-    "phone": _l("手机号码11位；固定电话要有区号，如 0351-1234567"),
-    "address": _l("精确到门牌号。省市县由系统自动生成，用户添加详细地址"),
-    "inst_type": _l("包括乡镇卫生院、社区卫生服务中心等，从下拉框选择"),
-    "sponsor": _l("包括政府办、社会办、私人办"),
-    "coordinates": _l("机构所在地址的经度和纬度，点击地图位置自动获取，或直接填写"),
-    "superior": _l("社区卫生服务中心、乡镇卫生院的上级机构为县级，社区卫生服务站或村卫生室的上级机构为"
-                   "社区卫生服务中心或乡镇卫生院"),
-    "services": _l("支持多选"),
-}
-
 
 # The export: the import template's headers and labels, so an exported file imports again.
 def _services_label(value):
@@ -73,13 +51,6 @@ EXPORT_FIELDS = (
     ExportField("services", HEADERS["services"], fmt=_services_label),
     ExportField("is_complete", "数据项完整", "bool"),
 )
-
-
-def form_data():
-    """The posted form as the services read it (services: the ticked codes)."""
-    data = {k: request.form.get(k, "") for k in rules.EDITABLE_FIELDS if k != "services"}
-    data["services"] = request.form.getlist("services")
-    return data
 
 
 class PhsInstitutionView(ImportMixin, RegionScopedMixin, ExcelExportMixin, ModelView):
@@ -181,20 +152,22 @@ class PhsInstitutionView(ImportMixin, RegionScopedMixin, ExcelExportMixin, Model
     @permission_name("fill")
     def fill_new(self):
         kind = rules.add_kind(g.user) or abort(403)
-        errors, values = {}, {}
-        if request.method == "POST":
-            values = form_data()
-            on_refusal_show(lambda fields: self.render_form(None, values, fields, kind))
-            inst = commands.add_institution(g.user, values)
-            if inst.tier == "unit":
-                flash(_("已新增“%(n)s”并创建账号，登录名：%(u)s，密码为系统初始密码，首次登录须修改。"
-                        "请告知该机构登录系统填报。", n=inst.name,
-                        u=queries.login_names([inst.organization_id]).get(inst.organization_id)),
-                      "success")
-            else:
-                flash(_("已新增“%(n)s”", n=inst.name), "success")
-            return redirect(url_for("PhsInstitutionView.list"))
-        return self.render_form(None, values, errors, kind)
+        if request.method == "GET":
+            return self.render_form(None, PhsInstitutionForm.of(None), kind)
+        form = PhsInstitutionForm()
+        on_refusal(refused(form, lambda: self.render_form(None, form, kind)))
+        refusal = rules.add_refusal(g.user)
+        if refusal is not None:             # refused before the items are read
+            raise refusal
+        inst = commands.add_institution(g.user, validated(form).items())
+        if inst.tier == "unit":
+            flash(_("已新增“%(n)s”并创建账号，登录名：%(u)s，密码为系统初始密码，首次登录须修改。"
+                    "请告知该机构登录系统填报。", n=inst.name,
+                    u=queries.login_names([inst.organization_id]).get(inst.organization_id)),
+                  "success")
+        else:
+            flash(_("已新增“%(n)s”", n=inst.name), "success")
+        return redirect(url_for("PhsInstitutionView.list"))
 
     @expose("/<pk>/fill", methods=["GET", "POST"])
     @has_access
@@ -202,36 +175,30 @@ class PhsInstitutionView(ImportMixin, RegionScopedMixin, ExcelExportMixin, Model
         inst = self.scoped(pk)
         if inst.deleted:
             abort(404)
-        errors, values = {}, None
-        if request.method == "POST":
-            values = form_data()
-            on_refusal_show(lambda fields: self.render_form(inst, values, fields, inst.tier))
-            commands.save(inst, values, g.user)
-            missing = queries.missing_items(inst)
-            flash(_("保存成功") + ("" if not missing else
-                                  _("；尚缺%(m)s，补全后方可上报", m="、".join(missing))),
-                  "success" if not missing else "warning")
-            return redirect(url_for("PhsInstitutionView.list"))
-        else:
-            refusal = rules.edit_refusal(inst, g.user)
+        refusal = rules.edit_refusal(inst, g.user)
+        if request.method == "GET":
             if refusal is not None:
                 flash(refusal.message, "warning")
                 return redirect(url_for("PhsInstitutionView.show", pk=inst.id))
-        return self.render_form(inst, values, errors, inst.tier)
+            return self.render_form(inst, PhsInstitutionForm.of(inst), inst.tier)
+        form = PhsInstitutionForm()
+        on_refusal(refused(form, lambda: self.render_form(inst, form, inst.tier)))
+        if refusal is not None:             # locked: refused before the items are read
+            raise refusal
+        commands.save(inst, validated(form).items(), g.user)
+        missing = queries.missing_items(inst)
+        flash(_("保存成功") + ("" if not missing else
+                              _("；尚缺%(m)s，补全后方可上报", m="、".join(missing))),
+              "success" if not missing else "warning")
+        return redirect(url_for("PhsInstitutionView.list"))
 
-    def render_form(self, inst, values, errors, tier):
-        if values is None:
-            values = {k: getattr(inst, k) for k in rules.EDITABLE_FIELDS}
-            values["services"] = inst.service_codes
-        elif isinstance(values.get("services"), str):
-            values["services"] = values["services"].split(",")
+    def render_form(self, inst, form, tier):
         org = g.user.organization
         region = inst.region if inst is not None else (org.region if org else None)
         superior = inst.superior_label if inst is not None else (
             org.region.name if tier == "unit" else org.name if org else "")
         return self.render_template(
             "phs/form.html", title=inst.name if inst else _("新增机构"), inst=inst, tier=tier,
-            values=values, errors=errors or {}, region=region, superior=superior,
-            types=INSTITUTION_TYPES, sponsors=SPONSOR_TYPES, services=SERVICE_ITEMS,
-            labels=LABELS, hints=HINTS, tile_url=current_app.config.get("PHS_MAP_TILE_URL"),
+            form=form, region=region, superior=superior, labels=LABELS, hints=HINTS,
+            tile_url=current_app.config.get("PHS_MAP_TILE_URL"),
             missing=queries.missing_items(inst) if inst is not None else [])

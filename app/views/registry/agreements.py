@@ -8,11 +8,11 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access, permission_name
 
 from app.i18n import _, _l
-from app.models.registry import AGREEMENT_TYPES, DesignatedInstitution, RegistryAgreement
+from app.models.registry import DesignatedInstitution, RegistryAgreement
 from app.services.registry import commands, queries, rules
 from app.views.shared.attachments import AttachmentsMixin
 from app.views.shared.formatting import localtime
-from app.views.shared.forms import on_refusal_show
+from app.views.registry.forms import AgreementForm, check, refuse_with
 from app.views.shared.mixins import Button, RegionScopedMixin, WorkflowActionsMixin
 from app.workflows.registry import RegistryAgreementFlow
 
@@ -89,14 +89,21 @@ class RegistryAgreementView(AttachmentsMixin, RegionScopedMixin, WorkflowActions
         return self._form(item, [item.institution])
 
     def _form(self, item, insts):
-        values = {k: getattr(item, k) for k in FIELDS} if item else {}
+        stored = {}
         if item is not None:
-            values.update(institution_id=item.institution_id, agency_org_id=item.agency_org_id)
-        values.update({k: v for k, v in request.values.items() if k != "csrf_token"})
+            stored = {k: getattr(item, k) for k in FIELDS}
+            stored.update(institution_id=str(item.institution_id),
+                          agency_org_id=str(item.agency_org_id))
         if request.method == "POST":
-            inst = next((i for i in insts if str(i.id) == str(values.get("institution_id"))),
-                        None)
-            on_refusal_show(lambda fields: self._form_page(item, insts, values, fields))
+            form = AgreementForm()
+        else:       # first shown, or 查询 (the agency search posts the form back with GET)
+            form = AgreementForm(formdata=request.args or None, data=stored)
+        self._fill(form, item, insts)
+        if request.method == "POST":
+            inst = next((i for i in insts if str(i.id) == str(form.institution_id.data)), None)
+            refuse_with(form, lambda: self._form_page(item, form))
+            values = check(form, lambda v: rules.clean_agreement(
+                v, agency_required=not self._by_agency(item))[1])
             upload = request.files.get("file")
             if item is None:
                 saved = commands.add_agreement(inst, g.user, values, upload)
@@ -104,34 +111,36 @@ class RegistryAgreementView(AttachmentsMixin, RegionScopedMixin, WorkflowActions
                 saved = commands.edit_agreement(item, g.user, values, upload)
             flash(_("协议已保存，状态：%(state)s", state=saved.state_label), "success")
             return redirect(url_for("RegistryAgreementView.show", pk=saved.id))
-        return self._form_page(item, insts, values, {})
+        return self._form_page(item, form)
 
-    def _form_page(self, item, insts, values, errors):
-        by_agency = item is not None and item.agency_org_id == g.user.organization_id
-        inst = next((i for i in insts if str(i.id) == str(values.get("institution_id"))),
+    @staticmethod
+    def _by_agency(item):
+        return item is not None and item.agency_org_id == g.user.organization_id
+
+    def _fill(self, form, item, insts):
+        """The choices of this request: the institutions, the pooling areas of the chosen
+        one's province and the agencies found by region and name."""
+        form.institution_id.fill([(i.id, f"{i.name}（{i.national_code}）") for i in insts],
+                                 prompt=False)
+        inst = next((i for i in insts if str(i.id) == str(form.institution_id.data)),
                     insts[0])
-        region_code = values.get("agency_region") or inst.pooling_region.code
-        found = queries.agencies(region_code, values.get("agency_name"))
-        chosen = values.get("agency_org_id")
+        if not form.institution_id.data:
+            form.institution_id.data = str(inst.id)
+        form.agency_region.fill([(a.code, a.name) for a in
+                                 queries.pooling_areas(inst.pooling_region.province_code)],
+                                prompt=False)
+        if not form.agency_region.data:
+            form.agency_region.data = inst.pooling_region.code
+        found = queries.agencies(form.agency_region.data, form.agency_name.data)
+        chosen = form.agency_org_id.data
         if item is not None and not any(str(a.id) == str(chosen) for a in found):
             found = [item.agency] + found
-        fields = [{"name": "agreement_no", "label": _("协议编号"), "required": True},
-                  {"name": "agreement_type", "label": _("协议类型"), "type": "select",
-                   "required": True, "choices": [(k, str(v)) for k, v in AGREEMENT_TYPES.items()]},
-                  {"name": "start_date", "label": _("协议开始日期"), "type": "date",
-                   "required": True},
-                  {"name": "end_date", "label": _("协议结束日期"), "type": "date",
-                   "required": True},
-                  {"name": "content", "label": _("协议内容"), "type": "textarea"},
-                  {"name": "file", "label": _("协议附件"), "type": "file",
-                   "help": _("PDF或图片；已上传的附件在协议详情中查看")}]
+        form.agency_org_id.fill([(a.id, f"{a.name}（{a.region.full_name}）") for a in found])
+
+    def _form_page(self, item, form):
         return self.render_template(
-            "registry/agreement_form.html",
-            title=_("修改协议") if item else _("新增协议"), form_fields=fields,
-            values=values, errors=errors, labels=rules.AGREEMENT_LABELS, insts=insts,
-            inst=inst, agencies=found, by_agency=by_agency,
-            areas=queries.pooling_areas(inst.pooling_region.province_code),
-            region_code=region_code,
+            "registry/agreement_form.html", title=_("修改协议") if item else _("新增协议"),
+            form=form, by_agency=self._by_agency(item),
             back_url=url_for("RegistryAgreementView.list"))
 
 

@@ -1,8 +1,9 @@
 """医疗机构信息维护 REST resources (SPEC §X, M1–M7): registry_institution,
 registry_authorization, registry_agreement, registry_staff.
 
-Writes never go through FAB's schema: the commands of services.registry (which commit
-their own transaction) add and maintain an institution, ask for an authorisation, save
+Writes never go through FAB's schema: a body is checked by the screens' own form class
+(app/views/registry/forms.py: required, lengths, choices, dates), then the commands of
+services.registry (which commit their own transaction) add and maintain an institution, ask for an authorisation, save
 agreements and staff; services.registry.authorization recognises the stamped scan; every
 state change goes through the engine. So every refusal is the screens' own: 422 with
 per-field messages and nothing written, 409 when not allowed in the current state, 403 for
@@ -46,6 +47,8 @@ from app.scope import is_superadmin, scoped_get
 from app.services import files
 from app.services.registry import authorization as registry_auth
 from app.services.registry import commands, queries, rules
+from app.views.registry.forms import (AgreementForm, CertChangeForm, InstitutionForm,
+                                      StaffForm, body_errors)
 from app.views.shared.api import (ExportApiMixin, ScopedApiMixin, WorkflowApiMixin,
                                   json_body, loaded, safe)
 from app.views.shared.filters import StateNotInFilter
@@ -61,6 +64,8 @@ INSTITUTION_FIELDS = ("legal_name", "name", "uscc", "no_uscc", "licence_no", "mi
 AGREEMENT_FIELDS = ("institution_id", "agency_org_id", "agreement_no", "agreement_type",
                     "start_date", "end_date", "content")
 STAFF_FIELDS = ("institution_id", "name", "id_number", "staff_type", "cert_no")
+# what the agreement form checks in a body (the institution and the agency: the command)
+AGREEMENT_CHECKED = ("agreement_no", "agreement_type", "start_date", "end_date", "content")
 COMMON_LABELS = {"id": _l("编号"), "state": _l("状态"), "organization_id": _l("医疗机构"),
                  "institution_id": _l("医疗机构"), "review_comment": _l("审核意见"),
                  "created_at": _l("创建时间"), "province_code": _l("省级区划"),
@@ -84,6 +89,11 @@ def _fields_of(body, allowed, ignore=("id",)):
     return {k: v if isinstance(v, (bool, str)) else "" if v is None else str(v)
             for k, v in body.items() if k in allowed}
 
+
+
+def by_agency(agreement):
+    """The agreement's agency edits it (its choice of agency is not asked again)."""
+    return g.user.organization_id == agreement.agency_org_id
 
 
 def _int(value):
@@ -207,7 +217,9 @@ class RegistryInstitutionApi(_RegistryApi):
             if not (user_has_role(g.user, {rules.REGISTRANT, rules.MAINTAINER})
                     or is_superadmin(g.user)):
                 raise ForbiddenError(_("只有注册用户或机构维护人员可以新增机构"))
-            inst = commands.add_institution(g.user, _fields_of(json_body(), INSTITUTION_FIELDS))
+            body = _fields_of(json_body(), INSTITUTION_FIELDS)
+            body_errors(InstitutionForm, body, rule=lambda b: rules.clean_institution(b)[1])
+            inst = commands.add_institution(g.user, body)
             return inst, {"message": _("已新增“%(n)s”，请申请授权", n=inst.name)}
         return self._write(201, work)
 
@@ -217,6 +229,8 @@ class RegistryInstitutionApi(_RegistryApi):
             body = _fields_of(json_body(), INSTITUTION_FIELDS)
             if body.get("uscc", "无") != "无":      # a real USCC given: no longer 无
                 body.setdefault("no_uscc", False)
+            body_errors(InstitutionForm, body, rule=lambda b: rules.clean_institution(
+                {**rules.form_values(inst), **b})[1])
             changed, reset = commands.update_institution(inst, g.user, body)
             return inst, {"changed": sorted(changed), "staff_reset": reset}
         return self._write(200, work)
@@ -252,6 +266,8 @@ class RegistryInstitutionApi(_RegistryApi):
         institution; the pooling area's agency reviews it."""
         inst = _live(RegistryInstitution, pk)
         body = _fields_of(json_body(), ("new_uscc", "new_licence_no", "reason"))
+        body_errors(CertChangeForm, body, names=("new_uscc", "new_licence_no", "reason"),
+                    rule=lambda b: rules.clean_cert_change(inst, b) and {})
         change = commands.request_cert_change(inst, g.user, body)
         return self.response(201, id=change.id, state=change.state,
                              state_label=str(change.state_label), institution=inst.id,
@@ -379,6 +395,8 @@ class RegistryAgreementApi(_RegistryApi):
     def post_headless(self):
         def work():
             body = _fields_of(json_body(), AGREEMENT_FIELDS)
+            body_errors(AgreementForm, body, names=AGREEMENT_CHECKED,
+                        rule=lambda b: rules.clean_agreement(b)[1])
             return commands.add_agreement(_institution_of(body), g.user, body), {}
         return self._write(201, work)
 
@@ -396,6 +414,9 @@ class RegistryAgreementApi(_RegistryApi):
                     "start_date": agreement.start_date.isoformat(),
                     "end_date": agreement.end_date.isoformat(),
                     "content": agreement.content or "", **body}
+            body_errors(AgreementForm, data, names=AGREEMENT_CHECKED,
+                        rule=lambda b: rules.clean_agreement(b, agency_required=not by_agency(
+                            agreement))[1])
             return commands.edit_agreement(agreement, g.user, data), {}
         return self._write(200, work)
 
@@ -437,6 +458,8 @@ class RegistryStaffApi(_RegistryApi):
     def post_headless(self):
         def work():
             body = _fields_of(json_body(), STAFF_FIELDS)
+            body_errors(StaffForm, body, names=STAFF_FIELDS,
+                        rule=lambda b: rules.clean_staff(b)[1])
             return commands.save_staff(_institution_of(body), g.user, body), {}
         return self._write(201, work)
 
@@ -448,5 +471,7 @@ class RegistryStaffApi(_RegistryApi):
                 rules.fail({"institution_id": _("不能更换人员所属的医疗机构")}, rules.STAFF_LABELS)
             data = {"name": staff.name, "id_number": staff.id_number,
                     "staff_type": staff.staff_type, "cert_no": staff.cert_no, **body}
+            body_errors(StaffForm, data, names=STAFF_FIELDS,
+                        rule=lambda b: rules.clean_staff(b)[1])
             return commands.save_staff(staff.institution, g.user, data, staff), {}
         return self._write(200, work)

@@ -16,10 +16,11 @@ from app.models.registry import ROLE_KINDS, RegistryAuthorization
 from app.security import captcha_enabled
 from app.services.registry import authorization as registry_auth
 from app.services.registry import commands, queries, rules
-from app.views.registry.screens import posted_institution, render_institution_form
+from app.views.registry.forms import RegisterForm, check, refuse_with
+from app.views.registry.screens import institution_form, render_institution_form
 from app.views.shared.attachments import AttachmentsMixin
 from app.views.shared.formatting import localtime
-from app.views.shared.forms import on_refusal, on_refusal_show
+from app.views.shared.forms import on_refusal
 from app.views.shared.mixins import Button, RegionScopedMixin, WorkflowActionsMixin
 from app.workflows.registry import RegistryAuthorizationFlow
 
@@ -32,41 +33,36 @@ class RegistryRegisterView(BaseView):
     @expose("/", methods=["GET", "POST"])
     def register(self):
         if request.method == "POST":
-            values = request.form.to_dict()
-            on_refusal_show(lambda fields: self._register_page(values, fields))
-            if captcha_enabled() and not appbuilder.sm.captcha_passed(values.get("captcha", "")):
+            form = self._form(RegisterForm())
+            refuse_with(form, lambda: self._register_page(form))
+            values = check(form, lambda v: rules.clean_registration(v) and {})
+            if captcha_enabled() and not appbuilder.sm.captcha_passed(values["captcha"] or ""):
                 raise InvalidError(_("验证码错误或已过期"),
                                    fields={"captcha": [_("验证码错误或已过期")]})
             user = commands.register(values)
             flash(_("注册成功，登录名：%(name)s。请登录后选择需要授权维护的机构，生成并上传授权文件。",
                     name=user.username), "success")
             return redirect(appbuilder.get_url_for_login)
-        return self._register_page({"role_kind": "maintainer"}, {})
+        return self._register_page(self._form(
+            RegisterForm(formdata=None, data={"role_kind": "maintainer"})))
 
-    def _register_page(self, values, errors):
-        fields = [
-            {"name": "username", "label": _("登录名"), "required": True},
-            {"name": "name", "label": _("姓名"), "required": True},
-            {"name": "mobile", "label": _("手机号"), "required": True},
-            {"name": "password", "label": _("密码"), "type": "password", "required": True,
-             "help": _("至少8位，且包含大写字母、小写字母、数字、符号中的至少3种")},
-            {"name": "confirm", "label": _("确认密码"), "type": "password", "required": True},
-            {"name": "role_kind", "label": _("角色类型"), "type": "radio", "required": True,
-             "choices": [(k, str(v)) for k, v in ROLE_KINDS.items()],
-             "help": _("医疗机构请选择“医疗机构维护人员”；每个机构只能有一个审核通过的维护人员，"
-                       "医师和护士信息维护账号可以注册多个")}]
-        if captcha_enabled():
-            fields.append({"name": "captcha", "label": _("验证码"), "required": True,
-                           "help": _("见登录页验证码")})
+    @staticmethod
+    def _form(form):
+        if not captcha_enabled():
+            del form.captcha
+        return form
+
+    def _register_page(self, form):
         return self.render_template(
-            "registry/register.html", title=_("医疗机构信息维护 — 注册账号"), form_fields=fields,
-            values=values, errors=errors, labels=rules.REGISTER_LABELS,
+            "registry/register.html", title=_("医疗机构信息维护 — 注册账号"), form=form,
             submit_label=_("注册"), back_url=appbuilder.get_url_for_login)
 
     @expose("/help")
     def help(self):
         """附件无法识别时，如何操作？"""
-        return self.render_template("registry/help.html", title=_("附件无法识别时，如何操作？"))
+        back = request.referrer or appbuilder.get_url_for_index
+        return self.render_template("registry/help.html", title=_("附件无法识别时，如何操作？"),
+                                    back_url=back)
 
 
 class RegistryAuthorizationView(AttachmentsMixin, RegionScopedMixin, WorkflowActionsMixin,
@@ -142,18 +138,18 @@ class RegistryAuthorizationView(AttachmentsMixin, RegionScopedMixin, WorkflowAct
         """新增: the institution was not found; the applicant enters it and asks to
         maintain it in one step (all or nothing)."""
         role_kind = request.values.get("role_kind") or g.user.registry_role or "maintainer"
+        form = institution_form()
         if request.method == "POST":
-            values = posted_institution()
-            on_refusal_show(lambda fields: self._institution_page(values, fields))
-            auth = commands.add_institution_and_request(g.user, values, role_kind)
+            refuse_with(form, lambda: self._institution_page(form))
+            auth = commands.add_institution_and_request(
+                g.user, check(form, lambda v: rules.clean_institution(v)[1]), role_kind)
             flash(_("机构信息已新增，授权申请编号%(no)s。请生成授权文件并下载。", no=auth.auth_no),
                   "success")
             return redirect(url_for("RegistryAuthorizationView.show", pk=auth.id))
-        return self._institution_page({"uses_e_voucher": False}, {})
+        return self._institution_page(form)
 
-    def _institution_page(self, values, errors):
-        return render_institution_form(self, _("新增机构"), values, errors,
-                                       _("保存并申请授权"),
+    def _institution_page(self, form):
+        return render_institution_form(self, _("新增机构"), form, _("保存并申请授权"),
                                        url_for("RegistryAuthorizationView.list"))
 
     @expose("/document/<pk>")

@@ -7,14 +7,14 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access, permission_name
 
 from app.i18n import _, _l
-from app.models.registry import (STAFF_TYPES, RegistryCertChange, RegistryInstitution,
-                                 RegistryStaff)
+from app.models.registry import RegistryCertChange, RegistryInstitution, RegistryStaff
 from app.regions import region_children
 from app.scope import scoped_get
 from app.services.registry import commands, queries, rules
 from app.views.shared.attachments import AttachmentsMixin
 from app.views.shared.formatting import localtime
-from app.views.shared.forms import on_refusal_show
+from app.views.registry.forms import (CertChangeForm, InstitutionForm, StaffForm, check,
+                                      refuse_with)
 from app.views.shared.mixins import Button, RegionScopedMixin, WorkflowActionsMixin
 from app.workflows.registry import (RegistryCertChangeFlow, RegistryInstitutionFlow,
                                     RegistryStaffFlow)
@@ -29,58 +29,9 @@ LABELS = {"organization": _l("医疗机构名称"), "legal_name": _l("法人单�
           "maintainer_label": _l("维护人员"), "created_at": _l("创建时间")}
 
 
-def form_fields(values, coded=False):
-    """The M3 form as field specs, split around the region selects."""
-    yes_no = [("1", _("是")), ("0", _("否"))]
-    head = [
-        {"name": "legal_name", "label": rules.FIELD_LABELS["legal_name"], "required": True,
-         "help": _("营业执照或法人单位资质上的名称")},
-        {"name": "name", "label": rules.FIELD_LABELS["name"], "required": True,
-         "help": _("医疗机构执业许可证上的名称")},
-        {"name": "uscc", "label": rules.FIELD_LABELS["uscc"], "required": True,
-         "type": "static" if coded else "text", "placeholder": _("18位统一社会信用代码")},
-        {"name": "licence_no", "label": rules.FIELD_LABELS["licence_no"], "required": True,
-         "type": "static" if coded else "text", "help": _("部队医疗机构可不填")}]
-    if not coded:
-        head[3:3] = [{"name": "no_uscc", "label": _("无统一社会信用代码"), "type": "checkbox",
-                      "text": _("无（须上传加盖公章的PDF说明材料）")}]
-        head.append({"name": "military", "label": _("部队医疗机构"), "type": "checkbox",
-                     "text": _("部队（医疗机构执业许可证登记号可不维护）")})
-    province = values.get("province")
-    areas = queries.pooling_areas(province) if province else []
-    tail = [
-        {"name": "address", "label": rules.FIELD_LABELS["address"], "required": True},
-        {"name": "pooling_code", "label": rules.FIELD_LABELS["pooling"], "required": True,
-         "type": "select", "choices": [(r.code, r.name) for r in areas],
-         "help": _("按机构实际的医保统筹地区、统筹级别选择，与行政区划可能不同")},
-        {"name": "uses_e_voucher", "label": rules.FIELD_LABELS["uses_e_voucher"],
-         "type": "radio", "choices": yes_no, "required": True,
-         "help": _("机构是否支持通过医保电子凭证进行账户查询、医保业务办理、就诊和购药支付")},
-        {"name": "category", "label": rules.FIELD_LABELS["category"], "required": True,
-         "type": "select", "choices": [(c, c) for c in rules.CATEGORIES]},
-        {"name": "grade", "label": rules.FIELD_LABELS["grade"], "required": True,
-         "type": "select", "choices": [(c, c) for c in rules.GRADES]},
-        {"name": "phone", "label": rules.FIELD_LABELS["phone"],
-         "placeholder": _("手机号码，或带区号的固定电话")}]
-    return head, tail
-
-
-def posted_institution():
-    """The form as the rules read it: the deepest chosen region is the administrative one."""
-    form = request.form
-    data = {k: form.get(k, "") for k in ("legal_name", "name", "uscc", "licence_no", "address",
-                                          "pooling_code", "category", "grade", "phone",
-                                          "province", "city", "county")}
-    data["region_code"] = data["county"] or data["city"] or data["province"]
-    data["no_uscc"] = bool(form.get("no_uscc"))
-    data["military"] = bool(form.get("military"))
-    data["uses_e_voucher"] = form.get("uses_e_voucher") == "1"
-    return data
-
-
-def region_parts(values):
-    """Province / city / county codes of values["region_code"], for the three selects."""
-    region = queries.region_by_code(values.get("region_code"))
+def region_parts(region_code):
+    """Province / city / county codes of an administrative region, for the three selects."""
+    region = queries.region_by_code(region_code)
     parts = {"province": None, "city": None, "county": None}
     if region is not None:
         parts["province"] = region.province_code
@@ -89,20 +40,41 @@ def region_parts(values):
     return parts
 
 
-def render_institution_form(view, title, values, errors, submit_label, back_url, coded=None):
-    values = {**values, **{k: v for k, v in region_parts(values).items()
-                           if not values.get(k)}}
-    values["uses_e_voucher"] = "1" if values.get("uses_e_voucher") in (True, "1") else "0"
-    head, tail = form_fields(values, coded=bool(coded))
+def institution_form(stored=None, coded=False):
+    """The M3 form: posted (POST) or showing `stored` (rules.form_values), its region and
+    pooling choices filled for the chosen province and city."""
+    if request.method == "POST":
+        form = InstitutionForm()
+    else:
+        stored = stored or {}
+        form = InstitutionForm(formdata=None, data={
+            **InstitutionForm.initial(stored), **region_parts(stored.get("region_code"))})
+    if coded:
+        form.without_certificates()
 
     def rows(code):
-        return [{"code": c, "name": n} for c, n, *_ in (region_children(code) or [])]
+        return [(c, n) for c, n, *_ in (region_children(code) or [])]
+    province, city = form.province.data or None, form.city.data or None
+    form.province.fill(rows(None))
+    form.city.fill(rows(province) if province else [])
+    form.county.fill(rows(city) if city else [])
+    form.pooling_code.fill([(r.code, r.name) for r in queries.pooling_areas(province)]
+                           if province else [])
+    return form
+
+
+def render_institution_form(view, title, form, submit_label, back_url, inst=None):
+    """The page of institution_form(); a coded institution shows its certificates."""
+    coded = inst.organization.national_code if inst is not None and inst.state == "coded" \
+        else None
+    certificates = []
+    if coded:
+        org = inst.organization
+        certificates = [("uscc", rules.FIELD_LABELS["uscc"], org.uscc or _("无")),
+                        ("licence_no", rules.FIELD_LABELS["licence_no"], org.licence_no or "")]
     return view.render_template(
-        "registry/institution_form.html", title=title, values=values, errors=errors,
-        head_fields=head, tail_fields=tail, labels=rules.FIELD_LABELS,
-        provinces=rows(None), cities=rows(values["province"]) if values.get("province") else [],
-        counties=rows(values["city"]) if values.get("city") else [],
-        submit_label=submit_label, back_url=back_url, coded=coded)
+        "registry/institution_form.html", title=title, form=form, coded=coded,
+        certificates=certificates, submit_label=submit_label, back_url=back_url)
 
 
 class RegistryInstitutionView(AttachmentsMixin, RegionScopedMixin, WorkflowActionsMixin,
@@ -144,11 +116,24 @@ class RegistryInstitutionView(AttachmentsMixin, RegionScopedMixin, WorkflowActio
 
     def show_extras(self, item):
         extras = super().show_extras(item)
+        details = queries.institution_details(item)
         extras["registry"] = {
             "inst": item,
             "can_maintain": rules.edit_refusal(item, g.user) is None,
             "can_change_cert": item.state == "coded" and rules.holds(item, g.user),
-            **queries.institution_details(item)}
+            "changes": details["changes"],
+            "authorization_rows": [
+                (a.auth_no, f"{a.user.first_name}（{a.user.username}）", a.role_label,
+                 a.state_label) for a in details["authorizations"]],
+            "staff_rows": [(s.name, s.type_label, s.cert_no, s.state_label)
+                           for s in details["staff"]],
+            "agreement_rows": [(a.agreement_no, a.agency.name,
+                                f"{a.start_date} ~ {a.end_date}", a.state_label)
+                               for a in details["agreements"]],
+            "change_rows": [
+                (f"{c.old_uscc or _('无')} / {c.old_licence_no or '-'} → "
+                 f"{c.new_uscc or _('无')} / {c.new_licence_no or '-'}", c.reason,
+                 c.state_label) for c in details["changes"]]}
         return extras
 
     @expose("/maintain/<pk>", methods=["GET", "POST"])
@@ -160,24 +145,22 @@ class RegistryInstitutionView(AttachmentsMixin, RegionScopedMixin, WorkflowActio
         if refusal is not None:
             flash(refusal.message, "danger")
             return redirect(url_for("RegistryInstitutionView.show", pk=item.id))
+        form = institution_form(rules.form_values(item), coded=item.state == "coded")
         if request.method == "POST":
-            values = posted_institution()
-            if item.state == "coded":      # the certificates are not on the form any more
-                for name in ("uscc", "licence_no", "no_uscc", "military"):
-                    values.pop(name)
-            on_refusal_show(lambda fields: self._maintain_form(
-                item, {**rules.form_values(item), **values}, fields))
-            changed, reset = commands.update_institution(item, g.user, values)
+            refuse_with(form, lambda: self._maintain_page(item, form))
+            # a coded institution's certificates are not on the form: they stay as stored
+            changed, reset = commands.update_institution(
+                item, g.user, check(form, lambda v: rules.clean_institution(
+                    {**rules.form_values(item), **v})[1]))
             flash(_("已保存") + (_("；%(n)s条人员信息重置为待提交", n=reset) if reset else ""),
                   "success")
             return redirect(url_for("RegistryInstitutionView.show", pk=item.id))
-        return self._maintain_form(item, rules.form_values(item), {})
+        return self._maintain_page(item, form)
 
-    def _maintain_form(self, item, values, errors):
+    def _maintain_page(self, item, form):
         return render_institution_form(
-            self, _("机构信息维护 — %(name)s", name=item.name), values, errors, _("保存"),
-            url_for("RegistryInstitutionView.show", pk=item.id),
-            coded=item.organization.national_code if item.state == "coded" else None)
+            self, _("机构信息维护 — %(name)s", name=item.name), form, _("保存"),
+            url_for("RegistryInstitutionView.show", pk=item.id), inst=item)
 
     @expose("/pooling")
     @has_access
@@ -222,36 +205,22 @@ class RegistryCertChangeView(RegionScopedMixin, WorkflowActionsMixin, ModelView)
             if refusal is not None:
                 flash(refusal.message, "danger")
                 return redirect(url_for("RegistryInstitutionView.show", pk=inst.id))
-            values = request.form.to_dict()
-            on_refusal_show(lambda fields: self._cert_change_form(inst, values, fields))
-            change = commands.request_cert_change(inst, g.user, values)
+            form = CertChangeForm()
+            refuse_with(form, lambda: self._cert_change_page(inst, form))
+            change = commands.request_cert_change(
+                inst, g.user, check(form, lambda v: rules.clean_cert_change(inst, v) and {}))
             flash(_("证号变更申请已提交，等待医保经办机构审核"), "success")
             return redirect(url_for("RegistryCertChangeView.show", pk=change.id))
-        return self._cert_change_form(inst, {}, {})
+        return self._cert_change_page(inst, CertChangeForm(formdata=None))
 
-    def _cert_change_form(self, inst, values, errors):
-        values = dict(values)
+    def _cert_change_page(self, inst, form):
         org = inst.organization
-        values.setdefault("current", f"{org.uscc or _('无')} / {org.licence_no or '-'}")
-        fields = [
-            {"name": "current", "label": _("现统一社会信用代码 / 许可证登记号"), "type": "static"},
-            {"name": "new_uscc", "label": _("新统一社会信用代码"),
-             "help": _("不变更时留空")},
-            {"name": "new_licence_no", "label": _("新医疗机构执业许可证登记号"),
-             "help": _("不变更时留空")},
-            {"name": "reason", "label": _("变更原因"), "type": "textarea", "required": True}]
-        labels = {"uscc": _("新统一社会信用代码"), "licence_no": _("新许可证登记号"),
-                  "reason": _("变更原因")}
-        errors = {{"uscc": "new_uscc", "licence_no": "new_licence_no"}.get(k, k): v
-                  for k, v in errors.items()}
         return self.render_template(
             "registry/form.html", title=_("证号变更申请 — %(name)s", name=inst.name),
-            form_fields=fields, values=values, errors=errors, labels=labels,
+            form=form, statics=[("current", _("现统一社会信用代码 / 许可证登记号"),
+                                 f"{org.uscc or _('无')} / {org.licence_no or '-'}")],
             submit_label=_("提交申请"),
             back_url=url_for("RegistryInstitutionView.show", pk=inst.id))
-
-
-STAFF_FIELDS = ("name", "id_number", "staff_type", "cert_no")
 
 
 class RegistryStaffView(RegionScopedMixin, WorkflowActionsMixin, ModelView):
@@ -303,22 +272,16 @@ class RegistryStaffView(RegionScopedMixin, WorkflowActionsMixin, ModelView):
 
     def _staff_form(self, inst, staff):
         if request.method == "POST":
-            values = {k: request.form.get(k, "") for k in STAFF_FIELDS}
-            on_refusal_show(lambda fields: self._staff_page(inst, values, fields))
-            staff = commands.save_staff(inst, g.user, values, staff)
+            form = StaffForm()
+            refuse_with(form, lambda: self._staff_page(inst, form))
+            staff = commands.save_staff(
+                inst, g.user, check(form, lambda v: rules.clean_staff(v)[1]), staff)
             flash(_("已保存“%(name)s”，状态：%(state)s", name=staff.name,
                     state=staff.state_label), "success")
             return redirect(url_for("RegistryStaffView.list"))
-        return self._staff_page(inst, {k: getattr(staff, k) for k in STAFF_FIELDS}
-                                if staff else {}, {})
+        return self._staff_page(inst, StaffForm(formdata=None, obj=staff))
 
-    def _staff_page(self, inst, values, errors):
-        fields = [{"name": "name", "label": _("姓名"), "required": True},
-                  {"name": "id_number", "label": _("身份证号"), "required": True},
-                  {"name": "staff_type", "label": _("人员类型"), "type": "radio",
-                   "required": True, "choices": [(k, str(v)) for k, v in STAFF_TYPES.items()]},
-                  {"name": "cert_no", "label": _("执业证书编号"), "required": True}]
+    def _staff_page(self, inst, form):
         return self.render_template(
-            "registry/form.html", title=_("人员信息 — %(name)s", name=inst.name),
-            form_fields=fields, values=values, errors=errors, labels=rules.STAFF_LABELS,
+            "registry/form.html", title=_("人员信息 — %(name)s", name=inst.name), form=form,
             back_url=url_for("RegistryStaffView.list"))

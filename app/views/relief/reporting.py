@@ -25,7 +25,9 @@ from app.views.shared.api import (ExportApiMixin, RestWritesMixin, ScopedApiMixi
 from app.views.shared.attachments import AttachmentsMixin
 from app.views.shared.filters import ColumnFilter, StateNotInFilter
 from app.views.shared.formatting import localtime
-from app.views.shared.forms import FormPageMixin, on_refusal_show
+from app.views.relief.forms import (ReliefEvaluationForm, ReliefRecoveryForm,
+                                    ReliefReportNewForm, ReliefTaskPickForm)
+from app.views.shared.forms import FormPageMixin, on_refusal, refused_page
 from app.views.shared.mixins import (AuditedCrudMixin, Button, RegionScopedMixin,
                                      WorkflowActionsMixin)
 from app.views.system.screens import RegionTreeMixin
@@ -39,6 +41,7 @@ class ReliefEvaluationView(RegionScopedMixin, ModelView):
     route_base = "/relief/evaluations"
     datamodel = SQLAInterface(ReliefEvaluation)
     list_title = _l("我的评价")
+    show_title = _l("评价详情")
     edit_title = _l("修改评价")
     base_filters = [MY_ORG]
     base_order = ("id", "desc")
@@ -58,20 +61,26 @@ class ReliefEvaluationView(RegionScopedMixin, ModelView):
     @expose("/new/<int:app_pk>", methods=["GET", "POST"])
     @has_access
     def new(self, app_pk):
+        """新增评价: the form's checks (the score is the rule's, as for the API), then the
+        command; a refusal draws the page again with what was typed, 422 (or 409 / 403)."""
         app = scoped_get(ReliefApplication, app_pk, g.user)
         if request.method == "POST":
-            on_refusal_show(lambda fields: self._new_page(app, fields))
-            commands.evaluate(app, g.user, request.form.get("score"), request.form.get("content"))
+            form = ReliefEvaluationForm()
+            page = lambda: self._new_page(app, form)  # noqa: E731
+            if not form.validate():
+                return page(), 422
+            on_refusal(refused_page(form, page))
+            commands.evaluate(app, g.user, form.score.data, form.content.data)
             flash(_("评价已保存"), "success")
             return redirect(url_for("ReliefEvaluationView.list"))
-        return self._new_page(app, {})
+        return self._new_page(app, ReliefEvaluationForm(formdata=None))
 
-    def _new_page(self, app, errors):
+    def _new_page(self, app, form):
         side = "institution" if app.organization_id == g.user.organization_id else "agency"
         evaluated = app.reviewer_org if side == "institution" else app.organization
         return self.render_template("relief/evaluation_new.html", title=_("新增评价"), app=app,
                                     evaluated=evaluated, year=dt.date.today().year,
-                                    side=EVALUATION_SIDES[side], errors=errors)
+                                    side=EVALUATION_SIDES[side], form=form)
 
     @expose("/overview", methods=["GET"])
     @has_access
@@ -94,6 +103,7 @@ class ReliefRecoveryView(RegionScopedMixin, AttachmentsMixin, ModelView):
     route_base = "/relief/recoveries"
     datamodel = SQLAInterface(ReliefRecovery)
     list_title = _l("追缴资金登记")
+    show_title = _l("追缴记录详情")
     list_template = "relief/recoveries.html"
     attachment_slots = (RECOVERY_SLOT,)
     base_order = ("recovered_on", "desc")
@@ -102,6 +112,8 @@ class ReliefRecoveryView(RegionScopedMixin, AttachmentsMixin, ModelView):
                      "applications": _l("关联救助申请"), "created_at": _l("登记时间")}
     list_columns = ["organization", "amount", "recovered_on", "applications", "remark"]
     show_columns = list_columns + ["created_at"]
+    formatters_columns = {"created_at": localtime,
+                          "applications": lambda apps: "、".join(str(a) for a in apps or ())}
     base_permissions = ["can_list", "can_show", "can_new", "can_upload"]
 
     def can_upload(self, item, slot):
@@ -126,26 +138,32 @@ class ReliefRecoveryView(RegionScopedMixin, AttachmentsMixin, ModelView):
     def candidates(self):
         A = ReliefApplication
         return db.session.execute(db.select(A).where(
-            region_scope(A, g.user), A.state.in_(("approved", "disbursed")))
+            region_scope(A, g.user), A.state.in_(rules.RECOVERABLE_STATES))
             .order_by(A.id.desc()).limit(500)).scalars().all()
 
     @expose("/new", methods=["GET", "POST"])
     @has_access
     def new(self):
+        """添加追缴记录: the form's checks, the chosen applications through the scope (404
+        outside it), then the command with its rules (states, amount > 0, the attachment)."""
+        apps = self.candidates()
+        form = ReliefRecoveryForm.of(apps, dt.date.today(), posted=request.method == "POST")
+        page = lambda: self._new_page(apps, form)  # noqa: E731
         if request.method == "POST":
-            f = request.form
-            apps = [scoped_get(ReliefApplication, pk, g.user) for pk in f.getlist("app_id")]
-            on_refusal_show(self._new_page)
-            row = commands.register_recovery(g.user, apps, f.get("amount"), f.get("recovered_on"),
-                                             f.get("remark"), request.files.get("file"))
+            if not form.validate():
+                return page(), 422
+            chosen = [scoped_get(ReliefApplication, pk, g.user) for pk in form.app_id.data]
+            on_refusal(refused_page(form, page))
+            row = commands.register_recovery(g.user, chosen, form.amount.data,
+                                             form.recovered_on.data.isoformat(), form.remark.data,
+                                             form.file.data)
             flash(_("追缴记录已保存"), "success")
             return redirect(url_for("ReliefRecoveryView.show", pk=row.id))
-        return self._new_page({})
+        return page()
 
-    def _new_page(self, errors):
+    def _new_page(self, apps, form):
         return self.render_template("relief/recovery_new.html", title=_("添加追缴记录"),
-                                    apps=self.candidates(), form=request.form, errors=errors,
-                                    today=dt.date.today(), slot=RECOVERY_SLOT)
+                                    apps=apps, form=form, slot=RECOVERY_SLOT)
 
 
 class ReliefReportTaskView(FormPageMixin, AuditedCrudMixin, ModelView):
@@ -153,6 +171,9 @@ class ReliefReportTaskView(FormPageMixin, AuditedCrudMixin, ModelView):
     route_base = "/relief/report-tasks"
     datamodel = SQLAInterface(ReliefReportTask)
     list_title = _l("上报任务")
+    show_title = _l("上报任务详情")
+    add_title = _l("新增上报任务")
+    edit_title = _l("修改上报任务")
     label_columns = {"name": _l("任务名称"), "period_start": _l("开始日期"),
                      "period_end": _l("结束日期"), "deadline": _l("上报截止日期")}
     list_columns = add_columns = edit_columns = ["name", "period_start", "period_end", "deadline"]
@@ -172,6 +193,7 @@ class _ReportBase(RegionScopedMixin, WorkflowActionsMixin, ModelView):
     workflow = ReliefReportFlow
     editable_states = ("draft", "returned")
     show_template = "relief/report_show.html"
+    show_title = _l("上报数据详情")
     label_columns = {"task": _l("上报任务"), "organization": _l("上报单位"), "kind_label": _l("类型"),
                      "state_label": _l("状态"), "submitted_at": _l("提交时间"),
                      "reviewer_org": _l("审核单位"), "review_opinion": _l("审核意见"),
@@ -223,15 +245,17 @@ class ReliefReportView(_ReportBase):
         tasks = db.session.execute(db.select(ReliefReportTask).where(
             ReliefReportTask.id.not_in(mine)).order_by(ReliefReportTask.period_start.desc())
         ).scalars().all()
-        page = lambda fields: self.render_template(  # noqa: E731
-            "relief/report_new.html", title=_("新增上报数据"), tasks=tasks, errors=fields)
+        form = ReliefReportNewForm.of(tasks, posted=request.method == "POST")
+        page = lambda: self.render_template(  # noqa: E731
+            "relief/report_new.html", title=_("新增上报数据"), tasks=tasks, form=form)
         if request.method == "POST":
-            on_refusal_show(page)
-            task = next((t for t in tasks if str(t.id) == request.form.get("task_id")), None)
-            report = commands.create_report(g.user, task)
+            if not form.validate():
+                return page(), 422
+            on_refusal(refused_page(form, page))
+            report = commands.create_report(g.user, form.chosen(tasks))
             flash(_("已完成数据提取，可修改后保存并提交"), "success")
             return redirect(url_for("ReliefReportView.show", pk=report.id))
-        return page({})
+        return page()
 
     @expose("/extract/<pk>", methods=["POST"])
     @has_access
@@ -244,7 +268,7 @@ class ReliefReportView(_ReportBase):
 def chosen_task_id():
     """The task picked on 上报数据浏览; by default the newest one whose period has ended
     (reports can only be submitted after the period, see reporting.period_ended)."""
-    picked = request.args.get("task", type=int)
+    picked = ReliefTaskPickForm(request.args).task.data
     if picked:
         return picked
     T = ReliefReportTask
@@ -275,6 +299,7 @@ class ReliefReportReviewView(RegionTreeMixin, _ReportBase):
                 ReliefReportTask.period_start.desc())).scalars().all()
             chosen = chosen_task_id()
             kwargs.update(tasks=tasks, chosen=chosen,
+                          task_form=ReliefTaskPickForm.of(tasks, chosen),
                           mine=ReliefReportFlow.own_report(chosen, g.user.organization_id)
                           if chosen else None)
         return super().render_template(template, **kwargs)
@@ -285,7 +310,7 @@ class ReliefReportReviewView(RegionTreeMixin, _ReportBase):
         task = db.session.get(ReliefReportTask, task_id) or abort(404)
         org = g.user.organization
         missing = ReliefReportFlow.missing_subordinates(task.id, org)
-        if missing and request.form.get("confirm") != "1":
+        if missing and request.values.get("confirm") != "1":
             return self.render_template("relief/aggregate_confirm.html", title=_("数据汇总"),
                                         task=task, missing=missing)
         mine = ReliefReportFlow.aggregate(task, g.user)
@@ -311,6 +336,7 @@ class ReliefPerformanceView(RegionScopedMixin, ModelView):
     route_base = "/relief/performance"
     datamodel = SQLAInterface(ReliefPerformance)
     list_title = _l("绩效填报")
+    show_title = _l("绩效详情")
     list_template = "relief/performance.html"
     edit_title = _l("填写定性指标")
     base_filters = [MY_ORG]

@@ -9,13 +9,14 @@ from sqlalchemy import func
 
 from app.extensions import db
 from app.i18n import _, _l
-from app.models.relief import (APPLICATION_STATE_LABELS, GENDERS, RELIEF_CATEGORIES,
-                               ReliefApplication, ReliefPrepayment)
+from app.models.relief import (APPLICATION_STATE_LABELS, EDITABLE_STATES, GENDERS,
+                               RELIEF_CATEGORIES, ApplicationState as S, ReliefApplication,
+                               ReliefPrepayment)
 from app.models.types import fen_to_yuan
 from app.scope import region_scope
 from app.services.relief.rules import check_application, check_prepayment
 from app.views.relief.forms import (ReliefApplicationForm, ReliefDisburseForm,
-                                    ReliefPrepaymentForm, ReliefReviewForm)
+                                    ReliefPrepaymentForm, ReliefReviewForm, ReliefYearForm)
 from app.views.shared.api import ExportApiMixin, ScopedApiMixin, WorkflowApiMixin
 from app.views.shared.attachments import AttachmentsMixin
 from app.views.shared.export import ExcelExportMixin, ExportField
@@ -104,7 +105,7 @@ class _ApplicationBase(RegionScopedMixin, AttachmentsMixin, WorkflowActionsMixin
     datamodel = SQLAInterface(ReliefApplication)
     workflow = ReliefApplicationFlow
     attachment_slots = ALL_SLOTS
-    editable_states = ("draft", "returned")
+    editable_states = EDITABLE_STATES
     label_columns = APP_LABELS
     list_columns = ["id", "organization.name", "category_label", "patient_name",
                     "disease_label", "requested_amount", "state_label", "submitted_at"]
@@ -124,7 +125,8 @@ class _ApplicationBase(RegionScopedMixin, AttachmentsMixin, WorkflowActionsMixin
                       "submitted_at"]
     order_columns = ["id", "requested_amount", "submitted_at"]
     base_order = ("id", "desc")
-    formatters_columns = {"submitted_at": localtime, "created_at": localtime}
+    formatters_columns = {"submitted_at": localtime, "created_at": localtime,
+                          "poverty": YES_NO_FMT, "low_income": YES_NO_FMT}
     export_fields = EXPORT_FIELDS
     standard_export = STANDARD_EXPORT
     export_title = _l("救助申请")
@@ -136,7 +138,7 @@ class _ApplicationBase(RegionScopedMixin, AttachmentsMixin, WorkflowActionsMixin
         """评价 appears on disbursed applications for both sides (SPEC R7)."""
         rows = super().row_buttons(items)
         for item in items:
-            if item.state == "disbursed":
+            if item.state == S.DISBURSED:
                 rows.setdefault(item.id, []).append(Button(
                     _("评价"), url_for("ReliefEvaluationView.new", app_pk=item.id), "info",
                     post=False))
@@ -155,7 +157,7 @@ class ReliefApplicationView(ApplicationRulesMixin, _ApplicationBase):
         "category", "patient_name", "gender", "id_number", "age", "household_address",
         "nationality", "phone", "relief_place", "start_at", "end_at", "disease",
         "other_disease", "emergency_cost", "medical_cost", "living_cost", "requested_amount"]
-    base_filters = [["state", StateNotInFilter, ("deleted",)]]
+    base_filters = [["state", StateNotInFilter, (S.DELETED.value,)]]
     base_permissions = _ApplicationBase.base_permissions + ["can_add", "can_edit", "can_delete"]
 
     @expose("/delete/<pk>", methods=["POST"])
@@ -171,7 +173,7 @@ class ReliefReviewView(_ApplicationBase):
     list_title = _l("救助申请审核")
     show_title = _l("救助申请详情")
     base_filters = [["reviewer_org_id", ColumnFilter, lambda: g.user.organization_id],
-                    ["state", StateNotInFilter, ("draft", "deleted")]]
+                    ["state", StateNotInFilter, (S.DRAFT.value, S.DELETED.value)]]
     base_permissions = _ApplicationBase.base_permissions + ["can_review", "can_disburse",
                                                             "can_dossier"]
 
@@ -186,7 +188,8 @@ class ReliefReviewView(_ApplicationBase):
     @has_access
     def review(self, pk):
         """审核: the findings and the outcome (the button pressed names the transition); a
-        refusal shows the page again with what was typed, each message beside its field."""
+        refusal (the form's or the transition's) shows the page again with what was typed,
+        each message beside its field, 422."""
         item = self.scoped(pk)
         if request.method == "POST":
             form = ReliefReviewForm()
@@ -216,6 +219,10 @@ class ReliefReviewView(_ApplicationBase):
                                     title=_("拨款"))
 
     def _fire_form(self, item, name, form, page):
+        """The form's checks, then the transition (its rules check the same body again, as
+        for the API); either refusal draws `page` again."""
+        if not form.validate():
+            return page(), 422
         on_refusal(refused_page(form, page))
         obj = apply(self.workflow, item, name, g.user, request.form.to_dict())
         flash(_("%(action)s成功，当前状态：%(state)s", action=self.workflow.get(name).label,
@@ -228,6 +235,7 @@ class ReliefPrepaymentView(RegionScopedMixin, ModelView):
     route_base = "/relief/prepayments"
     datamodel = SQLAInterface(ReliefPrepayment)
     list_title = _l("预拨款汇总")
+    show_title = _l("预拨款详情")
     add_title = _l("新增拨付记录")
     list_template = "relief/prepayments.html"
     add_form = ReliefPrepaymentForm
@@ -251,9 +259,9 @@ class ReliefPrepaymentView(RegionScopedMixin, ModelView):
 
     def render_template(self, template, **kwargs):
         if template == self.list_template:
-            year = request.args.get("year", "")
-            year = int(year) if year.isdigit() and 2000 <= int(year) <= 2100 else dt.date.today().year
-            kwargs.update(year=year, year_total=self.year_total(year))
+            form = ReliefYearForm.chosen(request.args, dt.date.today().year)
+            kwargs.update(year_form=form, year=form.year.data,
+                          year_total=self.year_total(form.year.data))
         return super().render_template(template, **kwargs)
 
 
@@ -262,8 +270,8 @@ class ReliefApplicationApi(ApplicationRulesMixin, ScopedApiMixin, WorkflowApiMix
     resource_name = "relief_application"
     datamodel = SQLAInterface(ReliefApplication)
     workflow = ReliefApplicationFlow
-    editable_states = ("draft", "returned")
-    base_filters = [["state", StateNotInFilter, ("deleted",)]]
+    editable_states = EDITABLE_STATES
+    base_filters = [["state", StateNotInFilter, (S.DELETED.value,)]]
     list_columns = ["id", "organization_id", "state", "category", "patient_name",
                     "id_number", "disease", "requested_amount", "submitted_at"]
     show_columns = ["id", "organization_id", "reviewer_org_id", "state", "category",

@@ -113,7 +113,8 @@ def test_a_refused_form_shows_each_message_beside_its_field_with_what_was_typed(
     assert r.status_code == 422
     page = text(r)
     assert 'value="7654321"' in page and 'value="王五"' in page
-    phone = re.search(r'<div class="form-group has-error">.*?</div></div>', page, re.S).group(0)
+    phone = re.search(r'<div class="form-group has-error">.*?</div>\s*</div>', page,
+                      re.S).group(0)
     assert 'name="phone"' in phone and '<span class="help-block">固定电话需包含区号' in phone
     assert "请检查填写的信息" in flashes(r)
 
@@ -124,7 +125,7 @@ def test_a_refused_affiliation_keeps_what_was_chosen(login_as, ctx):
     r = c.post("/phs/affiliation/", data={"superior": str(town1.id)})
     assert r.status_code == 422
     assert "请至少选择一个机构" in text(r)
-    assert f'<option value="{town1.id}" selected>' in text(r)
+    assert re.search(rf'<option selected value="{town1.id}">', text(r))
 
 
 def test_a_refused_button_flashes_the_message_and_goes_back(login_as, ctx):
@@ -197,13 +198,15 @@ def test_affiliation_attaches_existing_institutions(login_as, ctx):
     c = login_as("xd_county")
     town2 = user("xd_town2").organization
     county = user("xd_county").organization
+    box = f'name="org" type="checkbox" value="{town2.id}"'
+    assert box in text(c.get("/phs/affiliation/"))
     r = c.post("/phs/affiliation/", data={"org": [str(town2.id)], "superior": str(county.id)})
     assert r.status_code == 302
     row = db.session.execute(select(PhsInstitution).where(
         PhsInstitution.source_org_id == town2.id)).scalar_one()
     assert row.tier == "unit" and row.superior_org_id == county.id
     assert "H 基层机构" in {x.name for x in user("xd_town2").roles}
-    assert f'name="org" value="{town2.id}"' not in text(c.get("/phs/affiliation/"))
+    assert box not in text(c.get("/phs/affiliation/"))
 
 
 def test_affiliation_with_an_org_of_another_county_changes_nothing(login_as, ctx):
@@ -437,3 +440,11 @@ def test_standard_export_has_the_ten_items(login_as, ctx):
     assert header[:4] == ["机构名称", "机构编码", "联系人", "联系电话"]
     names = {row[0] for row in sheet.iter_rows(min_row=2, values_only=True)}
     assert names == {"小店区北格镇卫生院", "小店区北格镇北格村卫生室", "小店区北格镇张花村卫生室"}
+
+
+def test_a_change_request_shows_labels_not_codes(ctx):
+    from app.views.phs.review import shown
+    assert str(shown("inst_type", "village_clinic")) == "村卫生室"
+    assert str(shown("sponsor", "1")) == "政府办"
+    assert shown("services", "01,07") == "居民健康档案管理、高血压健康管理"
+    assert shown("phone", "0359-2612345") == "0359-2612345" and shown("code", "") is None
