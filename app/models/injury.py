@@ -1,7 +1,6 @@
 """工伤定点医疗机构服务 (SPEC W1–W8): work-injury determinations (master data imported by an
 agency), the assistive-device catalogue, and the five declarations a designated hospital
 makes for an injured worker, reviewed by the employer and then by the agency."""
-import enum
 
 from flask_appbuilder import Model
 from sqlalchemy import (Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, String,
@@ -10,6 +9,7 @@ from sqlalchemy.orm import relationship
 
 from app.i18n import _l
 from app.models.core import ScopedMixin, utcnow
+from app.models.states import State
 from app.models.types import Money
 
 INJURY_TYPES = {"injury": _l("工伤"), "occupational_disease": _l("职业病"),
@@ -21,26 +21,17 @@ DECLARATION_KINDS = {
 }
 
 
-class DeclarationState(str, enum.Enum):
-    """The states of a declaration (InjuryDeclarationFlow); the values are what is stored."""
-    DRAFT = "draft"
-    EMPLOYER_REVIEW = "employer_review"
-    AGENCY_REVIEW = "agency_review"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    DELETED = "deleted"
-
-    @property
-    def label(self):
-        return DECLARATION_STATE_LABELS[self.value]
+class DeclarationState(State):
+    """The states of a declaration (InjuryDeclarationFlow)."""
+    DRAFT = "draft", _l("待提交")
+    EMPLOYER_REVIEW = "employer_review", _l("单位审核中")
+    AGENCY_REVIEW = "agency_review", _l("经办审核中")
+    APPROVED = "approved", _l("通过")
+    REJECTED = "rejected", _l("未通过")
+    DELETED = "deleted", _l("已删除")
 
 
-_S = DeclarationState
-DECLARATION_STATE_LABELS = {
-    _S.DRAFT.value: _l("待提交"), _S.EMPLOYER_REVIEW.value: _l("单位审核中"),
-    _S.AGENCY_REVIEW.value: _l("经办审核中"), _S.APPROVED.value: _l("通过"),
-    _S.REJECTED.value: _l("未通过"), _S.DELETED.value: _l("已删除"),
-}
+DECLARATION_STATE_LABELS = DeclarationState.labels()
 
 
 class InjuryDetermination(ScopedMixin, Model):

@@ -1,7 +1,6 @@
 """体外诊断试剂报量 (SPEC Q2–Q6): a project with its catalogue, each hospital's report of
 quantities per catalogue line, and the city / province reports above the hospitals."""
 import datetime as dt
-import enum
 
 from flask_appbuilder import Model
 from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, ForeignKey, Index,
@@ -10,45 +9,32 @@ from sqlalchemy.orm import relationship
 
 from app.i18n import _l
 from app.models.core import ScopedMixin, utcnow
+from app.models.states import State
 from app.summaries import Summary
 
 PROJECT_STATUS_LABELS = {"not_started": _l("未开始"), "running": _l("执行中"),
                          "ended": _l("已结束")}
 
 
-class HospitalReportState(str, enum.Enum):
+class HospitalReportState(State):
     """States of a hospital's report (IvdHospitalReportFlow)."""
-    UNSUBMITTED = "unsubmitted"
-    SUBMITTED = "submitted"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    EXEMPT = "exempt"                 # 无需上报: left out of every sum
+    UNSUBMITTED = "unsubmitted", _l("未提交")
+    SUBMITTED = "submitted", _l("已提交")
+    APPROVED = "approved", _l("审核通过")
+    REJECTED = "rejected", _l("审核不通过")
+    EXEMPT = "exempt", _l("无需上报")          # left out of every sum
 
 
-class AreaReportState(str, enum.Enum):
+class AreaReportState(State):
     """States of a city's or province's report (IvdAreaReportFlow)."""
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-    APPROVED = "approved"
-    REJECTED = "rejected"
+    DRAFT = "draft", _l("待提交")
+    SUBMITTED = "submitted", _l("已提交")
+    APPROVED = "approved", _l("审核通过")
+    REJECTED = "rejected", _l("审核不通过")
 
 
-def _labels(pairs):
-    """{state value: label}: keyed by the plain string (what the column and the API hold)."""
-    return {state.value: label for state, label in pairs}
-
-
-HOSPITAL_STATE_LABELS = _labels((
-    (HospitalReportState.UNSUBMITTED, _l("未提交")),
-    (HospitalReportState.SUBMITTED, _l("已提交")),
-    (HospitalReportState.APPROVED, _l("审核通过")),
-    (HospitalReportState.REJECTED, _l("审核不通过")),
-    (HospitalReportState.EXEMPT, _l("无需上报"))))
-AREA_STATE_LABELS = _labels((
-    (AreaReportState.DRAFT, _l("待提交")),
-    (AreaReportState.SUBMITTED, _l("已提交")),
-    (AreaReportState.APPROVED, _l("审核通过")),
-    (AreaReportState.REJECTED, _l("审核不通过"))))
+HOSPITAL_STATE_LABELS = HospitalReportState.labels()
+AREA_STATE_LABELS = AreaReportState.labels()
 IN_USE_LABELS = {True: _l("是"), False: _l("否")}
 
 

@@ -2,7 +2,6 @@
 national basic public-health service items, with their ten data items; each reporting
 unit's report per round, reviewed up the hierarchy (the reporting pattern's columns);
 and a county's change requests after it has reported."""
-import enum
 
 from flask_appbuilder import Model
 from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, String,
@@ -11,6 +10,7 @@ from sqlalchemy.orm import relationship
 
 from app.i18n import _l
 from app.models.core import ScopedMixin, utcnow
+from app.models.states import State
 from app.summaries import Summary
 from app.models.reporting import ReportMixin
 
@@ -55,19 +55,20 @@ DATA_ITEMS = {
 
 
 
-class PhsReportState(str, enum.Enum):
+class PhsReportState(State):
     """A report's states (the reporting pattern's, without deletion: institutions are
-    deleted, reports never)."""
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-    APPROVED = "approved"
-    RETURNED = "returned"
+    deleted, reports never), labelled as an area's report reads to its superior; a unit's
+    report reads as its county reviews it (UNIT_STATE_LABELS)."""
+    DRAFT = "draft", _l("待上报")
+    SUBMITTED = "submitted", _l("已上报")
+    APPROVED = "approved", _l("已确认")
+    RETURNED = "returned", _l("已退回")
 
 
-class PhsChangeRequestState(str, enum.Enum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
+class PhsChangeRequestState(State):
+    PENDING = "pending", _l("待审核")
+    APPROVED = "approved", _l("已通过")
+    REJECTED = "rejected", _l("未通过")
 
 
 def _labels(pairs):
@@ -75,17 +76,15 @@ def _labels(pairs):
     return {state.value: label for state, label in pairs}
 
 
-_R, _C = PhsReportState, PhsChangeRequestState
+_R = PhsReportState
 # A unit's report reads as its county reviews it; an area's as its superior confirms it.
 UNIT_STATE_LABELS = _labels(((_R.DRAFT, _l("填报中")), (_R.SUBMITTED, _l("已上报")),
                              (_R.APPROVED, _l("通过")), (_R.RETURNED, _l("不通过"))))
-AREA_STATE_LABELS = _labels(((_R.DRAFT, _l("待上报")), (_R.SUBMITTED, _l("已上报")),
-                             (_R.APPROVED, _l("已确认")), (_R.RETURNED, _l("已退回"))))
+AREA_STATE_LABELS = PhsReportState.labels()
 # A report still being filled: the institutions it carries may change, rows may be added.
 OPEN_STATES = (_R.DRAFT.value, _R.RETURNED.value)
 CHANGE_KINDS = {"add": _l("新增"), "modify": _l("修改"), "delete": _l("删除")}
-CHANGE_STATE_LABELS = _labels(((_C.PENDING, _l("待审核")), (_C.APPROVED, _l("已通过")),
-                               (_C.REJECTED, _l("未通过"))))
+CHANGE_STATE_LABELS = PhsChangeRequestState.labels()
 # The label colour of a report's state on the screens (Bootstrap label-<style>).
 REPORT_STATE_STYLES = _labels(((_R.DRAFT, "default"), (_R.SUBMITTED, "info"),
                                (_R.APPROVED, "success"), (_R.RETURNED, "danger")))

@@ -5,7 +5,6 @@ designated-institution list, staff records and the national-code sequence per re
 
 Scope columns (province/city/county codes) of registry rows are those of the institution's
 medical-insurance pooling area (统筹区): the agency of that area reviews them (M2, M6)."""
-import enum
 
 from flask_appbuilder import Model
 from sqlalchemy import (Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, String,
@@ -14,67 +13,51 @@ from sqlalchemy.orm import relationship
 
 from app.i18n import _l
 from app.models.core import ScopedMixin, utcnow
+from app.models.states import State
 
 
-class InstitutionState(str, enum.Enum):
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-    RETURNED = "returned"
-    CODED = "coded"
-    ARCHIVED = "archived"
-    DELETED = "deleted"
+class InstitutionState(State):
+    DRAFT = "draft", _l("待提交")
+    SUBMITTED = "submitted", _l("待审核")
+    RETURNED = "returned", _l("退回修改")
+    CODED = "coded", _l("已赋码")
+    ARCHIVED = "archived", _l("已归档")
+    DELETED = "deleted", _l("已删除")
 
 
-class AuthorizationState(str, enum.Enum):
-    DRAFT = "draft"
-    UPLOADED = "uploaded"
-    APPROVED = "approved"
-    REJECTED = "rejected"
+class AuthorizationState(State):
+    DRAFT = "draft", _l("待上传授权文书")
+    UPLOADED = "uploaded", _l("待审核")
+    APPROVED = "approved", _l("审核通过")
+    REJECTED = "rejected", _l("审核不通过")
 
 
-class CertChangeState(str, enum.Enum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
+class CertChangeState(State):
+    PENDING = "pending", _l("待审核")
+    APPROVED = "approved", _l("审核通过")
+    REJECTED = "rejected", _l("审核不通过")
 
 
-class AgreementState(str, enum.Enum):
-    PENDING = "pending"
-    CONFIRMED = "confirmed"
-    DELETED = "deleted"
+class AgreementState(State):
+    PENDING = "pending", _l("待确认")
+    CONFIRMED = "confirmed", _l("已确认")
+    DELETED = "deleted", _l("已删除")
 
 
-class StaffState(str, enum.Enum):
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    ARCHIVED = "archived"
-    DELETED = "deleted"
+class StaffState(State):
+    DRAFT = "draft", _l("待提交")
+    SUBMITTED = "submitted", _l("待审核")
+    APPROVED = "approved", _l("审核通过")
+    REJECTED = "rejected", _l("审核不通过")
+    ARCHIVED = "archived", _l("已归档")
+    DELETED = "deleted", _l("已删除")
 
 
-def _labels(labels):
-    """{state value: label} (the column stores the value) from {state: label}."""
-    return {state.value: label for state, label in labels.items()}
-
-
-INSTITUTION_STATE_LABELS = _labels({
-    InstitutionState.DRAFT: _l("待提交"), InstitutionState.SUBMITTED: _l("待审核"),
-    InstitutionState.RETURNED: _l("退回修改"), InstitutionState.CODED: _l("已赋码"),
-    InstitutionState.ARCHIVED: _l("已归档"), InstitutionState.DELETED: _l("已删除")})
-AUTH_STATE_LABELS = _labels({
-    AuthorizationState.DRAFT: _l("待上传授权文书"), AuthorizationState.UPLOADED: _l("待审核"),
-    AuthorizationState.APPROVED: _l("审核通过"), AuthorizationState.REJECTED: _l("审核不通过")})
-REVIEW_STATE_LABELS = _labels({
-    CertChangeState.PENDING: _l("待审核"), CertChangeState.APPROVED: _l("审核通过"),
-    CertChangeState.REJECTED: _l("审核不通过")})
-AGREEMENT_STATE_LABELS = _labels({
-    AgreementState.PENDING: _l("待确认"), AgreementState.CONFIRMED: _l("已确认"),
-    AgreementState.DELETED: _l("已删除")})
-STAFF_STATE_LABELS = _labels({
-    StaffState.DRAFT: _l("待提交"), StaffState.SUBMITTED: _l("待审核"),
-    StaffState.APPROVED: _l("审核通过"), StaffState.REJECTED: _l("审核不通过"),
-    StaffState.ARCHIVED: _l("已归档"), StaffState.DELETED: _l("已删除")})
+INSTITUTION_STATE_LABELS = InstitutionState.labels()
+AUTH_STATE_LABELS = AuthorizationState.labels()
+REVIEW_STATE_LABELS = CertChangeState.labels()
+AGREEMENT_STATE_LABELS = AgreementState.labels()
+STAFF_STATE_LABELS = StaffState.labels()
 # M1: the roles a registered account may request; the maintainer is one per institution.
 ROLE_KINDS = {"maintainer": _l("医疗机构维护人员"), "doctor": _l("医师信息维护"),
               "nurse": _l("护士信息维护")}

@@ -1,5 +1,4 @@
 """疾病应急救助: prepayments and relief applications (SPEC R3, R4, R5)."""
-import enum
 
 from flask_appbuilder import Model
 from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, ForeignKey, Index,
@@ -8,21 +7,14 @@ from sqlalchemy.orm import relationship
 
 from app.i18n import _l
 from app.models.core import ScopedMixin, utcnow
+from app.models.states import State
 from app.models.reporting import ReportMixin, ReportTaskMixin
 from app.models.types import Money
 from app.summaries import Summary
 
 
-class ApplicationState(str, enum.Enum):
-    """States of a 救助申请 (SPEC R4–R6): the value is what the database and the API hold,
-    the label what every screen shows."""
-
-    def __new__(cls, value, label):
-        member = str.__new__(cls, value)
-        member._value_ = value
-        member.label = label
-        return member
-
+class ApplicationState(State):
+    """States of a 救助申请 (SPEC R4–R6)."""
     DRAFT = "draft", _l("待提交")
     SUBMITTED = "submitted", _l("已提交")
     RETURNED = "returned", _l("审核退回")
@@ -31,11 +23,8 @@ class ApplicationState(str, enum.Enum):
     DISBURSED = "disbursed", _l("已拨款")
     DELETED = "deleted", _l("已删除")
 
-    def __str__(self):
-        return self.value
 
-
-APPLICATION_STATE_LABELS = {state.value: state.label for state in ApplicationState}
+APPLICATION_STATE_LABELS = ApplicationState.labels()
 EDITABLE_STATES = (ApplicationState.DRAFT.value, ApplicationState.RETURNED.value)
 RELIEF_CATEGORIES = {"unidentified": _l("身份不明"), "unable_to_pay": _l("无力支付")}
 GENDERS = {"1": _l("男"), "2": _l("女"), "0": _l("未知的性别"), "9": _l("未说明的性别")}

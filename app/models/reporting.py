@@ -1,25 +1,23 @@
 """The hierarchical reporting pattern's columns (SPEC R9–R10; reused by Q4–Q6, H3–H5):
 a unit's report for a task, reviewed by its direct superior, which aggregates the
 approved reports of its direct subordinates into its own report and reports upward."""
-import enum
-
 from sqlalchemy import Column, Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import declared_attr, relationship
 
 from app.i18n import _l
 from app.models.core import ScopedMixin, utcnow
+from app.models.states import State
 
 
-class ReportState(str, enum.Enum):
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-    APPROVED = "approved"
-    RETURNED = "returned"
-    DELETED = "deleted"
+class ReportState(State):
+    DRAFT = "draft", _l("待提交")
+    SUBMITTED = "submitted", _l("已上报")
+    APPROVED = "approved", _l("审核通过")
+    RETURNED = "returned", _l("已退回")
+    DELETED = "deleted", _l("已删除")
 
 
-REPORT_STATE_LABELS = {"draft": _l("待提交"), "submitted": _l("已上报"), "approved": _l("审核通过"),
-                       "returned": _l("已退回"), "deleted": _l("已删除")}
+REPORT_STATE_LABELS = ReportState.labels()
 REPORT_KINDS = {"unit": _l("本单位数据"), "aggregate": _l("汇总数据")}
 
 

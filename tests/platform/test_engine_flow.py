@@ -88,7 +88,8 @@ def state(pk):
 
 def audit_rows(pk):
     return db.session.execute(db.select(AuditLog).where(
-        AuditLog.object_type == "engine_toy", AuditLog.object_id == pk)).scalars().all()
+        AuditLog.object_type == "engine_toy", AuditLog.object_id == pk)
+        .order_by(AuditLog.id)).scalars().all()
 
 
 def test_checks_in_order_scope_role_state_guard(toys):
