@@ -97,6 +97,7 @@ class Workflow:
     state_field = "state"
     state_labels = {}
     transitions = {}
+    naming_notes = {}      # transition → why its name differs from the shared vocabulary
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)

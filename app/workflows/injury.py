@@ -131,6 +131,11 @@ def _label(declaration):
 
 
 class InjuryDeclarationFlow(Workflow):
+    naming_notes = {"employer_approve": "two reviews of one declaration (用人单位, then 经办机构): "
+                                        "`employer_`/`agency_` name whose 审核通过 it is",
+                    "agency_approve": "see employer_approve",
+                    "employer_reject": "see employer_approve",
+                    "agency_reject": "see employer_approve"}
     model = InjuryDeclaration
     object_type = "injury_declaration"
     state_labels = DECLARATION_STATE_LABELS

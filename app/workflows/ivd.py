@@ -72,6 +72,10 @@ REVIEW_GUARDS = [city_reviewer, city_deadline, city_report_open]
 
 
 class IvdHospitalReportFlow(Workflow):
+    naming_notes = {"exempt": "取消上报: the reviewer takes a hospital out of this round "
+                              "(无需上报), not a submitter's 撤回",
+                    "restore": "上报: the reviewer puts an exempt hospital back (the manual's "
+                               "word), not a submission"}
     model = IvdHospitalReport
     object_type = "ivd_hospital_report"
     state_labels = HOSPITAL_STATE_LABELS
@@ -173,6 +177,8 @@ PROVINCE_GUARDS = [province_reviewer, province_deadline, province_report_open]
 
 
 class IvdAreaReportFlow(Workflow):
+    naming_notes = {"recall": "撤回 by the national reviewer (a submitted province goes back), "
+                              "not the submitter's own `withdraw`"}
     model = IvdAreaReport
     object_type = "ivd_area_report"
     state_labels = AREA_STATE_LABELS

@@ -96,6 +96,10 @@ def _reviewed(report, data):
 
 
 class PhsReportFlow(ReportingFlow):
+    naming_notes = {"confirm": "确认并上报: an area confirms its subordinates and reports upward "
+                               "in one step (the manual's single button)",
+                    "accept": "确认: the superior's approval of an area's report (`approve` is "
+                              "the county's 通过 of a unit's, with other guards)"}
     model = PhsReport
     object_type = "phs_report"
     state_labels = AREA_STATE_LABELS
