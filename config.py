@@ -36,6 +36,8 @@ WTF_CSRF_ENABLED = True
 WTF_CSRF_TIME_LIMIT = None
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Served over HTTPS (docs/production.md): the session cookie only travels encrypted.
+SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "") == "1"
 JWT_ACCESS_TOKEN_EXPIRES = 3600
 
 # Initial values of the system parameters (SPEC P5); the live values are in the database.
@@ -54,6 +56,10 @@ CLIENT_CERT_TRUSTED_PROXIES = tuple(
 # 基本公卫 经纬度: a map picker on the institution form when a tile server (in the intranet)
 # is configured, e.g. "http://tiles.example/{z}/{x}/{y}.png"; typed coordinates otherwise.
 PHS_MAP_TILE_URL = os.environ.get("PHS_MAP_TILE_URL") or None
+# Image origins besides this site that pages may show (Content-Security-Policy img-src): the
+# map tile server when one is configured.
+CSP_IMG_SOURCES = (["/".join(PHS_MAP_TILE_URL.split("/")[:3])]
+                   if PHS_MAP_TILE_URL and "://" in PHS_MAP_TILE_URL else [])
 
 # ---- Scale-out (docs/production.md) ---------------------------------------------------------
 # Background jobs (exports, scheduled jobs): in-process threads while no broker is set (the

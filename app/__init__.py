@@ -55,6 +55,8 @@ def create_app(overrides=None):
         install_request_guards(app)
         from app.views.shared.errors import install_error_handlers
         install_error_handlers(app)
+        from app.views.shared.headers import install_headers
+        install_headers(app)
     from app.views.shared.formatting import install_filters
     install_filters(app)
     from app.cli import register_cli

@@ -56,6 +56,8 @@ def install_error_handlers(app):
 
     def handle(exc):
         code = getattr(exc, "code", 500) or 500
+        if code >= 500:
+            db.session.rollback()     # the page below must not meet a broken transaction
         message = str(MESSAGES.get(code, MESSAGES[500]))
         if code == 400 and getattr(exc, "description", None) and "CSRF" in str(exc.description):
             message = _("表单已过期或缺少安全令牌（CSRF），请刷新页面后重试")
@@ -63,8 +65,18 @@ def install_error_handlers(app):
             return jsonify(message=message), code
         return error_page(code, message)
 
-    for code in (400, 403, 404, 405, 413):
+    for code in (400, 403, 404, 405, 413, 500):
         app.register_error_handler(code, handle)
+
+    @app.before_request
+    def ids_in_range():
+        """Every record id is a 32-bit integer: a larger one in the path is a record that
+        does not exist (404), not a database overflow (PostgreSQL answered 500)."""
+        for value in (request.view_args or {}).values():
+            text = str(value)
+            if text.lstrip("-").isdigit() and not -MAX_ID <= int(text) <= MAX_ID:
+                return handle(_Missing())
+        return None
 
     @app.before_request
     def validate_page_size():
@@ -75,5 +87,12 @@ def install_error_handlers(app):
         return None
 
 
+MAX_ID = 2 ** 31 - 1
+
+
 class _BadArg(Exception):
     code = 400
+
+
+class _Missing(Exception):
+    code = 404

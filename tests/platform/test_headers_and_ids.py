@@ -1,0 +1,59 @@
+"""Issue 17 items 4 and 7: the headers every response carries, nothing of a signed-in
+user cached, ids beyond 32 bits answered 404 (PostgreSQL overflowed into a 500), and an
+internal error shown as a Chinese page, never FAB's English one."""
+import pytest
+
+HUGE = "99999999999999999999"
+
+
+def test_every_page_forbids_framing_and_sniffing_and_has_a_policy(client, login_as):
+    for response in (client.get("/login/"), login_as("ty_hosp1").get("/")):
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        policy = response.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in policy and "object-src 'none'" in policy
+        assert "default-src 'self'" in policy
+
+
+def test_signed_in_pages_downloads_and_api_are_not_cached_static_files_are(login_as, api):
+    c = login_as("ty_hosp1")
+    assert c.get("/").headers["Cache-Control"] == "no-store"
+    assert c.get("/relief/applications/list/").headers["Cache-Control"] == "no-store"
+    assert "no-store" not in c.get("/static/portal.css").headers.get("Cache-Control", "")
+    a, h = api("ty_hosp1")
+    assert a.get("/api/v1/relief_application/", headers=h).headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("path", [
+    f"/relief/applications/show/{HUGE}", f"/relief/applications/edit/{HUGE}",
+    f"/attachments/{HUGE}", f"/attachments/-{HUGE}",
+])
+def test_ids_beyond_32_bits_on_screens_are_404(login_as, path):
+    assert login_as("ty_hosp1").get(path).status_code == 404
+
+
+@pytest.mark.parametrize("method,path", [
+    ("get", f"/api/v1/relief_application/{HUGE}"),
+    ("get", f"/api/v1/relief_application/{HUGE}/history"),
+    ("post", f"/api/v1/relief_application/{HUGE}/submit"),
+    ("put", f"/api/v1/relief_application/{HUGE}"),
+    ("delete", f"/api/v1/relief_application/{HUGE}"),
+])
+def test_ids_beyond_32_bits_on_the_api_are_404_in_json(api, method, path):
+    c, h = api("ty_hosp1")
+    r = getattr(c, method)(path, headers=h, json={})
+    assert r.status_code == 404 and r.json["message"]
+
+
+def test_an_internal_error_is_a_chinese_page(app):
+    from werkzeug.exceptions import InternalServerError
+    handler = app.error_handler_spec[None][500][InternalServerError]
+    with app.test_request_context("/relief/applications/list/"):
+        from flask_login import AnonymousUserMixin
+        from flask import g
+        g.user = AnonymousUserMixin()
+        body, status = handler(InternalServerError())
+    assert status == 500 and "系统内部错误" in body and "Internal Server Error" not in body
+    with app.test_request_context("/api/v1/relief_application/"):
+        response, status = handler(InternalServerError())
+    assert status == 500 and response.json == {"message": "系统内部错误"}
