@@ -57,3 +57,23 @@ def test_an_internal_error_is_a_chinese_page(app):
     with app.test_request_context("/api/v1/relief_application/"):
         response, status = handler(InternalServerError())
     assert status == 500 and response.json == {"message": "系统内部错误"}
+
+
+@pytest.mark.parametrize("query", ["(((", "(page:-5,page_size:20)", "(page:0,page_size:-1)",
+                                   f"(page:{HUGE},page_size:20)", "(page:'x')"])
+def test_a_malformed_api_query_is_a_400(api, query):
+    c, h = api("admin")
+    r = c.get("/api/v1/relief_application/", headers=h, query_string={"q": query})
+    assert r.status_code == 400 and r.json["message"]
+
+
+@pytest.mark.parametrize("value", ["-3", "abc", "1.5"])
+def test_a_malformed_page_number_on_a_screen_is_a_400(login_as, value):
+    r = login_as("admin").get(f"/relief/applications/list/?page_ReliefApplicationView={value}")
+    assert r.status_code == 400
+
+
+def test_the_audit_log_has_no_actions(login_as):
+    c = login_as("admin")
+    assert c.post("/system/audit/action/delete/1").status_code == 404
+    assert c.post("/system/audit/action_post", data={"action": "delete"}).status_code == 404

@@ -80,14 +80,31 @@ def install_error_handlers(app):
 
     @app.before_request
     def validate_page_size():
+        """Page numbers and sizes are whole numbers from 0 (screens' page_/psize_ arguments,
+        the API's rison `q`); anything else, or a `q` that is not rison, is a 400."""
         for key, value in request.args.items():
             if key.startswith("psize_") or key.startswith("page_"):
-                if not value.lstrip("-").isdigit():
+                if not value.isdigit():
                     return handle(_BadArg())
+        if request.path.startswith("/api/") and "q" in request.args:
+            if not _paging_ok(request.args["q"]):
+                return handle(_BadArg())
         return None
 
 
 MAX_ID = 2 ** 31 - 1
+
+
+def _paging_ok(q):
+    import prison
+    try:
+        args = prison.loads(q)
+    except Exception:          # prison raises plain exceptions of several kinds
+        return False
+    if not isinstance(args, dict):
+        return True            # FAB answers other shapes itself
+    return all(isinstance(args.get(k, 0), int) and not isinstance(args.get(k, 0), bool)
+               and 0 <= args.get(k, 0) <= MAX_ID for k in ("page", "page_size"))
 
 
 class _BadArg(Exception):

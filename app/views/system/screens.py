@@ -1,6 +1,6 @@
 """Platform screens: home (to-do), password, parameters, regions, organisations,
 accounts, audit log, announcements (SPEC P1–P5, P9, P13)."""
-from flask import flash, g, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, ModelView, expose
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access
@@ -398,6 +398,15 @@ class AuditLogView(ModelView):
     search_columns = ["username", "action", "object_type", "object_id", "created_at"]
     base_order = ("id", "desc")
     base_permissions = ["can_list", "can_show"]
+
+    # append-only: FAB's action routes (delete …) do not exist here
+    @expose("/action/<string:name>/<pk>", methods=["GET", "POST"])
+    def action(self, name, pk):
+        abort(404)
+
+    @expose("/action_post", methods=["POST"])
+    def action_post(self):
+        abort(404)
 
 
 ANNOUNCEMENT_FILES = Slot("files", _l("附件"), ("pdf", "image", "archive"))
