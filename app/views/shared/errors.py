@@ -80,15 +80,17 @@ def install_error_handlers(app):
 
     @app.before_request
     def validate_page_size():
-        """Page numbers and sizes are whole numbers from 0 (screens' page_/psize_ arguments,
-        the API's rison `q`); anything else, or a `q` that is not rison, is a 400."""
+        """Screens' page numbers are whole numbers from 0 and page sizes whole numbers (-1,
+        FAB's "all", is capped later); the API's rison `q` parses and pages from 0 to 2^31;
+        anything else is a 400. (A `q` not in parentheses is some endpoint's own text search.)"""
         for key, value in request.args.items():
-            if key.startswith("psize_") or key.startswith("page_"):
-                if not value.isdigit():
-                    return handle(_BadArg())
-        if request.path.startswith("/api/") and "q" in request.args:
-            if not _paging_ok(request.args["q"]):
+            if key.startswith("page_") and not value.isdigit():
                 return handle(_BadArg())
+            if key.startswith("psize_") and not value.lstrip("-").isdigit():
+                return handle(_BadArg())
+        q = request.args.get("q", "")
+        if request.path.startswith("/api/") and q.startswith("(") and not _paging_ok(q):
+            return handle(_BadArg())
         return None
 
 
