@@ -3,7 +3,8 @@ for every permission of that view. Created idempotently at start-up and by `flas
 portal sync-roles`; super-admins grant and revoke them in FAB's role screens."""
 BASE_ROLE = "P 基础"
 BASE_GRANTS = {"PasswordView": "*", "AttachmentView": "*", "MeApi": "*", "ExportJobView": "*",
-               "ExportJobApi": "*", "RegionApi": ["can_get", "can_info"]}
+               "ExportJobApi": "*", "RegionApi": ["can_get", "can_info"],
+               "AnnouncementApi": ["can_get", "can_info"]}
 
 
 def role_table(modules):

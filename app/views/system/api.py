@@ -1,4 +1,5 @@
-"""REST resources of the platform (SPEC §X): me/password, region, organization."""
+"""REST resources of the platform (SPEC §X): me/password, region, organization, and the
+super-admin's audit_log (read only), system_parameter and announcement (read by all)."""
 from flask import g, request
 from flask_appbuilder import ModelRestApi
 from flask_appbuilder.api import BaseApi, expose
@@ -6,11 +7,14 @@ from app.views.shared.api import safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_jwt_extended import jwt_required
 
+from app.errors import InvalidError
 from app.i18n import _
-from app.models.core import Organization, Region
+from app.models.audit import AuditLog
+from app.models.core import Announcement, Organization, Region, SystemParameter
 from app.security import password_problem
-from app.services import accounts
-from app.views.shared.api import ScopedApiMixin
+from app.services import accounts, audit
+from app.services.parameters import validate as validate_parameter
+from app.views.shared.api import RestWritesMixin, ScopedApiMixin
 
 
 class MeApi(BaseApi):
@@ -49,3 +53,46 @@ class OrganizationApi(ScopedApiMixin, ModelRestApi):
     edit_columns = ["name", "category", "grade", "phone", "address", "uscc", "licence_no"]
     search_columns = ["name", "unit_code", "org_type"]
     base_permissions = ["can_get", "can_info", "can_put"]
+
+
+class AuditLogApi(ModelRestApi):
+    """审计日志, read only (the table is append-only); the super-admin's."""
+    resource_name = "audit_log"
+    datamodel = SQLAInterface(AuditLog)
+    allow_browser_login = False
+    list_columns = show_columns = ["id", "created_at", "username", "organization_name", "action",
+                                   "object_type", "object_id", "transition", "from_state",
+                                   "to_state", "comment", "ip"]
+    search_columns = ["username", "action", "object_type", "object_id", "created_at"]
+    base_order = ("id", "desc")
+    base_permissions = ["can_get", "can_info"]
+
+
+class SystemParameterApi(RestWritesMixin, ModelRestApi):
+    """系统参数: read and change a value, checked as on the screen; the super-admin's."""
+    resource_name = "system_parameter"
+    datamodel = SQLAInterface(SystemParameter)
+    allow_browser_login = False
+    list_columns = show_columns = ["id", "key", "label", "value", "value_type", "description",
+                                   "updated_at"]
+    edit_columns = ["value"]
+    base_permissions = ["can_get", "can_info", "can_put"]
+
+    def pre_update(self, item):
+        problem = validate_parameter(item.key, item.value or "")
+        if problem:
+            raise InvalidError(problem, fields={"value": [problem]})
+        item.value = item.value.strip()
+
+    def post_update(self, item):
+        audit.log(g.user, "parameter_change", obj=item, comment=f"{item.key}={item.value}")
+        g.pop("_parameters", None)
+
+
+class AnnouncementApi(ScopedApiMixin, ModelRestApi):
+    """通知公告: every signed-in user reads; the super-admin writes."""
+    resource_name = "announcement"
+    datamodel = SQLAInterface(Announcement)
+    list_columns = show_columns = ["id", "title", "content", "published_on", "active"]
+    add_columns = edit_columns = ["title", "content", "published_on", "active"]
+    base_order = ("published_on", "desc")
