@@ -78,14 +78,19 @@ CELERY_TIMEZONE = BABEL_DEFAULT_TIMEZONE      # schedules are China time
 JOB_SCHEDULE = {}
 EXPORT_KEEP_DAYS = int(os.environ.get("EXPORT_KEEP_DAYS", "7"))   # export files kept this long
 
-# Login rate limit per client address, shared by the login page (POST) and the JWT login
-# /api/v1/security/login (Flask-Limiter); the per-account lock-out is in the database.
-# Counters in RATELIMIT_STORAGE_URI, else REDIS_URL, else the application database
-# (portal-db://, table rate_limit_counter, app/services/rate_limit_storage.py): either way shared
-# by every process (docs/production.md). Fixed window (Flask-Limiter's default strategy), the
-# only one portal-db:// implements.
+# Login rate limits, shared by the login page (POST) and the JWT login /api/v1/security/login
+# (Flask-Limiter), two counters (docs/production.md): per login name, a brake on guessing one
+# account's password from many addresses; per client address, a ceiling that a hospital or a
+# bureau behind one NAT/VPN address does not reach at the start of a working day. Empty: no
+# limit. The per-account lock-out (系统参数) is in the database. Registration pages (public)
+# are limited per address. Counters in RATELIMIT_STORAGE_URI, else REDIS_URL, else the
+# application database (portal-db://, table rate_limit_counter,
+# app/services/rate_limit_storage.py): either way shared by every process. Fixed window
+# (Flask-Limiter's default strategy), the only one portal-db:// implements.
 RATELIMIT_ENABLED = True
-LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+LOGIN_RATE_LIMIT_ACCOUNT = os.environ.get("LOGIN_RATE_LIMIT_ACCOUNT", "10 per minute")
+LOGIN_RATE_LIMIT_ADDRESS = os.environ.get("LOGIN_RATE_LIMIT_ADDRESS", "300 per minute")
+REGISTER_RATE_LIMIT = os.environ.get("REGISTER_RATE_LIMIT", "30 per hour")
 RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or REDIS_URL or "portal-db://"
 RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True   # storage unreachable: count per process meanwhile
 RATELIMIT_KEY_PREFIX = "portal"

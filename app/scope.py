@@ -98,6 +98,8 @@ def scoped_get(model, pk, user):
         pk = int(pk)
     except (TypeError, ValueError):
         raise NotFound()
+    if not -2 ** 31 <= pk < 2 ** 31:   # ids are 32-bit: a larger one (a JSON body's) is missing
+        raise NotFound()
     obj = db.session.execute(
         scoped_query(model, user).where(model.id == pk)).scalar_one_or_none()
     if obj is None:

@@ -1,7 +1,11 @@
 """Authentication and accounts (SPEC P3): captcha login, lock-out, forced password
-change, JWT login guard, idle timeout. One `authenticate` serves the web and the API."""
+change, JWT login guard, idle timeout, the credential stamp that ends sessions and tokens, the
+login and registration rate limits. One `authenticate` serves the web and the API."""
 import datetime as dt
+import hashlib
 import ipaddress
+import logging
+import math
 import re
 import time
 
@@ -17,7 +21,9 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.security import check_password_hash
 from wtforms import StringField
 
+from app.errors import InvalidError
 from app.extensions import db, limiter
+from app.views.shared.api_permissions import api_allows
 from app.i18n import _, _l
 from app.models.core import User, utcnow
 from app.services import captcha
@@ -25,6 +31,8 @@ from app.services.audit import record
 from app.services.parameters import param
 
 PASSWORD_CHANGE_REQUIRED = "password_change_required"
+SESSION_ENDED = "session_ended"
+log = logging.getLogger(__name__)
 
 
 def captcha_enabled():
@@ -48,15 +56,15 @@ def password_problem(user, old_password, new_password, confirm=None):
     return None
 
 
-def login_rate_limit():
-    """LOGIN_RATE_LIMIT, e.g. "10 per minute"; empty: no limit."""
-    return current_app.config.get("LOGIN_RATE_LIMIT") or ""
+def _setting(name):
+    """A rate limit setting in `limits` notation, e.g. "10 per minute"; empty: no limit."""
+    return lambda: current_app.config.get(name) or ""
 
 
-def login_rate_exempt():
+def rate_limits_exempt():
     """A TESTING app is not limited (the suite logs in hundreds of times a minute from one
-    address) unless a test asks for it with LOGIN_RATE_LIMIT_IN_TESTS."""
-    return current_app.testing and not current_app.config.get("LOGIN_RATE_LIMIT_IN_TESTS")
+    address) unless a test asks for it with RATE_LIMITS_IN_TESTS."""
+    return current_app.testing and not current_app.config.get("RATE_LIMITS_IN_TESTS")
 
 
 def _retry_after(limit):
@@ -66,6 +74,13 @@ def _retry_after(limit):
 def _login_page_refused(limit):
     flash(_("登录尝试过于频繁，请稍后再试"), "danger")
     resp = make_response(current_app.appbuilder.sm.auth_view.login_page(), 429)
+    resp.headers["Retry-After"] = _retry_after(limit)
+    return resp
+
+
+def _registration_refused(limit):
+    from app.views.shared.errors import error_page
+    resp = make_response(error_page(429, _("注册尝试过于频繁，请稍后再试")))
     resp.headers["Retry-After"] = _retry_after(limit)
     return resp
 
@@ -91,12 +106,68 @@ def login_client_address():
     return peer or "127.0.0.1"
 
 
+def login_account_key():
+    """The login name the attempt was for (the form's or the JSON's `username`), hashed: a
+    bounded key, and a password typed into the name field is not stored."""
+    data = request.get_json(silent=True) if request.is_json else request.form
+    name = data.get("username") if isinstance(data, dict) else ""   # form: a MultiDict
+    return "account-" + _digest(str(name or "").strip())
+
+
+def _digest(text):
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 def login_limit(on_breach):
-    """One counter per client address for both logins (the page's POST and the JWT login),
-    in the limiter's storage (RATELIMIT_STORAGE_URI): alternating does not double it."""
-    return limiter.shared_limit(login_rate_limit, scope="login", methods=["POST"],
-                                key_func=login_client_address, exempt_when=login_rate_exempt,
-                                on_breach=on_breach)
+    """Two counters for both logins (the page's POST and the JWT login share them, so
+    alternating does not double either), in the limiter's storage (RATELIMIT_STORAGE_URI):
+    per login name (LOGIN_RATE_LIMIT_ACCOUNT, a brake on guessing one account's password
+    from many addresses) and per client address (LOGIN_RATE_LIMIT_ADDRESS, a ceiling high
+    enough for a hospital or bureau behind one NAT address, a brake on spraying many names)."""
+    per_account = limiter.shared_limit(
+        _setting("LOGIN_RATE_LIMIT_ACCOUNT"), scope="login-account", methods=["POST"],
+        key_func=login_account_key, exempt_when=rate_limits_exempt, on_breach=on_breach)
+    per_address = limiter.shared_limit(
+        _setting("LOGIN_RATE_LIMIT_ADDRESS"), scope="login", methods=["POST"],
+        key_func=login_client_address, exempt_when=rate_limits_exempt, on_breach=on_breach)
+    return lambda view: per_address(per_account(view))
+
+
+def registration_limit(view):
+    """A public registration page's POST: REGISTER_RATE_LIMIT per client address, one
+    counter for every module's registration page; past it a Chinese 429 page."""
+    return limiter.shared_limit(
+        _setting("REGISTER_RATE_LIMIT"), scope="register", methods=["POST"],
+        key_func=login_client_address, exempt_when=rate_limits_exempt,
+        on_breach=_registration_refused)(view)
+
+
+def require_captcha(answer, input_errors=None):
+    """A public form (registration) checks its captcha first, as the login does, before any
+    rule looks up login names or institutions: a wrong answer is a 422 on the captcha field
+    (with the form's own input problems, `input_errors`) and tells nothing about which names
+    exist."""
+    if captcha_enabled() and not current_app.appbuilder.sm.captcha_passed(answer):
+        message = _("验证码错误或已过期")
+        raise InvalidError(message, fields={**(input_errors or {}), "captcha": message})
+
+
+def start_session(user):
+    """A signed-in web session carrying the account's credential stamp."""
+    login_user(user, remember=False)
+    session["last_seen"] = time.time()
+    session["auth_version"] = user.auth_version
+
+
+def issue_token(user):
+    """A JWT for the API carrying the account's credential stamp (checked in load_user_jwt)."""
+    return create_access_token(identity=str(user.id), fresh=True,
+                               additional_claims={"auth_version": user.auth_version})
+
+
+def _token_refused(_jwt_header, _jwt_data):
+    return jsonify(message=_("登录已失效（密码已修改、重置或账号已停用），请重新登录"),
+                   code=SESSION_ENDED), 401
 
 
 class CaptchaLoginForm(LoginForm_db):
@@ -121,8 +192,7 @@ class PortalAuthDBView(AuthDBView):
             if user is None:
                 flash(error, "warning")
                 return redirect(self.appbuilder.get_url_for_login)
-            login_user(user, remember=False)
-            session["last_seen"] = time.time()
+            start_session(user)
             if user.must_change_password:
                 return redirect(url_for("PasswordView.change"))
             return redirect(self.appbuilder.get_url_for_index)
@@ -165,11 +235,9 @@ class PortalSecurityApi(SecurityApi):
         if user is None:
             return self.response(401, message=error)
         if user.must_change_password:
-            token = create_access_token(identity=str(user.id), fresh=True)
             return jsonify(message=_("首次登录或密码已重置，请先修改密码"),
-                           code=PASSWORD_CHANGE_REQUIRED, access_token=token), 403
-        return self.response(200, access_token=create_access_token(identity=str(user.id),
-                                                                    fresh=True))
+                           code=PASSWORD_CHANGE_REQUIRED, access_token=issue_token(user)), 403
+        return self.response(200, access_token=issue_token(user))
 
 
 class ChangeOwnPasswordView(ResetMyPasswordView):
@@ -207,15 +275,11 @@ class PortalSecurityManager(SecurityManager):
             check_password_hash(current_app.config["AUTH_DB_FAKE_PASSWORD_HASH_CHECK"], "x")
             record(None, "login_failed", username=username, comment=_("账号不存在"))
             db.session.commit()
-            return None, _("登录名或密码错误")
-        if not user.active:
-            record(user, "login_failed", obj=user, comment=_("账号已停用"))
-            db.session.commit()
-            return None, _("账号已停用，请联系管理员")
+            return None, unknown_login_answer(username)
         if user.is_locked:
             record(user, "login_failed", obj=user, comment=_("账号已锁定"))
             db.session.commit()
-            return None, self.locked_message(user)
+            return None, locked_message((user.locked_until - utcnow()).total_seconds())
         if not password or not user.password or not check_password_hash(user.password, password):
             user.fail_login_count = (user.fail_login_count or 0) + 1
             message = _("登录名或密码错误")
@@ -223,10 +287,15 @@ class PortalSecurityManager(SecurityManager):
                 user.locked_until = utcnow() + dt.timedelta(minutes=param("lockout_minutes"))
                 user.fail_login_count = 0
                 record(user, "login_locked", obj=user)
-                message = self.locked_message(user)
+                message = locked_message(param("lockout_minutes") * 60)
             record(user, "login_failed", obj=user, comment=_("密码错误"))
             db.session.commit()
             return None, message
+        # Only who knows the password learns that the account is disabled.
+        if not user.active:
+            record(user, "login_failed", obj=user, comment=_("账号已停用"))
+            db.session.commit()
+            return None, _("账号已停用，请联系管理员")
         user.fail_login_count = 0
         user.locked_until = None
         user.login_count = (user.login_count or 0) + 1
@@ -235,16 +304,23 @@ class PortalSecurityManager(SecurityManager):
         db.session.commit()
         return user, None
 
-    def locked_message(self, user):
-        minutes = max(1, int((user.locked_until - utcnow()).total_seconds() // 60) + 1)
-        return _("连续登录失败次数过多，账号已锁定，请%(m)s分钟后再试", m=minutes)
-
     def auth_user_db(self, username, password):
         return self.authenticate(username, password)[0]
 
+    def create_jwt_manager(self, app):
+        manager = super().create_jwt_manager(app)
+        manager.user_lookup_error_loader(_token_refused)
+        return manager
+
     def load_user_jwt(self, _jwt_header, jwt_data):
+        """The token's account, when still active and the token carries its current
+        credential stamp; else None (401 登录已失效)."""
         user = super().load_user_jwt(_jwt_header, jwt_data)
-        return user if user is not None and user.is_active else None
+        if user is None or not user.is_active \
+                or jwt_data.get("auth_version") != user.auth_version:
+            g.pop("user", None)
+            return None
+        return user
 
     def exist_permission_on_roles(self, view_name, permission_name, role_ids):
         """FAB asks once per menu entry and button (~26 queries a page); load the roles'
@@ -264,25 +340,70 @@ class PortalSecurityManager(SecurityManager):
                 .join(link, link.c.permission_view_id == PermissionView.id)
                 .where(link.c.role_id.in_(key))).all()
             cache[key] = set(rows)
-        return (view_name, permission_name) in cache[key]
+        mirrored = api_allows(view_name, permission_name, cache[key])
+        return (view_name, permission_name) in cache[key] if mirrored is None else mirrored
 
     def reset_to_initial(self, user, actor):
-        """Reset → initial password and forced change (SPEC P3)."""
+        """Reset → initial password and forced change (SPEC P3); the account's sessions
+        and tokens end."""
         user.password = self._hash(param("initial_password"))
         user.must_change_password = True
         user.fail_login_count = 0
         user.locked_until = None
+        self.end_sessions(user)
         record(actor, "password_reset", obj=user, comment=user.username)
 
     def set_password(self, user, new_password):
+        """A new password; every session and token issued before it ends (also the one of
+        the forced change that asked for it)."""
         user.password = self._hash(new_password)
         user.must_change_password = False
         user.password_changed_at = utcnow()
+        self.end_sessions(user)
+
+    @staticmethod
+    def end_sessions(user):
+        """Every web session and JWT issued to `user` so far stops working (they carry the
+        credential stamp they were issued under): password changed or reset, account
+        disabled. The caller commits."""
+        user.auth_version = (user.auth_version or 0) + 1
 
     @staticmethod
     def _hash(password):
         from werkzeug.security import generate_password_hash
         return generate_password_hash(password)
+
+
+def locked_message(seconds_left):
+    minutes = max(1, math.ceil(seconds_left / 60))
+    return _("连续登录失败次数过多，账号已锁定，请%(m)s分钟后再试", m=minutes)
+
+
+# An unknown name's failures are forgotten after a day (an account's are kept until a login
+# succeeds); the counters are bounded by the login rate limits.
+UNKNOWN_FAILURES_KEPT = 24 * 3600
+
+
+def unknown_login_answer(username):
+    """What a failed login for an unknown name answers: exactly what an existing account
+    answers to a wrong password, including the lock-out after 登录失败锁定次数 attempts for
+    锁定时长 minutes, so that the answers do not tell which login names exist. The counts are
+    kept in the rate limiter's storage under the hashed name; should it be unreachable the
+    answer is the plain wrong-password one."""
+    prefix = f"{current_app.config.get('RATELIMIT_KEY_PREFIX') or ''}/unknown-login/"
+    storage, name = limiter.storage, prefix + _digest(username)
+    failures, locked = name + "/failures", name + "/locked"
+    try:
+        if storage.get(locked):
+            return locked_message(storage.get_expiry(locked) - time.time())
+        if storage.incr(failures, UNKNOWN_FAILURES_KEPT) < param("lockout_threshold"):
+            return _("登录名或密码错误")
+        storage.clear(failures)
+        storage.incr(locked, param("lockout_minutes") * 60)
+        return locked_message(param("lockout_minutes") * 60)
+    except Exception:     # noqa: BLE001  (Redis or the database unreachable: logins go on)
+        log.exception("unknown login counter unavailable")
+        return _("登录名或密码错误")
 
 
 # Endpoints reachable while a password change is pending.
@@ -337,8 +458,7 @@ def client_certificate_login():
     user.last_login = utcnow()
     record(user, "login", obj=user, comment=_("证书登录"))
     db.session.commit()
-    login_user(user, remember=False)
-    session["last_seen"] = time.time()
+    start_session(user)
     return None
 
 
@@ -350,6 +470,9 @@ def install_request_guards(app):
     def idle_timeout_and_forced_change():
         if request.endpoint in ("static", "appbuilder.static"):
             return None
+        ended = _session_ended()
+        if ended is not None:
+            return ended
         if request.path.startswith("/api/"):
             return _api_guard()
         if not current_user.is_authenticated:
@@ -365,6 +488,21 @@ def install_request_guards(app):
             flash(_("首次登录或密码已重置，请先修改密码"), "warning")
             return redirect(url_for("PasswordView.change"))
         return None
+
+
+def _session_ended():
+    """A web session issued under another credential stamp (the password was changed or
+    reset, the account disabled since) is logged out: the pages go to the login page with the
+    reason, the API (a browser session calling it) answers 401."""
+    if not current_user.is_authenticated \
+            or session.get("auth_version") == current_user.auth_version:
+        return None
+    logout_user()
+    session.clear()
+    if request.path.startswith("/api/"):
+        return _token_refused(None, None)
+    flash(_("登录已失效（密码已修改、重置或账号已停用），请重新登录"), "warning")
+    return redirect(url_for("PortalAuthDBView.login"))
 
 
 def _api_guard():

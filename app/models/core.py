@@ -149,6 +149,9 @@ class User(ScopedMixin, FabUser):
     must_change_password = Column(Boolean, default=False, nullable=False)
     locked_until = Column(DateTime)
     password_changed_at = Column(DateTime)
+    # Credential stamp: one more on every password change, reset and disable. A web session
+    # and a JWT carry the value they were issued under and stop working once it differs.
+    auth_version = Column(Integer, default=0, server_default="0", nullable=False)
     # Subject of a client certificate passed by a trusted proxy (SPEC W1, off by default).
     cert_subject = Column(String(256), unique=True, index=True)
     # 医疗机构信息维护: the role a self-registered account asked for (SPEC M1).

@@ -324,6 +324,8 @@ def manage_account(actor, user, action):
         if action not in ("disable", "enable"):
             raise KeyError(action)
         user.active = action == "enable"
+        if not user.active:
+            appbuilder.sm.end_sessions(user)     # enabled again, old sessions stay ended
         record(actor, "user_" + action, obj=user, comment=user.username)
         return _("账号已启用") if user.active else _("账号已停用")
     return _command(work)

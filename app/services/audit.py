@@ -15,8 +15,9 @@ def record(user, action, obj=None, object_type=None, transition=None, from_state
            to_state=None, comment=None, username=None):
     """Add an audit row to the current transaction (the caller commits)."""
     org = getattr(user, "organization", None) if user is not None else None
-    row = AuditLog(
-        user_id=getattr(user, "id", None), username=username or getattr(user, "username", None),
+    username = username or getattr(user, "username", None)
+    row = AuditLog(   # a login name typed at the login form may be longer than any account's
+        user_id=getattr(user, "id", None), username=username[:128] if username else None,
         organization_id=getattr(org, "id", None), organization_name=getattr(org, "name", None),
         action=action, object_type=object_type or (obj.__tablename__ if obj is not None else None),
         object_id=getattr(obj, "id", None), transition=transition, from_state=from_state,

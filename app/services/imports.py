@@ -8,7 +8,9 @@ on the "填写说明" sheet, so there is no example row the parser could mistake
 No Flask here (the import command `import_rows` reaches the database lazily): used from
 views, CLI commands and background jobs alike.
 """
+import os
 import re
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -21,6 +23,13 @@ TYPE_LABELS = {"text": "文本", "int": "整数", "decimal": "数字（最多两
 HELP_SHEET = "填写说明"
 _TRUE, _FALSE = {"是", "y", "yes", "1", "true", "t"}, {"否", "n", "no", "0", "false", "f"}
 _CENT = Decimal("0.01")
+# Limits checked before any row is read, so that a small file declaring a huge sheet (16,384
+# columns × 20,000 empty rows fit in 48 KB) cannot hold a worker: blank rows and columns
+# count, data rows have their own limit (read_rows' max_rows).
+MAX_FILE_BYTES = 10 * 1024 * 1024        # the workbook as uploaded
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024   # its parts once unzipped
+MAX_SHEET_ROWS = 20_000
+MAX_SHEET_COLUMNS = 100
 
 
 @dataclass(frozen=True)
@@ -168,21 +177,63 @@ def _convert(c: ImportColumn, v):
     return s
 
 
+def _refuse(message):
+    raise ImportRejected([RowError(0, "", message)])
+
+
+def _mb(n):
+    return f"{n / 1024 / 1024:g} MB"
+
+
+def _check_file(fileobj):
+    """The file's size and its unzipped size, before openpyxl parses anything."""
+    if isinstance(fileobj, (str, os.PathLike)):
+        size = os.path.getsize(fileobj)
+    else:
+        start = fileobj.tell()
+        size = fileobj.seek(0, os.SEEK_END) - start
+        fileobj.seek(start)
+    if size > MAX_FILE_BYTES:
+        _refuse(f"文件过大：不能超过 {_mb(MAX_FILE_BYTES)}，请分批导入")
+    try:
+        with zipfile.ZipFile(fileobj) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        unpacked = 0      # not a zip: _open_sheet says so
+    finally:
+        if not isinstance(fileobj, (str, os.PathLike)):
+            fileobj.seek(start)
+    if unpacked > MAX_UNPACKED_BYTES:
+        _refuse(f"文件过大：解压后超过 {_mb(MAX_UNPACKED_BYTES)}，请删除多余内容或分批导入")
+
+
+def _too_large():
+    _refuse(f"文件过大：工作表最多 {MAX_SHEET_ROWS} 行、{MAX_SHEET_COLUMNS} 列（空行、空列也计算在内），"
+            "请删除多余的行列或分批导入")
+
+
 def _open_sheet(fileobj):
     import openpyxl  # lazy: only the upload path needs it
 
+    _check_file(fileobj)
     try:
         wb = openpyxl.load_workbook(fileobj, read_only=True, data_only=True)
         sheets = [ws for ws in wb.worksheets if ws.title != HELP_SHEET]
-        return wb, sheets[0]  # data sheet = first one that is not the instructions
+        ws = sheets[0]  # data sheet = first one that is not the instructions
     except Exception:  # zip / xml / format errors: all mean "not a usable xlsx"
         raise ImportRejected([RowError(0, "", "文件不是有效的 Excel（.xlsx）文件")]) from None
+    if (ws.max_row or 0) > MAX_SHEET_ROWS or (ws.max_column or 0) > MAX_SHEET_COLUMNS:
+        wb.close()
+        _too_large()   # the sheet's declared dimensions: refused before a row is read
+    return wb, ws
 
 
 def read_rows(fileobj, columns, max_rows: int = 10000, row_check=None) -> list[dict]:
     wb, ws = _open_sheet(fileobj)
     try:  # read-only workbooks keep the file open until closed
-        return _read(ws.iter_rows(values_only=True), columns, max_rows, row_check)
+        # a sheet that declares no dimensions is read no wider than the limit
+        rows = ws.iter_rows(values_only=True, max_col=ws.max_column or MAX_SHEET_COLUMNS)
+        return _read(rows, columns, max_rows, row_check)
     finally:
         wb.close()
 
@@ -207,10 +258,13 @@ def _read(rows, columns, max_rows, row_check) -> list[dict]:
 
     result, seen = [], {c.key: {} for c in columns if c.unique}
     for rownum, raw in enumerate(rows, start=2):
+        if rownum > MAX_SHEET_ROWS:   # a sheet without dimensions: stop while streaming
+            _too_large()
+        raw = raw or ()
+        if raw.count(None) == len(raw) or all(_text(v) == "" for v in raw):
+            continue  # completely empty rows (incl. formatted-but-blank ones) are ignored
         cells = {c.key: (raw[index[c.key]] if c.key in index and index[c.key] < len(raw) else None)
                  for c in columns}
-        if all(_text(v) == "" for v in raw or ()):
-            continue  # completely empty rows (incl. formatted-but-blank ones) are ignored
         if len(result) >= max_rows:
             raise ImportRejected([RowError(0, "", f"数据超过 {max_rows} 行的上限，请分批导入")])
         row, row_errors = {"_row": rownum}, []

@@ -1,15 +1,23 @@
 """Declared state machines and the one way to move a record between states (SPEC P8).
 
 A workflow declares its transitions with @transition; `apply` and `apply_batch` are the
-only entry points. Order of checks (DESIGN §3): scoped load (404) → role (403) → source
-state (409) → guards (409 with reasons) → side effect → conditional UPDATE on the expected
-state (0 rows → 409 状态已变更) → audit → commit."""
+only entry points. Order of checks (DESIGN §3): scoped load (404) → lock → role (403) →
+source state (409) → guards (409 with reasons) → side effect → conditional UPDATE on the
+expected state (0 rows → 409 状态已变更) → audit → commit.
+
+The lock: a guard may read other rows (every hospital approved before the city submits; the
+city report still open before a hospital is reviewed again). Two transitions that each read
+what the other writes would both pass on their own snapshot (write skew). So the rows a
+flow's guards depend on — its `lock_parents`, top-down — and then the record itself are
+locked (SELECT … FOR UPDATE) and read again before the state and the guards are checked: the
+two sides of such a pair take the same parent's lock and run one after the other, and the
+later one sees what the first one did."""
 import contextlib
 import contextvars
 from dataclasses import dataclass
 from typing import Callable
 
-from sqlalchemy import event, inspect, update
+from sqlalchemy import event, inspect, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -112,6 +120,13 @@ class Workflow:
                     del cls.transitions[name]
 
     @classmethod
+    def lock_parents(cls, obj):
+        """The records above `obj` whose state or figures this flow's guards read (a hospital
+        report's city report), nearest last; None entries are skipped. The transitions of the
+        parent that read `obj`'s rows lock the parent itself, so the two serialize."""
+        return ()
+
+    @classmethod
     def state_label(cls, state):
         return str(cls.state_labels.get(state, state))
 
@@ -165,14 +180,18 @@ RETRYABLE = {"40P01", "40001"}   # PostgreSQL: deadlock detected, serialization 
 ATTEMPTS = 3
 
 
-def _transaction(work, recheck):
-    """Run `work()` and commit; roll back on any error. A transaction PostgreSQL chose as a
-    deadlock victim (two batches taking the same summary rows in opposite orders) runs again
-    after `recheck()`, which raises the refusal if the winner has moved the rows meanwhile."""
+def _transaction(check, work):
+    """`check()` locks and checks, `work()` writes; then commit. A refusal from `check` is
+    raised as it is: the engine wrote nothing, the caller's session stays as it was (its
+    handler rolls back). Any error after that rolls back. A transaction PostgreSQL chose as
+    a deadlock victim (two batches taking the same summary rows in opposite orders) runs
+    again: `check` locks and checks afresh, so it refuses if the winner has moved the rows
+    meanwhile."""
     for attempt in range(ATTEMPTS):
+        checked = False
         try:
-            if attempt:
-                recheck()
+            check()
+            checked = True
             work()
             db.session.commit()
             return
@@ -182,21 +201,81 @@ def _transaction(work, recheck):
                 continue
             raise
         except Exception:
-            db.session.rollback()
+            if checked:
+                db.session.rollback()
             raise
+
+
+def lock(rows):
+    """Lock `rows` (ORM objects, any models) until the transaction ends and read them again
+    (pending changes are flushed first). One fixed order — by table name, then id — so that
+    two transactions locking overlapping rows never wait on each other in a circle. On
+    PostgreSQL it is SELECT … FOR UPDATE; SQLite has one writer at a time, so there the
+    transaction takes that write lock (an UPDATE of no row) and reads after it."""
+    by_model = {}
+    for row in rows:
+        if row is not None and row.id is not None:
+            by_model.setdefault(type(row), set()).add(row.id)
+    if not by_model:
+        return
+    if db.session.get_bind().dialect.name == "sqlite":
+        name = min(m.__table__.name for m in by_model)
+        db.session.execute(text(f'UPDATE "{name}" SET id = id WHERE 0'))
+    for model in sorted(by_model, key=lambda m: m.__table__.name):
+        db.session.execute(
+            select(model).where(model.id.in_(sorted(by_model[model]))).order_by(model.id)
+            .with_for_update(of=model).execution_options(populate_existing=True)).scalars().all()
+
+
+def _lock_for(flow, objs):
+    """The parents the flow's guards read, farthest first, then the records; every other
+    workflow row already loaded is read again when next used (the guards see fresh states)."""
+    levels = {}
+    for obj in objs:
+        parents = [p for p in flow.lock_parents(obj) if p is not None]
+        for depth, parent in enumerate(reversed(parents), 1):
+            levels.setdefault(depth, []).append(parent)
+    locked = set()
+    for depth in sorted(levels, reverse=True):
+        lock(levels[depth])
+        locked.update(map(id, levels[depth]))
+    lock(objs)
+    locked.update(map(id, objs))
+    for other in list(db.session.identity_map.values()):
+        if type(other) in _GUARDED and id(other) not in locked \
+                and not db.session.is_modified(other):
+            db.session.expire(other)
+
+
+def _moved(flow, obj, seen):
+    """The row's state changed while this transaction waited for its lock (or since the
+    caller loaded it): the caller decided on what is no longer there."""
+    if getattr(obj, flow.state_field) != seen:
+        return Refusal(_("状态已变更，请刷新后重试"))
+    return None
+
+
+def _refusal(flow, t, obj, user, seen):
+    """Under the lock: 403 for who may not act at all, then 状态已变更 when the row moved
+    meanwhile, then the state and the guards on what the database holds now."""
+    refusal = t.refusal(obj, user, flow)
+    if refusal is not None and refusal.status == 403:
+        return refusal
+    return _moved(flow, obj, seen) or refusal
 
 
 def apply(flow, obj_or_pk, name, user, data=None):
     data = data or {}
     t = flow.get(name)
     obj = obj_or_pk if isinstance(obj_or_pk, flow.model) else scoped_get(flow.model, obj_or_pk, user)
+    seen = getattr(obj, flow.state_field)
 
     def check():
-        refusal = t.refusal(obj, user, flow)
+        _lock_for(flow, [obj])
+        refusal = _refusal(flow, t, obj, user, seen)
         if refusal is not None:
             raise refusal
-    check()
-    _transaction(lambda: _fire(flow, t, obj, user, data), check)
+    _transaction(check, lambda: _fire(flow, t, obj, user, data))
     return obj
 
 
@@ -204,14 +283,18 @@ def apply_system(flow, obj, name, comment=None):
     """A transition the system fires (a timer, not a person): state check, effect,
     conditional update and audit as for `apply`, with no user; the audit says 系统."""
     t = flow.get(name)
+    seen = getattr(obj, flow.state_field)
 
     def check():
+        _lock_for(flow, [obj])
         state = getattr(obj, flow.state_field)
         if not t.system or state not in t.source:
             raise Refusal(_("当前状态为“%(state)s”，不能%(action)s",
                             state=flow.state_label(state), action=t.label))
-    check()
-    _transaction(lambda: _fire(flow, t, obj, None, {"comment": comment}), check)
+        refusal = _moved(flow, obj, seen)
+        if refusal is not None:
+            raise refusal
+    _transaction(check, lambda: _fire(flow, t, obj, None, {"comment": comment}))
     return obj
 
 
@@ -219,7 +302,9 @@ def cascade(flow, objs, name, user=None, comment=None):
     """A declared system transition fired on other rows inside the current transaction — the
     cascade of another transition's effect or of a command (归档 archives the staff, a new
     name sends staff back to 待提交). Rows not in one of its source states are left alone; the
-    caller commits. Returns how many rows moved."""
+    caller commits. Returns how many rows moved. The rows are not read again here: the
+    caller's guards judged them as loaded, and the conditional UPDATE refuses (状态已变更)
+    a row another transaction has moved since."""
     t = flow.get(name)
     assert t.system, f"{flow.__name__}.{name} must be declared system=True to cascade"
     moved = 0
@@ -237,11 +322,13 @@ def apply_batch(flow, pks, name, user, data=None):
     if not pks:
         raise Refusal(_("请至少选择一条记录"), status=422)
     objs = [scoped_get(flow.model, pk, user) for pk in dict.fromkeys(pks)]
+    seen = [getattr(obj, flow.state_field) for obj in objs]
 
     def check():
+        _lock_for(flow, objs)
         ineligible = []
-        for obj in objs:
-            refusal = t.refusal(obj, user, flow)
+        for obj, was in zip(objs, seen):
+            refusal = _refusal(flow, t, obj, user, was)
             if refusal is not None:
                 ineligible.append({"id": obj.id, "state": getattr(obj, flow.state_field),
                                    "state_label": flow.state_label(getattr(obj, flow.state_field)),
@@ -255,8 +342,7 @@ def apply_batch(flow, pks, name, user, data=None):
     def work():
         for obj in objs:
             _fire(flow, t, obj, user, data)
-    check()
-    _transaction(work, check)
+    _transaction(check, work)
     return objs
 
 

@@ -80,6 +80,11 @@ class IvdHospitalReportFlow(Workflow):
     object_type = "ivd_hospital_report"
     state_labels = HOSPITAL_STATE_LABELS
 
+    @classmethod
+    def lock_parents(cls, report):
+        """The city report: its 提交 needs every hospital approved, a review needs it open."""
+        return [queries.area_report(report.project_id, report.city_code)]
+
     @transition(source={H.UNSUBMITTED, H.REJECTED}, target=H.SUBMITTED, roles={HOSPITAL},
                 guards=[own_hospital, filling_open, ready_to_submit], label=_l("提交"),
                 form="submit_form", style="primary")
@@ -182,6 +187,14 @@ class IvdAreaReportFlow(Workflow):
     model = IvdAreaReport
     object_type = "ivd_area_report"
     state_labels = AREA_STATE_LABELS
+
+    @classmethod
+    def lock_parents(cls, report):
+        """A city report's province report: its 提交 needs every city approved, a review of
+        a city needs it open."""
+        if report.level != "city":
+            return []
+        return [queries.area_report(report.project_id, report.province_code)]
 
     @transition(source=set(OPEN), target=A.SUBMITTED, roles={REVIEWER},
                 guards=[own_area, area_deadline, everything_below_approved, stamped_summary],

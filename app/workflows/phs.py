@@ -115,6 +115,13 @@ class PhsReportFlow(ReportingFlow):
     def subordinates_of(cls, org):
         return queries.subordinates_of(org)
 
+    @classmethod
+    def lock_parents(cls, report):
+        """The superior's report: its 确认并上报 needs every report below 通过 (or reported),
+        and a unit's 上报 or a review below needs it still open."""
+        superior = queries.superior_of(report.organization)
+        return [queries.report_of(superior, report.task, create=False)] if superior else []
+
     @transition(source={S.DRAFT, S.RETURNED}, target=S.SUBMITTED, roles={UNIT},
                 guards=[own_unit, unit_report, has_superior, county_open, everything_complete],
                 label=_l("上报"), style="primary")

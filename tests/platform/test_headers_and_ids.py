@@ -77,3 +77,12 @@ def test_the_audit_log_has_no_actions(login_as):
     c = login_as("admin")
     assert c.post("/system/audit/action/delete/1").status_code == 404
     assert c.post("/system/audit/action_post", data={"action": "delete"}).status_code == 404
+
+
+def test_a_login_name_longer_than_any_account_is_refused_not_a_500(app):
+    """The failed login is audited under the typed name: cut to the column, never an overflow
+    (PostgreSQL refused the 300-character name with a 500)."""
+    c = app.test_client()
+    r = c.post("/api/v1/security/login",
+               json={"username": "无" * 300, "password": "x", "provider": "db"})
+    assert r.status_code == 401

@@ -1,7 +1,8 @@
-"""Login rate limiting per client address (issue 8 item 2): the login page's POST and the JWT
-login share one counter; a refusal is 429 with a Chinese message (a flash on the page, JSON on
-the API). The test app is exempt unless LOGIN_RATE_LIMIT_IN_TESTS is set; every test here uses
-its own client address, so counters of other tests never meet.
+"""Login rate limiting (issue 8 item 2, issue 18 item 11): the login page's POST and the JWT
+login share two counters, one per client address and one per login name; a refusal is 429 with
+a Chinese message (a flash on the page, JSON on the API). The public registration pages are
+limited per address (issue 17 item 8). The test app is exempt unless RATE_LIMITS_IN_TESTS is
+set; every test here uses its own client address, so counters of other tests never meet.
 
 Without Redis the counters are rows of rate_limit_counter (portal-db://,
 app/services/rate_limit_storage.py), shared by every process on the database: a second process
@@ -41,8 +42,8 @@ def _empty_counters(app):
 
 @pytest.fixture
 def limited(app, monkeypatch):
-    monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT_IN_TESTS", True)
-    monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "3 per minute")
+    monkeypatch.setitem(app.config, "RATE_LIMITS_IN_TESTS", True)
+    monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT_ADDRESS", "3 per minute")
 
     def client():
         return from_address(app, "10.%d.%d.%d" % tuple(uuid.uuid4().bytes[:3]))
@@ -89,14 +90,16 @@ def test_page_and_api_share_the_counter(limited):
 
 
 def test_empty_limit_switches_it_off(limited, app, monkeypatch):
-    monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "")
+    monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT_ADDRESS", "")
+    monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT_ACCOUNT", "")
     c = limited()
     for _ in range(5):
         assert c.post("/login/", data={"username": "ty_hosp1", "password": "x"}).status_code == 302
 
 
 def test_test_app_is_exempt_by_default(app):
-    assert app.config["RATELIMIT_ENABLED"] and app.config["LOGIN_RATE_LIMIT"]
+    assert app.config["RATELIMIT_ENABLED"] and app.config["LOGIN_RATE_LIMIT_ADDRESS"] \
+        and app.config["LOGIN_RATE_LIMIT_ACCOUNT"] and app.config["REGISTER_RATE_LIMIT"]
     c = from_address(app, "10.255.0.%d" % (uuid.uuid4().int % 250))
     for _ in range(12):
         assert c.post("/login/", data={"username": "nobody", "password": "x"}).status_code == 302
@@ -120,6 +123,69 @@ def test_behind_a_trusted_proxy_the_forwarded_address_counts(limited, app, monke
     assert [other.post("/login/", data={"username": "x", "password": "y"},
                        headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code
             for n in range(4)] == [302, 302, 302, 429]
+
+
+def _random_address():
+    return "10.%d.%d.%d" % tuple(uuid.uuid4().bytes[:3])
+
+
+def test_one_account_is_limited_across_addresses(limited, app, monkeypatch):
+    """Guessing one account's password from many addresses meets the per-account counter;
+    other accounts from the same addresses are not affected."""
+    monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT_ADDRESS", "100 per minute")
+    monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT_ACCOUNT", "3 per minute")
+    clients = [limited() for _ in range(4)]
+    codes = [c.post("/login/", data={"username": "ty_hosp2", "password": "wrong"}).status_code
+             for c in clients[:2]]
+    codes.append(clients[2].post("/api/v1/security/login",
+                                 json={"username": "ty_hosp2", "password": "x"}).status_code)
+    assert codes == [302, 302, 401]
+    r = clients[3].post("/login/", data={"username": "ty_hosp2", "password": PASSWORD})
+    assert r.status_code == 429 and MESSAGE in flashes(r) and int(r.headers["Retry-After"]) >= 1
+    r = clients[3].post("/api/v1/security/login", json={"username": " ty_hosp2 ", "password": "x"})
+    assert r.status_code == 429 and r.json["code"] == "rate_limited"
+    assert clients[3].post("/login/", data={"username": "ty_hosp1",
+                                            "password": PASSWORD}).status_code == 302
+
+
+def test_an_office_behind_one_address_logs_in_at_the_start_of_the_day(app, monkeypatch):
+    """With the default limits, a hospital or bureau behind one NAT address: every colleague
+    logs in (some twice, one mistyping) within the minute without a 429."""
+    from app.models.core import User
+    monkeypatch.setitem(app.config, "RATE_LIMITS_IN_TESTS", True)
+    with app.app_context():
+        names = db.session.execute(select(User.username).where(
+            User.active.is_(True), User.must_change_password.is_(False))
+            .order_by(User.id)).scalars().all()
+    office = from_address(app, _random_address())
+    codes = []
+    for name in names[:30] * 2:
+        codes.append(office.post("/login/", data={"username": name, "password": PASSWORD},
+                                 follow_redirects=False).status_code)
+        office.get("/logout/")
+    codes.append(office.post("/login/", data={"username": names[0],
+                                              "password": "typo"}).status_code)
+    assert len(names) >= 20 and 429 not in codes and set(codes) == {302}
+
+
+def _register_posts(app, address, urls):
+    c = from_address(app, address)
+    return [c.post(url, data={"username": "限流测试"}).status_code for url in urls]
+
+
+def test_registration_pages_are_limited_per_address(limited, app, monkeypatch):
+    monkeypatch.setitem(app.config, "REGISTER_RATE_LIMIT", "2 per minute")
+    address = _random_address()
+    c = from_address(app, address)
+    assert c.get("/injury/register/").status_code == 200        # showing it does not count
+    assert _register_posts(app, address, ["/injury/register/", "/registry/register/"]) \
+        == [422, 422]
+    r = c.post("/registry/register/", data={"username": "限流测试"})
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+    assert "注册尝试过于频繁，请稍后再试" in r.get_data(as_text=True)
+    assert c.post("/injury/register/", data={}).status_code == 429      # one counter for both
+    assert c.get("/injury/register/").status_code == 200
+    assert _register_posts(app, _random_address(), ["/injury/register/"]) == [422]
 
 
 def _environment(**env):
@@ -176,9 +242,10 @@ print(json.dumps([c.post("/login/", data={"username": "nobody", "password": "x"}
 
 def _other_worker(app, address, attempts):
     config = {k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "SECRET_KEY", "INSTANCE_DIR",
-                                         "STORAGE_DIR", "LOGIN_RATE_LIMIT")}
+                                         "STORAGE_DIR", "LOGIN_RATE_LIMIT_ADDRESS",
+                                         "LOGIN_RATE_LIMIT_ACCOUNT")}
     config.update(TESTING=True, CAPTCHA_ENABLED=False, WTF_CSRF_ENABLED=False,
-                  LOGIN_RATE_LIMIT_IN_TESTS=True, RATELIMIT_STORAGE_URI="portal-db://")
+                  RATE_LIMITS_IN_TESTS=True, RATELIMIT_STORAGE_URI="portal-db://")
     out = subprocess.run([sys.executable, "-c", WORKER, json.dumps([config, address, attempts])],
                          cwd=ROOT, env=_environment(), capture_output=True, text=True,
                          timeout=120)

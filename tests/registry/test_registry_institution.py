@@ -154,7 +154,8 @@ def test_two_maintainer_approvals_at_the_same_moment_leave_one_maintainer(app, c
     barrier = threading.Barrier(2)
 
     def both_checked(auth, u):
-        barrier.wait(timeout=10)
+        if db.engine.dialect.name != "sqlite":   # SQLite: the engine checks one writer at a time
+            barrier.wait(timeout=10)
         return None
 
     t = RegistryAuthorizationFlow.get("approve")

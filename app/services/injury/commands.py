@@ -15,7 +15,7 @@ from app.services import accounts, audit, clock, files
 from app.services.attachments import AttachmentError
 from app.services.injury.queries import determination_for, determination_has_declarations
 from app.services.injury.rules import MOBILE_RE, Registration, clean_declaration
-from app.workflows.engine import Refusal, apply_system
+from app.workflows.engine import Refusal, apply_system, lock
 from app.workflows.injury import EDITABLE_STATES, KINDS, InjuryDeclarationFlow
 
 COPIED = ("id_number", "person_name", "employer_name", "employer_id", "injury_type",
@@ -40,6 +40,7 @@ def save(user, kind_code, data, lines=None, declaration=None):
     kind = KINDS.get(kind_code)
     if kind is None:
         raise InvalidError(_("未知的申报类型"))
+    lock([declaration])     # 提交 checks the lines under the same lock: one after the other
     if declaration is not None and declaration.state not in EDITABLE_STATES:
         raise ConflictError(_("当前状态为“%(s)s”，不能修改", s=declaration.state_label))
     det_id = data.get("determination") or (declaration.determination_id if declaration else None)
@@ -100,6 +101,7 @@ def resubmit(user, original):
 
 
 def _editable_materials(declaration):
+    lock([declaration])     # 提交 checks the materials under the same lock
     if declaration.state not in EDITABLE_STATES:
         raise ConflictError(_("已提交的申报不能修改电子材料"))
 

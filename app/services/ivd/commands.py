@@ -16,6 +16,7 @@ from app.services import files
 from app.services.attachments import AttachmentError
 from app.services.audit import record
 from app.services.ivd import rules
+from app.workflows.engine import lock
 
 
 # ---- the report rows ------------------------------------------------------------------------
@@ -84,6 +85,7 @@ def _insert_ignoring_races(stmt):
 
 # ---- 暂存 -----------------------------------------------------------------------------------
 def _check_filling(report):
+    lock([report])      # as 提交 does: its checks of the lines and files see this write or refuse
     refusal = rules.filling_refusal(report)
     if refusal:
         raise ConflictError(refusal)

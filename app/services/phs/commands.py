@@ -11,6 +11,7 @@ from app.models.phs import OPEN_STATES, PhsInstitution
 from app.scope import is_superadmin
 from app.services import accounts, audit, validators
 from app.services.phs.queries import missing_items, report_of, superior_choices, unattached_orgs
+from app.workflows.engine import lock
 from app.services.phs.rules import (COUNTY, EDITABLE_FIELDS, PUBLIC_HEALTH_TYPES, UNIT, add_kind,
                                     add_refusal, clean_fields, edit_refusal, fail, has_role,
                                     item_label)
@@ -27,6 +28,7 @@ def open_report(org):
 def save(inst, data, user):
     """保存 (any time, incomplete allowed): every item checked at once; nothing is written
     when one is wrong (422 naming each)."""
+    _lock_reports(inst)
     refusal = edit_refusal(inst, user)
     if refusal is not None:
         raise refusal
@@ -46,6 +48,7 @@ def remove(inst, user):
     marked deleted."""
     if inst.tier == "unit":
         raise ConflictError(_("基层机构不能直接删除，请由县级申请修改（删除）"))
+    _lock_reports(inst)
     refusal = edit_refusal(inst, user)
     if refusal is not None:
         raise refusal
@@ -183,6 +186,14 @@ def _valid_phone(phone):
 
 
 # ---- helpers of the commands (no commit) --------------------------------------------------------
+def _lock_reports(inst):
+    """The reports edit_refusal reads, county first, as 上报 and 确认并上报 lock them (their
+    guards read the institutions): an edit and a submission run one after the other."""
+    county = inst.superior_org if inst.tier == "unit" else None
+    lock([report_of(county, create=False)] if county is not None else [])
+    lock([report_of(inst.organization, create=False)])
+
+
 def apply_values(inst, values):
     """Set the values; returns {field: (before, after)} of what changed."""
     changes = {}

@@ -11,6 +11,7 @@ from app.services.attachments import AttachmentError
 from app.services.audit import record
 from app.services.files import Slot
 from app.services.relief import queries, rules
+from app.workflows.engine import lock
 from app.workflows.relief import ReliefReportFlow
 
 RECOVERY_SLOT = Slot("recovery_proof", _l("追缴附件"), ("archive", "pdf", "image"), required=True)
@@ -74,6 +75,7 @@ def create_report(user, task):
 
 def extract_again(report, user, editable_states=("draft", "returned")):
     """数据提取 again into the unit's own report while it can still be edited."""
+    lock([report])      # not while it is being submitted: one after the other
     if report.kind != "unit" or report.state not in editable_states:
         raise ConflictError(_("只有待提交或已退回的本单位数据可以重新提取"))
     for name, value in queries.extract_figures(report.organization, report.task).items():

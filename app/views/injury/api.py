@@ -29,6 +29,7 @@ from app.views.shared.api import (ExportApiMixin, ScopedApiMixin, WorkflowApiMix
 from app.views.shared.filters import StateNotInFilter
 from app.workflows.engine import apply, user_has_role
 from app.workflows.injury import EDITABLE_STATES, HOSPITAL, KINDS, InjuryDeclarationFlow
+from app.views.shared.api_permissions import mirror
 
 
 # ---- 工伤认定信息 ----------------------------------------------------------------------------
@@ -52,6 +53,9 @@ def determination_row(d):
 class InjuryDeterminationApi(ScopedApiMixin, ModelRestApi):
     """Read by the three W roles in their scope; written by agencies (and the admin)."""
     resource_name = "injury_determination"
+    screens = mirror("InjuryDeterminationView",
+                     post=["InjuryDeterminationView.can_import_upload"],
+                     lookup=["InjuryDeclareView.can_lookup"])
     datamodel = SQLAInterface(InjuryDetermination)
     list_columns = show_columns = ["id"] + DETERMINATION_FIELDS + [
         "province_code", "city_code", "county_code", "created_at"]
@@ -60,7 +64,7 @@ class InjuryDeterminationApi(ScopedApiMixin, ModelRestApi):
     search_columns = ["id_number", "person_name", "determination_no", "employer_name",
                       "employer_id", "injury_type", "injury_date", "city_code"]
     base_order = ("id", "desc")
-    base_permissions = ["can_get", "can_info", "can_post", "can_put", "can_delete"]
+    base_permissions = ["can_get", "can_info", "can_post", "can_put", "can_delete", "can_lookup"]
     max_page_size = 100
 
     def post_headless(self):
@@ -82,7 +86,7 @@ class InjuryDeterminationApi(ScopedApiMixin, ModelRestApi):
     @expose("/lookup", methods=["GET"])
     @protect()
     @safe
-    @permission_name("get")
+    @permission_name("lookup")
     def lookup(self):
         """W3 人员查询: ?id_number= → the person's determinations in the caller's scope."""
         number, rows = queries.find_determinations(g.user, request.args.get("id_number"))
@@ -130,6 +134,10 @@ class InjuryDeclarationApi(ApproveOverdueFirst, ScopedApiMixin, WorkflowApiMixin
     <the kind's fields>, "lines": [{"item", "quantity", "price", "configured_on",
     "usage_years"}]}; transitions, batch, history and export come from the mixins."""
     resource_name = "injury_declaration"
+    screens = mirror("InjuryDeclarationView", "InjuryEmployerReviewView",
+                     "InjuryAgencyReviewView", post=["InjuryDeclareView.can_new"],
+                     put=["InjuryDeclareView.can_edit", "InjuryDeclareView.can_upload"],
+                     delete=["InjuryDeclarationView.delete"])
     datamodel = SQLAInterface(InjuryDeclaration)
     workflow = InjuryDeclarationFlow
     editable_states = EDITABLE_STATES
@@ -288,6 +296,9 @@ def device_row(item):
 class InjuryDeviceItemApi(ScopedApiMixin, ModelRestApi):
     """The assistive-device catalogue: read by the W roles, maintained by the admin."""
     resource_name = "injury_device_item"
+    screens = mirror("InjuryDeviceItemView", get=["InjuryDeclareView.can_devices"],
+                     post=["InjuryDeviceItemView.can_import_upload"],
+                     put=["InjuryDeviceItemView.can_import_upload"])
     datamodel = SQLAInterface(InjuryDeviceItem)
     list_columns = show_columns = ["id"] + DEVICE_FIELDS
     add_columns = edit_columns = DEVICE_FIELDS

@@ -6,10 +6,9 @@ medical-institution account with the role W 医疗机构. Public: no login. The 
 from flask import redirect, request, session, url_for
 from flask_appbuilder import BaseView, expose
 
-from app.extensions import appbuilder
 from app.i18n import _
 from app.regions import region_children
-from app.security import captcha_enabled
+from app.security import captcha_enabled, registration_limit, require_captcha
 from app.services.injury import commands
 from app.views.injury.forms import RegistrationForm
 from app.views.shared.forms import on_refusal_show
@@ -20,15 +19,15 @@ class InjuryRegisterView(BaseView):
     default_view = "register"
 
     @expose("/", methods=["GET", "POST"])
+    @registration_limit
     def register(self):
         form = RegistrationForm()
         if request.method == "POST":
             on_refusal_show(lambda fields: self.page(form, fields))
             form.validate()          # its problems are shown with the rules' ones, at once
             values = form.values()
-            captcha_failed = captcha_enabled() and \
-                not appbuilder.sm.captcha_passed(values["captcha"])
-            org, user = commands.register(values, captcha_failed, form.input_errors())
+            require_captcha(values["captcha"], form.input_errors())
+            org, user = commands.register(values, input_errors=form.input_errors())
             session["registered"] = {"org": org.name, "unit_code": org.unit_code,
                                      "username": user.username}
             return redirect(url_for("InjuryRegisterView.done"))

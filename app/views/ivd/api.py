@@ -15,10 +15,11 @@ from app.scope import scope_of, scoped_get
 from app.errors import ConflictError, ForbiddenError, NotFoundError
 from app.services.ivd import commands, exports, queries, rules
 from app.views.ivd.forms import IvdSubmissionForm
-from app.views.shared.api import (ExportApiMixin, RestWritesMixin, ScopedApiMixin,
-                                  WorkflowApiMixin, safe)
+from app.views.shared.api import (ChineseResponsesMixin, ExportApiMixin, RestWritesMixin,
+                                  ScopedApiMixin, WorkflowApiMixin, safe)
 from app.views.shared.mixins import AuditedCrudMixin
 from app.workflows.ivd import IvdAreaReportFlow, IvdHospitalReportFlow
+from app.views.shared.api_permissions import mirror
 
 PROJECT_FIELDS = ["name", "year", "fill_start", "fill_end", "city_deadline", "province_deadline",
                   "threshold_pct"]
@@ -26,6 +27,9 @@ PROJECT_FIELDS = ["name", "year", "fill_start", "fill_end", "city_deadline", "pr
 
 class IvdProjectApi(RestWritesMixin, AuditedCrudMixin, ModelRestApi):
     resource_name = "ivd_project"
+    screens = mirror("IvdProjectView", get=["IvdFillView.can_projects",
+                     "IvdHospitalReviewView.can_list", "IvdAreaReviewView.can_list",
+                     "IvdNationalView.can_list"])
     datamodel = SQLAInterface(IvdProject)
     list_columns = show_columns = ["id"] + PROJECT_FIELDS + ["status"]
     add_columns = edit_columns = PROJECT_FIELDS
@@ -42,8 +46,10 @@ class IvdProjectApi(RestWritesMixin, AuditedCrudMixin, ModelRestApi):
         rules.check_project_change(item)
 
 
-class IvdCatalogItemApi(ModelRestApi):
+class IvdCatalogItemApi(ChineseResponsesMixin, ModelRestApi):
     resource_name = "ivd_catalog_item"
+    screens = mirror("IvdCatalogView", get=["IvdFillView.can_catalog",
+                                                "IvdHospitalReviewView.can_show"])
     datamodel = SQLAInterface(IvdCatalogItem)
     list_columns = show_columns = ["id", "project_id", "serial_no", "major", "minor",
                                    "manufacturer", "cert_no", "product_name", "specification"]
@@ -72,6 +78,8 @@ class _UploadMixin:
 class IvdHospitalReportApi(_UploadMixin, ScopedApiMixin, WorkflowApiMixin, ExportApiMixin,
                            ModelRestApi):
     resource_name = "ivd_hospital_report"
+    screens = mirror("IvdHospitalReviewView", get=["IvdFillView.can_fill"],
+                     put=["IvdFillView.can_fill"], transition=["IvdFillView.can_submit_form"])
     datamodel = SQLAInterface(IvdHospitalReport)
     workflow = IvdHospitalReportFlow
     list_columns = show_columns = ["id", "project_id", "organization_id", "state", "contact",
@@ -163,6 +171,8 @@ class IvdHospitalReportApi(_UploadMixin, ScopedApiMixin, WorkflowApiMixin, Expor
 class IvdAreaReportApi(_UploadMixin, ScopedApiMixin, WorkflowApiMixin, ExportApiMixin,
                        ModelRestApi):
     resource_name = "ivd_area_report"
+    screens = mirror("IvdAreaReviewView", "IvdNationalView",
+                     put=["IvdAreaReviewView.can_submit_form", "IvdAreaReviewView.can_upload"])
     datamodel = SQLAInterface(IvdAreaReport)
     workflow = IvdAreaReportFlow
     list_columns = show_columns = ["id", "project_id", "region_id", "level", "state",

@@ -35,6 +35,7 @@ from app.views.shared.api import (ExportApiMixin, ScopedApiMixin, WorkflowApiMix
                                   history_rows, json_body, loaded, safe)
 from app.workflows.engine import apply
 from app.workflows.phs import PhsChangeRequestFlow, PhsReportFlow
+from app.views.shared.api_permissions import mirror
 
 # The transitions of a unit's report that make sense addressed through its institution.
 UNIT_TRANSITIONS = ("submit", "withdraw", "approve", "reject")
@@ -93,6 +94,10 @@ class PhsInstitutionApi(ScopedApiMixin, ExportApiMixin, ModelRestApi):
     "address_detail", "inst_type", "sponsor", "longitude", "latitude", "services": [codes]};
     a PUT names only what it changes."""
     resource_name = "phs_institution"
+    screens = mirror("PhsInstitutionView", post=["PhsInstitutionView.can_fill"],
+                     put=["PhsInstitutionView.can_fill"], delete=["PhsInstitutionView.can_fill"],
+                     transition=["PhsInstitutionView.can_report", "PhsReviewView.can_unit"],
+                     affiliation=["PhsAffiliationView.can_index"])
     datamodel = SQLAInterface(PhsInstitution)
     base_filters = [["deleted", FilterEqual, False]]
     list_columns = ["id", "tier", "name", "code", "contact", "phone", "township",
@@ -108,7 +113,8 @@ class PhsInstitutionApi(ScopedApiMixin, ExportApiMixin, ModelRestApi):
     search_columns = ["name", "code", "contact", "tier", "inst_type", "sponsor", "is_complete",
                       "organization_id", "superior_org_id", "county_code"]
     base_order = ("id", "asc")
-    base_permissions = ["can_get", "can_info", "can_post", "can_put", "can_delete"]
+    base_permissions = ["can_get", "can_info", "can_post", "can_put", "can_delete",
+                        "can_transition", "can_affiliation"]
     max_page_size = 100
 
     # -- reading
@@ -179,7 +185,7 @@ class PhsInstitutionApi(ScopedApiMixin, ExportApiMixin, ModelRestApi):
     @expose("/<int:pk>/<string:name>", methods=["POST"])
     @protect()
     @safe
-    @permission_name("put")
+    @permission_name("transition")
     def transition(self, pk, name):
         """上报 / 撤回 by the unit, 通过 / 不通过 by its county: the unit's report of the
         current round, as the screens fire them."""
@@ -229,7 +235,7 @@ class PhsInstitutionApi(ScopedApiMixin, ExportApiMixin, ModelRestApi):
     @expose("/affiliation", methods=["POST"])
     @protect()
     @safe
-    @permission_name("post")
+    @permission_name("affiliation")
     def affiliation(self):
         """{"org_ids": [...], "superior": <county or one of its units>}: all or nothing."""
         body = json_body()
@@ -258,6 +264,10 @@ class PhsReportApi(ScopedApiMixin, WorkflowApiMixin, ExportApiMixin, ModelRestAp
     """A unit's (kind unit) or a level's (kind aggregate) report per round; it changes only
     by its transitions (上报, 撤回, 通过, 不通过, 确认并上报, 确认, 退回)."""
     resource_name = "phs_report"
+    screens = mirror("PhsInstitutionView", get=["PhsInstitutionView.can_report",
+                     "PhsReviewView.can_index"],
+                     transition=["PhsInstitutionView.can_report", "PhsReviewView.can_unit",
+                                 "PhsReviewView.can_batch"])
     datamodel = SQLAInterface(PhsReport)
     workflow = PhsReportFlow
     list_columns = ["id", "task_id", "kind", "state", "organization_id", "reviewer_org_id",
@@ -273,7 +283,7 @@ class PhsReportApi(ScopedApiMixin, WorkflowApiMixin, ExportApiMixin, ModelRestAp
     search_columns = ["task_id", "kind", "state", "organization_id", "reviewer_org_id",
                       "aggregate_id", "county_code", "city_code"]
     base_order = ("id", "asc")
-    base_permissions = ["can_get", "can_info", "can_put"]   # can_put: the transitions
+    base_permissions = ["can_get", "can_info"]
     exclude_route_methods = {"post", "put", "delete"}
     max_page_size = 100
 
@@ -330,6 +340,7 @@ class PhsChangeRequestApi(ScopedApiMixin, WorkflowApiMixin, ExportApiMixin, Mode
     "content": {the data items changed; "superior" for add}, "reason"}. A request is never
     edited or deleted; it moves by 逐级上报 / 审核通过 / 审核不通过."""
     resource_name = "phs_change_request"
+    screens = mirror("PhsChangeRequestView", post=["PhsChangeRequestView.can_new"])
     datamodel = SQLAInterface(PhsChangeRequest)
     workflow = PhsChangeRequestFlow
     list_columns = ["id", "kind", "institution_id", "content", "reason", "state",
@@ -346,7 +357,7 @@ class PhsChangeRequestApi(ScopedApiMixin, WorkflowApiMixin, ExportApiMixin, Mode
                      "submitted_at": _l("申请时间"), "reviewed_at": _l("审核时间")}
     search_columns = ["kind", "state", "institution_id", "organization_id", "reviewer_org_id"]
     base_order = ("id", "desc")
-    base_permissions = ["can_get", "can_info", "can_post", "can_put"]  # can_put: transitions
+    base_permissions = ["can_get", "can_info", "can_post"]
     exclude_route_methods = {"put", "delete"}
     max_page_size = 100
 

@@ -55,6 +55,7 @@ from app.views.shared.filters import StateNotInFilter
 from app.workflows.engine import apply, user_has_role
 from app.workflows.registry import (RegistryAgreementFlow, RegistryAuthorizationFlow,
                                     RegistryInstitutionFlow, RegistryStaffFlow)
+from app.views.shared.api_permissions import mirror
 
 REGISTRY_ROLES = {rules.MAINTAINER, rules.DOCTOR_EDITOR, rules.NURSE_EDITOR, rules.REGISTRANT,
                   rules.AGENCY, rules.NATIONAL}
@@ -175,6 +176,13 @@ class RegistryInstitutionApi(_RegistryApi):
     none), "licence_no", "military", "region_code", "address", "pooling_code",
     "uses_e_voucher", "category", "grade", "phone"}; a PUT names only what it changes."""
     resource_name = "registry_institution"
+    screens = mirror("RegistryInstitutionView",
+                     post=["RegistryInstitutionView.can_maintain"],
+                     put=["RegistryInstitutionView.can_maintain",
+                          "RegistryInstitutionView.can_upload"],
+                     delete=["RegistryInstitutionView.delete"],
+                     cert_change=["RegistryCertChangeView.can_new"])
+    base_permissions = _RegistryApi.base_permissions + ["can_cert_change"]
     datamodel = SQLAInterface(RegistryInstitution)
     workflow = RegistryInstitutionFlow
     editable_states = rules.MAINTAINED_STATES
@@ -260,7 +268,7 @@ class RegistryInstitutionApi(_RegistryApi):
     @expose("/<int:pk>/cert_change", methods=["POST"])
     @protect()
     @safe
-    @permission_name("put")
+    @permission_name("cert_change")
     def cert_change(self, pk):
         """证号变更申请 (M3): {"new_uscc", "new_licence_no", "reason"} for a coded
         institution; the pooling area's agency reviews it."""
@@ -297,6 +305,9 @@ class RegistryAuthorizationApi(_RegistryApi):
     {"organization_id"} (one found by search), and "role_kind" (maintainer / doctor /
     nurse; by default the one chosen at registration)."""
     resource_name = "registry_authorization"
+    screens = mirror("RegistryAuthorizationView",
+                     post=["RegistryAuthorizationView.can_apply"],
+                     put=["RegistryAuthorizationView.can_upload"])
     datamodel = SQLAInterface(RegistryAuthorization)
     workflow, shown_flow = _ApiAuthorizationFlow, RegistryAuthorizationFlow
     base_filters = []
@@ -371,6 +382,10 @@ class RegistryAgreementApi(_RegistryApi):
     "agreement_type" (service / supplement / other), "start_date", "end_date" (YYYY-MM-DD),
     "content"}; a PUT names only what it changes."""
     resource_name = "registry_agreement"
+    screens = mirror("RegistryAgreementView",
+                     post=["RegistryAgreementView.can_add_agreement"],
+                     put=["RegistryAgreementView.can_edit_agreement"],
+                     delete=["RegistryAgreementView.delete"])
     datamodel = SQLAInterface(RegistryAgreement)
     workflow = RegistryAgreementFlow
     list_columns = ["id", "institution_id", "organization_id", "agency_org_id",
@@ -439,6 +454,9 @@ class RegistryStaffApi(_RegistryApi):
     """POST / PUT body: {"institution_id" (POST only), "name", "id_number",
     "staff_type" (doctor / nurse), "cert_no"}; a PUT names only what it changes."""
     resource_name = "registry_staff"
+    screens = mirror("RegistryStaffView", post=["RegistryStaffView.can_edit_staff"],
+                     put=["RegistryStaffView.can_edit_staff"],
+                     delete=["RegistryStaffView.delete"])
     datamodel = SQLAInterface(RegistryStaff)
     workflow = RegistryStaffFlow
     list_columns = ["id", "institution_id", "organization_id", "name", "id_number",

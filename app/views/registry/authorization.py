@@ -8,17 +8,18 @@ from flask_appbuilder import BaseView, ModelView, expose
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access, permission_name
 
-from app.errors import InvalidError
 from app.extensions import appbuilder, db
 from app.i18n import _, _l
 from app.models.core import Organization
 from app.models.registry import ROLE_KINDS, RegistryAuthorization
-from app.security import captcha_enabled
+from app.security import captcha_enabled, registration_limit, require_captcha
 from app.services.registry import authorization as registry_auth
 from app.services.registry import commands, queries, rules
 from app.views.registry.forms import RegisterForm, check, refuse_with
 from app.views.registry.screens import institution_form, render_institution_form
+from app.views.registry import exports
 from app.views.shared.attachments import AttachmentsMixin
+from app.views.shared.export import ExcelExportMixin
 from app.views.shared.formatting import localtime
 from app.views.shared.forms import on_refusal
 from app.views.shared.mixins import Button, RegionScopedMixin, WorkflowActionsMixin
@@ -31,14 +32,13 @@ class RegistryRegisterView(BaseView):
     default_view = "register"
 
     @expose("/", methods=["GET", "POST"])
+    @registration_limit
     def register(self):
         if request.method == "POST":
             form = self._form(RegisterForm())
             refuse_with(form, lambda: self._register_page(form))
+            require_captcha(request.form.get("captcha"))
             values = check(form, lambda v: rules.clean_registration(v) and {})
-            if captcha_enabled() and not appbuilder.sm.captcha_passed(values["captcha"] or ""):
-                raise InvalidError(_("验证码错误或已过期"),
-                                   fields={"captcha": [_("验证码错误或已过期")]})
             user = commands.register(values)
             flash(_("注册成功，登录名：%(name)s。请登录后选择需要授权维护的机构，生成并上传授权文件。",
                     name=user.username), "success")
@@ -66,7 +66,7 @@ class RegistryRegisterView(BaseView):
 
 
 class RegistryAuthorizationView(AttachmentsMixin, RegionScopedMixin, WorkflowActionsMixin,
-                                ModelView):
+                                ExcelExportMixin, ModelView):
     route_base = "/registry/authorizations"
     datamodel = SQLAInterface(RegistryAuthorization)
     workflow = RegistryAuthorizationFlow
@@ -85,7 +85,10 @@ class RegistryAuthorizationView(AttachmentsMixin, RegionScopedMixin, WorkflowAct
     search_columns = ["auth_no", "state", "role_kind"]
     base_order = ("id", "desc")
     formatters_columns = {"uploaded_at": localtime, "created_at": localtime}
-    base_permissions = ["can_list", "can_show", "can_apply", "can_document", "can_upload"]
+    base_permissions = ["can_list", "can_show", "can_apply", "can_document", "can_upload",
+                        "can_export", "can_export_standard"]
+    export_fields, standard_export = exports.AUTHORIZATION_FIELDS, exports.AUTHORIZATION_STANDARD
+    export_title = _l("机构维护授权")
     attachment_slots = (rules.STAMPED,)
     editable_states = ()
 

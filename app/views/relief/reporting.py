@@ -32,6 +32,7 @@ from app.views.shared.mixins import (AuditedCrudMixin, Button, RegionScopedMixin
                                      WorkflowActionsMixin)
 from app.views.system.screens import RegionTreeMixin
 from app.workflows.relief import ReliefReportFlow
+from app.views.shared.api_permissions import mirror
 
 MY_ORG = ["organization_id", ColumnFilter, lambda: g.user.organization_id]
 
@@ -385,6 +386,7 @@ def _json():
 
 class ReliefEvaluationApi(ScopedApiMixin, ModelRestApi):
     resource_name = "relief_evaluation"
+    screens = mirror("ReliefEvaluationView", post=["ReliefEvaluationView.can_new"])
     datamodel = SQLAInterface(ReliefEvaluation)
     list_columns = show_columns = ["id", "application_id", "side", "organization_id",
                                    "evaluated_org_id", "year", "score", "content"]
@@ -407,6 +409,7 @@ class ReliefEvaluationApi(ScopedApiMixin, ModelRestApi):
 
 class ReliefRecoveryApi(ScopedApiMixin, ExportApiMixin, ModelRestApi):
     resource_name = "relief_recovery"
+    screens = mirror("ReliefRecoveryView", post=["ReliefRecoveryView.can_new"])
     datamodel = SQLAInterface(ReliefRecovery)
     list_columns = show_columns = ["id", "organization_id", "amount", "recovered_on", "remark"]
     base_permissions = ["can_get", "can_info", "can_post"]
@@ -426,6 +429,7 @@ class ReliefRecoveryApi(ScopedApiMixin, ExportApiMixin, ModelRestApi):
 
 class ReliefReportTaskApi(RestWritesMixin, ModelRestApi):
     resource_name = "relief_report_task"
+    screens = mirror("ReliefReportTaskView", get=["ReliefReportView.can_new"])
     datamodel = SQLAInterface(ReliefReportTask)
     allow_browser_login = False
     list_columns = show_columns = add_columns = edit_columns = [
@@ -440,6 +444,8 @@ class ReliefReportTaskApi(RestWritesMixin, ModelRestApi):
 
 class ReliefReportApi(ScopedApiMixin, WorkflowApiMixin, ExportApiMixin, ModelRestApi):
     resource_name = "relief_report"
+    screens = mirror("ReliefReportView", "ReliefReportReviewView",
+                     post=["ReliefReportView.can_new"])
     datamodel = SQLAInterface(ReliefReport)
     workflow = ReliefReportFlow
     editable_states = ("draft", "returned")
@@ -495,6 +501,8 @@ class ReliefReportApi(ScopedApiMixin, WorkflowApiMixin, ExportApiMixin, ModelRes
 
 class ReliefPerformanceApi(ScopedApiMixin, ModelRestApi):
     resource_name = "relief_performance"
+    screens = mirror("ReliefPerformanceView",
+                     generate=["ReliefPerformanceView.can_generate"])
     datamodel = SQLAInterface(ReliefPerformance)
     list_columns = show_columns = ["id", "organization_id", "period_start", "period_end",
                                    "apps_received", "apps_approved", "apps_returned",
@@ -503,12 +511,13 @@ class ReliefPerformanceApi(ScopedApiMixin, ModelRestApi):
                                    "reports_on_time", "reports_total", "work_summary",
                                    "problems", "improvements"]
     edit_columns = ["work_summary", "problems", "improvements"]
-    base_permissions = ["can_get", "can_info", "can_put", "can_post"]
+    # No POST: the figures are computed (POST /generate, as the screen's 生成), never typed.
+    base_permissions = ["can_get", "can_info", "can_put", "can_generate"]
 
     @api_expose("/generate", methods=["POST"])
     @protect()
     @safe
-    @permission_name("post")
+    @permission_name("generate")
     def generate(self):
         start, end = parse_period(param("performance_period"))
         row = commands.generate_performance(g.user, start, end)

@@ -59,7 +59,30 @@ def history_rows(object_type, object_id):
              "comment": r.comment} for r in audit.history(object_type, object_id)]
 
 
-class RestWritesMixin:
+class ChineseResponsesMixin:
+    """FAB's own refusals of a REST call (no permission, no such row, bad arguments) in
+    Chinese, like every refusal of the portal; a message given by the caller is kept."""
+
+    def response_400(self, message=None):
+        return self.response(400, message=message or _("请求参数不正确"))
+
+    def response_401(self):
+        return self.response(401, message=_("请先登录"))
+
+    def response_403(self):
+        return self.response(403, message=_("您没有此操作的权限"))
+
+    def response_404(self):
+        return self.response(404, message=_("记录不存在或不在您的管辖范围内"))
+
+    def response_422(self, message=None):
+        return self.response(422, message=message or _("提交的数据无法处理"))
+
+    def response_500(self, message=None):
+        return self.response(500, message=message or _("系统内部错误"))
+
+
+class RestWritesMixin(ChineseResponsesMixin):
     """FAB's POST / PUT / DELETE of a ModelRestApi under the portal's error contract."""
 
     # FAB's own post / put / delete are wrapped in its @safe, which turns any exception into
@@ -105,7 +128,9 @@ def _cell_type(attr):
         kind = attr.type.python_type
     except (AttributeError, NotImplementedError):
         return "text"
-    return {int: "int", Decimal: "money", bool: "bool", dt.datetime: "datetime",
+    from app.services.clock import is_wall_clock     # a UTC stamp is written in local time
+    stamp = "datetime" if is_wall_clock(attr) else "timestamp"
+    return {int: "int", Decimal: "money", bool: "bool", dt.datetime: stamp,
             dt.date: "date"}.get(kind, "text")
 
 
@@ -152,6 +177,11 @@ class ExportApiMixin:
 
 
 class WorkflowApiMixin(EditableStatesMixin):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.base_permissions is not None and "can_transition" not in self.base_permissions:
+            self.base_permissions = list(self.base_permissions) + ["can_transition"]
+
     @expose("/<int:pk>/history", methods=["GET"])
     @protect()
     @safe
@@ -163,7 +193,7 @@ class WorkflowApiMixin(EditableStatesMixin):
     @expose("/<int:pk>/<string:name>", methods=["POST"])
     @protect()
     @safe
-    @permission_name("put")
+    @permission_name("transition")
     def transition(self, pk, name):
         obj = apply(self.workflow, pk, name, g.user, self._payload())
         return self.response(200, id=obj.id, state=obj.state)
@@ -171,7 +201,7 @@ class WorkflowApiMixin(EditableStatesMixin):
     @expose("/batch/<string:name>", methods=["POST"])
     @protect()
     @safe
-    @permission_name("put")
+    @permission_name("transition")
     def batch(self, name):
         data = self._payload()
         ids = data.pop("ids", None)

@@ -1,14 +1,15 @@
 """Chinese error pages and JSON errors for the API, the one handler of domain errors;
-page-size arguments validated."""
+page-size arguments and ids validated, request size and JSON nesting limited (limits.py)."""
 from flask import current_app, flash, g, jsonify, redirect, render_template_string, request
 from flask_login import current_user
 
 from app.errors import DomainError
 from app.extensions import db
 from app.i18n import _, _l
+from app.views.shared.limits import install_limits, too_large_message
 
 MESSAGES = {400: _l("请求参数有误"), 403: _l("没有权限访问"), 404: _l("记录不存在或不在您的管辖范围内"),
-            405: _l("不支持的请求方式"), 413: _l("上传的文件过大"), 500: _l("系统内部错误")}
+            405: _l("不支持的请求方式"), 500: _l("系统内部错误")}   # 413: limits.too_large_message
 PAGE = """{% extends "appbuilder/base.html" %}{% block content %}
 <div class="alert alert-danger"><h4>{{ code }}</h4><p>{{ message }}</p></div>{% endblock %}"""
 
@@ -47,6 +48,7 @@ def error_page(code, message):
 
 def install_error_handlers(app):
     app.register_error_handler(DomainError, handle_domain_error)
+    install_limits(app)
 
     @app.before_request
     def forget_refused_form():
@@ -58,7 +60,9 @@ def install_error_handlers(app):
         code = getattr(exc, "code", 500) or 500
         if code >= 500:
             db.session.rollback()     # the page below must not meet a broken transaction
-        message = str(MESSAGES.get(code, MESSAGES[500]))
+        message = str(getattr(exc, "user_message", None) or MESSAGES.get(code, MESSAGES[500]))
+        if code == 413:
+            message = too_large_message()
         if code == 400 and getattr(exc, "description", None) and "CSRF" in str(exc.description):
             message = _("表单已过期或缺少安全令牌（CSRF），请刷新页面后重试")
         if request.path.startswith("/api/"):

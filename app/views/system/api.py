@@ -3,7 +3,6 @@ super-admin's audit_log (read only), system_parameter and announcement (read by 
 from flask import g, request
 from flask_appbuilder import ModelRestApi
 from flask_appbuilder.api import BaseApi, expose
-from app.views.shared.api import safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_jwt_extended import jwt_required
 
@@ -14,10 +13,11 @@ from app.models.core import Announcement, Organization, Region, SystemParameter
 from app.security import password_problem
 from app.services import accounts, audit
 from app.services.parameters import validate as validate_parameter
-from app.views.shared.api import RestWritesMixin, ScopedApiMixin
+from app.views.shared.api import ChineseResponsesMixin, RestWritesMixin, ScopedApiMixin, safe
+from app.views.shared.api_permissions import mirror
 
 
-class MeApi(BaseApi):
+class MeApi(ChineseResponsesMixin, BaseApi):
     resource_name = "me"
     allow_browser_login = False
 
@@ -35,7 +35,7 @@ class MeApi(BaseApi):
         return self.response(200, message=_("密码修改成功，请重新登录"))
 
 
-class RegionApi(ModelRestApi):
+class RegionApi(ChineseResponsesMixin, ModelRestApi):
     resource_name = "region"
     datamodel = SQLAInterface(Region)
     allow_browser_login = False
@@ -46,6 +46,7 @@ class RegionApi(ModelRestApi):
 
 class OrganizationApi(ScopedApiMixin, ModelRestApi):
     resource_name = "organization"
+    screens = mirror("OrganizationView")
     datamodel = SQLAInterface(Organization)
     list_columns = show_columns = ["id", "name", "org_type", "level", "region_id", "unit_code",
                                    "category", "grade", "phone", "address", "uscc",
@@ -55,9 +56,10 @@ class OrganizationApi(ScopedApiMixin, ModelRestApi):
     base_permissions = ["can_get", "can_info", "can_put"]
 
 
-class AuditLogApi(ModelRestApi):
+class AuditLogApi(ChineseResponsesMixin, ModelRestApi):
     """审计日志, read only (the table is append-only); the super-admin's."""
     resource_name = "audit_log"
+    screens = mirror("AuditLogView")
     datamodel = SQLAInterface(AuditLog)
     allow_browser_login = False
     list_columns = show_columns = ["id", "created_at", "username", "organization_name", "action",
@@ -71,6 +73,7 @@ class AuditLogApi(ModelRestApi):
 class SystemParameterApi(RestWritesMixin, ModelRestApi):
     """系统参数: read and change a value, checked as on the screen; the super-admin's."""
     resource_name = "system_parameter"
+    screens = mirror("SystemParameterView")
     datamodel = SQLAInterface(SystemParameter)
     allow_browser_login = False
     list_columns = show_columns = ["id", "key", "label", "value", "value_type", "description",
