@@ -59,6 +59,7 @@ class Module:
     demo: Callable = None                       # demo(orgs, users): its demo records
     audit_actions: dict = field(default_factory=dict)   # audit action → label
     login_links: tuple = ()                     # LoginLink under the login form
+    help: str = ""                              # template of its 帮助 page (/help/<name>)
 
     @property
     def menu_category(self):

@@ -31,6 +31,7 @@ import time
 import zipfile
 from decimal import Decimal
 
+from app.services.clock import local
 from bench.common import (EXPORT_USER, find_view, load_user, make_app, proc_status_kb,
                           storage_tag, url_for)
 
@@ -133,7 +134,7 @@ def _export_bare(view, path):
         ws.write_string(0, c, col.header, bold)
     ws.freeze_panes(1, 0)
     memo = [{} if f.fmt else None for f in fields]
-    kinds = ["label" if f.fmt else f.type for f in fields]
+    kinds = ["label" if f.fmt else col.type for f, col in zip(fields, columns)]
     r = 0
     with engine.connect() as conn:
         result = conn.execution_options(yield_per=2000).execute(stmt)
@@ -153,8 +154,8 @@ def _export_bare(view, path):
                     ws.write_number(r, c, float(v) if isinstance(v, Decimal) else v, money_fmt)
                 elif kind in ("int", "decimal"):
                     ws.write_number(r, c, v)
-                elif kind == "datetime":
-                    ws.write_datetime(r, c, v, datetime_fmt)
+                elif kind in ("datetime", "timestamp"):   # stored UTC → Asia/Shanghai
+                    ws.write_datetime(r, c, local(v, kind == "timestamp"), datetime_fmt)
                 elif kind == "date":
                     ws.write_datetime(r, c, v, date_fmt)
                 else:

@@ -64,8 +64,9 @@ class ReliefApplication(ScopedMixin, Model):
     phone = Column(String(32))
 
     relief_place = Column(String(128), nullable=False)
-    start_at = Column(DateTime, nullable=False)
-    end_at = Column(DateTime, nullable=False)
+    # 救助开始/结束时间 as the clerk typed them (local), not UTC stamps (app.services.clock)
+    start_at = Column(DateTime, nullable=False, info={"wall_clock": True})
+    end_at = Column(DateTime, nullable=False, info={"wall_clock": True})
     disease = Column(String(32), nullable=False)
     other_disease = Column(String(128))
     emergency_cost = Column(Money, nullable=False)

@@ -9,6 +9,10 @@ Cells that start with = + - @ (or tab / CR) are written as text with a leading
 apostrophe, so neither Excel nor a CSV import treats user data as a formula
 ("CSV/formula injection").
 
+Times: a "timestamp" column holds stored UTC stamps and is written in Asia/Shanghai, a
+"datetime" column holds times as a person typed them (already local); both to the second,
+through app.services.clock, so a file shows the times the screens show.
+
 No Flask here: used from views and from Celery workers alike.
 """
 import csv
@@ -21,7 +25,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import xlsxwriter
 
-TYPES = ("text", "int", "money", "decimal", "date", "datetime", "bool")
+from app.services.clock import local, local_text, wall_clock_text
+
+TYPES = ("text", "int", "money", "decimal", "date", "datetime", "timestamp", "bool")
 EXCEL_MAX_ROWS = 1_048_576
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _CENT = Decimal("0.01")
@@ -56,7 +62,7 @@ def _display_width(text):
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
-_MIN_WIDTH = {"date": 12, "datetime": 20, "money": 14, "decimal": 12}
+_MIN_WIDTH = {"date": 12, "datetime": 20, "timestamp": 20, "money": 14, "decimal": 12}
 
 
 def _width(column):
@@ -103,8 +109,7 @@ def write_xlsx(target, columns, rows, sheet_name="数据", max_rows_per_sheet=EX
             "strings_to_formulas": False,
             "strings_to_urls": False,
             "strings_to_numbers": False,
-            # Aware datetimes are written as their wall-clock time; callers
-            # convert to Asia/Shanghai first.
+            # Times reach the writers as naive Asia/Shanghai (clock.local).
             "remove_timezone": True,
             "nan_inf_to_errors": True,  # NaN in data should not abort the export
         },
@@ -115,7 +120,7 @@ def write_xlsx(target, columns, rows, sheet_name="数据", max_rows_per_sheet=EX
     datetime_fmt = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
 
     def text(ws, r, c, v):
-        ws.write_string(r, c, neutralise(str(v)))
+        ws.write_string(r, c, neutralise(local_text(v)))
 
     def number(fmt):
         def write(ws, r, c, v):
@@ -126,10 +131,10 @@ def write_xlsx(target, columns, rows, sheet_name="数据", max_rows_per_sheet=EX
 
         return write
 
-    def when(fmt):
+    def when(fmt, stored_utc=False):
         def write(ws, r, c, v):
             if isinstance(v, date):  # datetime is a date too
-                ws.write_datetime(r, c, v, fmt)
+                ws.write_datetime(r, c, local(v, stored_utc), fmt)
             else:
                 text(ws, r, c, v)
 
@@ -142,6 +147,7 @@ def write_xlsx(target, columns, rows, sheet_name="数据", max_rows_per_sheet=EX
         "decimal": number(None),
         "date": when(date_fmt),
         "datetime": when(datetime_fmt),
+        "timestamp": when(datetime_fmt, stored_utc=True),
         "bool": lambda ws, r, c, v: ws.write_string(r, c, _bool_text(v)),
     }
     col_writers = [writers[c.type] for c in columns]
@@ -178,7 +184,8 @@ def write_xlsx(target, columns, rows, sheet_name="数据", max_rows_per_sheet=EX
     return count
 
 
-def _csv_value(column_type, v):
+def cell_text(column_type, v):
+    """A value of a column as the text a person reads (CSV cells, the 导出资料 sheet)."""
     if v is None:
         return ""
     if column_type == "bool":
@@ -188,10 +195,17 @@ def _csv_value(column_type, v):
     if column_type in ("int", "decimal") and isinstance(v, (int, float, Decimal)):
         return str(v)
     if column_type == "datetime" and isinstance(v, datetime):
-        return v.strftime("%Y-%m-%d %H:%M:%S")
-    if column_type in ("date", "datetime") and isinstance(v, date):
+        return wall_clock_text(v)
+    if column_type in ("date", "datetime", "timestamp") and type(v) is date:
         return v.strftime("%Y-%m-%d")
-    return neutralise(str(v))
+    return local_text(v)     # a stamp in a timestamp (or text) column: local time
+
+
+def _csv_value(column_type, v):
+    text = cell_text(column_type, v)
+    if column_type != "text" and not isinstance(v, str):   # a typed value (-5.00) is no formula
+        return text
+    return neutralise(text)
 
 
 def write_csv(fileobj, columns, rows) -> int:

@@ -8,6 +8,9 @@ Chinese text uses an installed TrueType CJK font when one is found (embedded as
 a subset), otherwise ReportLab's built-in CID font STSong-Light, which needs no
 font file but relies on the PDF viewer having a matching Chinese font.
 
+A date-time among the meta values or the cells (导出时间: clock.now()) is a stored UTC time
+and is printed in Asia/Shanghai to the second (app.services.clock), as the screens show it.
+
 No Flask here: used from views and from background jobs alike.
 """
 import functools
@@ -26,6 +29,8 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.platypus import (BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph,
                                 Spacer, Table, TableStyle, XPreformatted)
+
+from app.services.clock import local_text
 
 CJK_FONT_PATHS = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
@@ -58,7 +63,8 @@ def write_cert_summary_pdf(out, title, meta, columns, rows, footer_lines=()):
     """Write a titled table of rows to out (path or binary file); return the row count.
 
     columns: (header, width_weight, align) with align "left", "right" or "center";
-    rows: an iterable of tuples of str / int / None, consumed lazily."""
+    meta: (label, value) lines under the title, e.g. (导出时间, clock.now());
+    rows: an iterable of tuples of str / int / datetime / None, consumed lazily."""
     font = pdf_font_name()
     doc = BaseDocTemplate(out, pagesize=landscape(A4), leftMargin=_MARGIN, rightMargin=_MARGIN,
                           topMargin=_MARGIN, bottomMargin=_MARGIN + 8 * mm, title=_text(title))
@@ -172,7 +178,7 @@ def _style(font, size, alignment, space_after=0):
 
 
 def _text(value):
-    return "" if value is None else str(value)
+    return local_text(value)
 
 
 def _markup(value):

@@ -1,7 +1,7 @@
 /* 体外诊断试剂报量, the hospital's pages (templates/ivd/fill*.html):
    - the grid: leaving the page by 上一页 / 下一页 with changes not yet 暂存 asks first
      (the form's data-dirty is true when the page was drawn again after a refusal);
-   - the 提交 page: 确认 asks before the report is submitted (data-confirm). */
+   - the 提交 page: 确认 asks before the report is submitted (data-confirm, portal.js). */
 (function () {
   var form = document.getElementById("fill-form");
   if (form) {
@@ -16,9 +16,4 @@
       });
     });
   }
-  document.querySelectorAll("button[data-confirm]").forEach(function (button) {
-    button.addEventListener("click", function (e) {
-      if (!window.confirm(button.getAttribute("data-confirm"))) { e.preventDefault(); }
-    });
-  });
 })();

@@ -19,8 +19,11 @@ def menu(page, entry):
 
 
 def posted(page, click):
+    asks = page.locator(click).first.evaluate("e => !!e.closest('[data-confirm]')")
     with page.expect_response(lambda r: r.request.method == "POST") as response:
         page.click(click)
+        if asks:
+            page.click("#portal-confirm-ok")      # the page's own 确定 / 取消 (portal.js)
     page.wait_for_load_state()
     return response.value.status
 
@@ -45,7 +48,7 @@ def test_a_clerk_declares_rehab_after_refused_dates_and_uses_the_pending_buttons
     assert det.determination_no in page.inner_text("#determinations")
     shot(page, "lookup")
     page.click("#business-menu button:has-text('职工康复申请')")
-    assert page.get_attribute("#start_date", "type") == "date"
+    assert page.get_attribute("#start_date", "data-picker") == "date"
     assert page.input_value("#det-person") == "浏览器职工"
     page.fill("#rehab_items", "运动疗法、作业疗法")
     page.fill("#start_date", "2026-11-10")
@@ -79,7 +82,6 @@ def test_a_clerk_declares_rehab_after_refused_dates_and_uses_the_pending_buttons
 
     row = page.locator("tr", has=page.locator(f"input[name=ids][value='{saved.id}']"))
     row.locator("input[name=ids]").check()
-    page.once("dialog", lambda dialog: dialog.accept())
     assert posted(page, "#pending-delete") == 302
     shot(page, "deleted")
     assert "已删除1条业务" in flash_text(page)

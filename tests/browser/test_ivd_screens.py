@@ -16,8 +16,11 @@ ENGLISH = re.compile(r"\b(True|False|None|UTC|Submit|Save|Cancel|Search|List|Edi
 
 def posted(page, selector):
     """Click a submit button; the status of the POST it sent."""
+    asks = page.locator(selector).first.evaluate("e => !!e.closest('[data-confirm]')")
     with page.expect_response(lambda r: r.request.method == "POST") as response:
         page.click(selector)
+        if asks:
+            page.click("#portal-confirm-ok")      # the page's own 确定 / 取消 (portal.js)
     return response.value.status
 
 
@@ -91,10 +94,8 @@ def test_a_hospital_fills_stashes_and_submits_its_report(browse, shot, ctx):
     shot(page, "submit-ready")
 
     # 确认 asks first (the page's own question), then the report is submitted
-    questions = []
-    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+    assert page.get_attribute("#confirm-submit", "data-confirm") == "确认提交报量数据？提交后不能修改。"
     assert posted(page, "#confirm-submit") == 302
-    assert questions == ["确认提交报量数据？提交后不能修改。"]
     text = screen_text(page)
     assert "提交成功，当前状态：已提交" in text and "/status" in page.url
     assert page.inner_text("#status-state") == "已提交"
@@ -126,6 +127,7 @@ def test_the_city_reviews_a_hospital_with_a_button_and_its_flash(app, browse, sh
     assert "已提交" in row.inner_text()
     with page.expect_response(lambda r: r.request.method == "POST") as response:
         row.locator("button:has-text('审核通过')").click()
+        page.click("#portal-confirm-ok")
     assert response.value.status == 302
     assert "审核通过成功，当前状态：审核通过" in screen_text(page)
     assert f"project={project_id}" in page.url               # back to the list it came from

@@ -24,9 +24,12 @@ def menu(page, *labels):
 def posted(page, selector):
     """Click a submit button; the status of the POST it sends (the page it leads to is
     loaded when this returns)."""
+    asks = page.locator(selector).first.evaluate("e => !!e.closest('[data-confirm]')")
     with page.expect_navigation():
         with page.expect_response(lambda r: r.request.method == "POST") as response:
             page.click(selector)
+            if asks:
+                page.click("#portal-confirm-ok")  # the page's own 确定 / 取消 (portal.js)
     return response.value.status
 
 

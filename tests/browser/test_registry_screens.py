@@ -18,8 +18,11 @@ SAVE = "#registry-form button.btn-primary[type=submit]"     # not 查询 (the ag
 
 def posted(page, selector):
     """Click a submit button; the status of the POST it sent."""
+    asks = page.locator(selector).first.evaluate("e => !!e.closest('[data-confirm]')")
     with page.expect_response(lambda r: r.request.method == "POST") as response:
         page.click(selector)
+        if asks:
+            page.click("#portal-confirm-ok")      # the page's own 确定 / 取消 (portal.js)
     return response.value.status
 
 
@@ -66,6 +69,7 @@ def test_a_maintainer_adds_a_doctor_after_a_refused_id_number_and_submits_it(bro
     row = page.locator("tr", has_text="110101199003071233")
     with page.expect_response(lambda r: r.request.method == "POST") as response:
         row.locator("button:has-text('提交')").click()
+        page.click("#portal-confirm-ok")
     assert response.value.status == 302
     assert "提交成功，当前状态：待审核" in screen_text(page)
     shot(page, "staff-submitted")
@@ -107,12 +111,13 @@ def test_a_maintainer_adds_an_agreement_after_a_refused_date_order(browse, shot,
     page = browse("ty_maint")
     menu(page, "医疗机构定点协议管理")
     page.click("a:has-text('新增协议')")
-    assert page.get_attribute("#start_date", "type") == "date"
+    assert page.get_attribute("#start_date", "data-picker") == "date"
     page.locator("#group-agency_org_id input[type=radio]").first.check()
     page.fill("#agreement_no", "TY-浏览器-001")
     page.select_option("#agreement_type", "service")
     page.fill("#start_date", "2027-01-01")
     page.fill("#end_date", "2026-12-31")
+    page.keyboard.press("Escape")        # the date picker closes, off the 保存 button
     assert posted(page, SAVE) == 422
     shot(page, "agreement-refused")
     assert page.input_value("#agreement_no") == "TY-浏览器-001"
@@ -123,6 +128,7 @@ def test_a_maintainer_adds_an_agreement_after_a_refused_date_order(browse, shot,
     screen_text(page)
 
     page.fill("#end_date", "2029-12-31")
+    page.keyboard.press("Escape")        # the date picker closes, off the 保存 button
     assert posted(page, SAVE) == 302
     assert "协议已保存，状态：待确认" in screen_text(page)
     shot(page, "agreement-saved")

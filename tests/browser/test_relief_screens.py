@@ -1,5 +1,5 @@
 """疾病应急救助's own pages in Chromium, as their users work them: the menu, the page's own
-widgets (check boxes, the browser's date input, radio buttons, a file chooser), a refusal
+widgets (check boxes, the portal's date picker, radio buttons, a file chooser), a refusal
 drawn again with what was typed and the Chinese message beside its field, then saved; and a
 row button with its flash."""
 import re
@@ -15,8 +15,11 @@ from tests.relief.relief_support import apply_steps, disbursed_application
 
 def post(page, click):
     """Click `click` (a selector) and return the status of the POST it sends."""
+    asks = page.locator(click).first.evaluate("e => !!e.closest('[data-confirm]')")
     with page.expect_response(lambda r: r.request.method == "POST") as posted:
         page.click(click)
+        if asks:
+            page.click("#portal-confirm-ok")      # the page's own 确定 / 取消 (portal.js)
     return posted.value.status
 
 
@@ -46,7 +49,7 @@ def test_an_agency_registers_a_recovery_after_a_refused_amount(browse, shot, ctx
     page.click("a:has-text('添加追缴记录')")
     row = page.locator("tr", has=page.locator(f"input[name=app_id][value='{pk}']"))
     assert "追缴患者" in row.inner_text() and "已拨款" in row.inner_text()
-    assert page.get_attribute("#recovered_on", "type") == "date"
+    assert page.get_attribute("#recovered_on", "data-picker") == "date"
     row.locator("input[type=checkbox]").check()
     page.fill("#amount", "-5")
     page.fill("#recovered_on", "2026-05-08")
@@ -85,6 +88,7 @@ def test_an_agency_reviews_after_a_refused_review_then_a_clerk_submits(browse, s
     # the row's 提交 button: the state moves and the flash says so
     with clerk.expect_response(lambda r: r.request.method == "POST") as posted:
         clerk.click(f"form[action$='/transition/submit/{pk}'] button")
+        clerk.click("#portal-confirm-ok")
     assert posted.value.status == 302
     clerk.wait_for_load_state()
     shot(clerk, "submitted")
@@ -93,7 +97,7 @@ def test_an_agency_reviews_after_a_refused_review_then_a_clerk_submits(browse, s
     agency = browse("ty_agency")
     agency.click("text=疾病应急救助")
     agency.click("text=救助申请审核")
-    agency.click(f"a[href$='/relief/review/review/{pk}']")
+    agency.click(f"a[href*='/relief/review/review/{pk}?']")
     agency.fill("#basic_insurance_amount", "10.5")
     agency.fill("#other_fund_amount", "1.234")
     agency.fill("#comment", "材料齐全")
@@ -126,8 +130,8 @@ def test_an_agency_disburses_after_a_refused_amount_and_generates_performance(br
     page.click("text=疾病应急救助")
     page.click("text=救助申请审核")
     page.click(f"a[href$='/relief/review/show/{pk}']")
-    page.click(f"a[href$='/relief/review/disburse/{pk}']")
-    assert page.get_attribute("#disbursed_on", "type") == "date"
+    page.click(f"a[href*='/relief/review/disburse/{pk}?']")
+    assert page.get_attribute("#disbursed_on", "data-picker") == "date"
     page.fill("#disbursed_amount", "999")
     page.fill("#disbursed_on", "2026-06-01")
     assert post(page, "#disburse-form button[type=submit]") == 422

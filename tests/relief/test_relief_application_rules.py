@@ -101,3 +101,21 @@ def test_submit_needs_required_attachments(app, login_as):
                                   follow_redirects=True)
     assert "病案首页或抢救记录或门诊记录" in text_of(r)
     assert state_of(app, pk) == "draft"
+
+
+def test_typed_dates_in_the_ways_people_write_them_are_accepted(app, login_as):
+    """2026/11/01, 2026-11-01 08:00 and a date alone (that day's 00:00) are all understood
+    (issue 18 item 2); a value that is no date is refused in Chinese with the rest kept."""
+    c = login_as("ty_hosp1")
+    form = dict(APPLICATION_FORM, patient_name="日期格式", start_at="2026/11/01 08:00",
+                end_at="2026-11-03")
+    assert c.post("/relief/applications/add", data=form).status_code == 302
+    with app.app_context():
+        saved = db.session.execute(select(ReliefApplication).where(
+            ReliefApplication.patient_name == "日期格式")).scalar_one()
+        assert saved.start_at.strftime("%Y-%m-%d %H:%M:%S") == "2026-11-01 08:00:00"
+        assert saved.end_at.strftime("%Y-%m-%d %H:%M:%S") == "2026-11-03 00:00:00"
+    r = c.post("/relief/applications/add",
+               data=dict(APPLICATION_FORM, patient_name="日期错误", start_at="11月1日上午"))
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and "不是有效的日期时间，请按 2026-11-01 08:00 的格式填写" in page and 'value="日期错误"' in page

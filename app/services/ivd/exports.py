@@ -1,6 +1,5 @@
 """汇总数据导出 of the IVD module as background jobs listed in 导出列表 (SPEC Q5, Q6):
 the province's PDF by 注册证 and the national CSV. Both stream one GROUP BY."""
-import datetime as dt
 
 from flask import g, request
 
@@ -10,6 +9,7 @@ from app.models.core import Region
 from app.models.ivd import IvdHospitalReport, IvdProject
 from app.scope import region_in_scope, scope_of
 from app.services.audit import record
+from app.services.clock import now
 from app.services.export import Column, write_csv
 from app.services.export_jobs import run_file_job, start
 from app.services.ivd.queries import cert_summary, national_rows
@@ -67,7 +67,7 @@ def ivd_province_pdf(job_id):
             .execution_options(**STREAM))
         return write_cert_summary_pdf(
             path, _("%(p)s 汇总数据（按注册证）", p=project.name),
-            [(_("省份"), province.name), (_("导出时间"), dt.datetime.now().strftime("%Y-%m-%d %H:%M"))],
+            [(_("省份"), province.name), (_("导出时间"), now())],
             PROVINCE_PDF_COLUMNS,
             counted((cert, maker, product, n, int(last), int(nxt))
                     for cert, maker, product, n, _lines, last, nxt, _low, _high in rows),

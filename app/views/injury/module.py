@@ -15,16 +15,13 @@ from app.views.injury.cli import injury as injury_cli
 from app.workflows.engine import user_has_role
 from app.workflows.injury import AGENCY, EMPLOYER, HOSPITAL, InjuryDeclarationFlow
 
-READ = {"InjuryDeterminationApi": ["can_get", "can_info"],
-        "InjuryDeviceItemApi": ["can_get", "can_info"],
-        "InjuryDeviceItemView": ["can_list", "can_show"]}
-REVIEW_API = {"InjuryDeclarationApi": ["can_get", "can_info", "can_put"]}
+# Screens only: each REST resource mirrors the permissions of its screens (`screens = mirror(…)`).
+READ = {"InjuryDeviceItemView": ["can_list", "can_show"]}
 ROLES = {
     HOSPITAL: {"InjuryHallView": "*", "InjuryDeclareView": "*", "InjuryPendingView": "*",
-               "InjuryDeclarationView": "*", "InjuryDeclarationApi": "*", **READ},
-    EMPLOYER: {"InjuryEmployerReviewView": "*", **REVIEW_API, **READ},
-    AGENCY: {**READ, **REVIEW_API, "InjuryAgencyReviewView": "*",
-             "InjuryDeterminationView": "*", "InjuryDeterminationApi": "*"},
+               "InjuryDeclarationView": "*", **READ},
+    EMPLOYER: {"InjuryEmployerReviewView": "*", **READ},
+    AGENCY: {**READ, "InjuryAgencyReviewView": "*", "InjuryDeterminationView": "*"},
 }
 
 
@@ -78,7 +75,7 @@ MODULE = Module(
     roles=ROLES,
     default_roles={"medical": [HOSPITAL], "agency": [AGENCY], "employer": [EMPLOYER]},
     workflows=(InjuryDeclarationFlow,),
-    todos=todos, home_panels=(hall,),
+    todos=todos, home_panels=(hall,), help="injury/help.html",
     job_modules=("app.services.injury.jobs",),
     schedule={"injury_approve_overdue": "*/10 * * * *"},
     cli=injury_cli, audit_actions={"register": "马上注册"}, demo=load_injury,

@@ -1,6 +1,5 @@
 """报量项目管理 for a hospital (SPEC Q3): fill the catalogue page by page with 暂存, the
 提交 page, 承诺书模板, 填报数据导出 (PDF), 目录下载 (Excel) and 审核状态查看."""
-import datetime as dt
 import io
 
 from flask import abort, flash, g, redirect, request, send_file, url_for
@@ -12,7 +11,7 @@ from app.extensions import db
 from app.i18n import _
 from app.models.ivd import (IN_USE_LABELS, IvdCatalogItem, IvdHospitalReport, IvdProject,
                             IvdReportLine)
-from app.services import audit, files
+from app.services import audit, clock, files
 from app.services.documents import commitment_letter_docx
 from app.services.export import Column, write_xlsx
 from app.services.ivd import commands, queries, rules
@@ -139,7 +138,7 @@ class IvdFillView(BaseView):
         write_cert_summary_pdf(
             buf, _("%(p)s 填报数据（按注册证汇总）", p=report.project.name),
             [(_("医疗机构"), report.organization.name), (_("状态"), report.state_label),
-             (_("导出时间"), dt.datetime.now().strftime("%Y-%m-%d %H:%M"))],
+             (_("导出时间"), clock.now())],
             HOSPITAL_PDF_COLUMNS,
             hospital_pdf_rows(report.project_id, IvdHospitalReport.id == report.id),
             footer_lines=[_("院长签字：__________    单位盖章：__________    日期：____年__月__日")])

@@ -3,15 +3,14 @@ from app.demo.ivd import load_ivd
 from app.i18n import _l
 from app.module import Hidden, Link, Module, View
 from app.views.ivd import api, fill, review, screens
+from app.views.ivd.todos import todos
 from app.workflows.ivd import HOSPITAL, REVIEWER, IvdAreaReportFlow, IvdHospitalReportFlow
 
-READ = {"IvdProjectApi": ["can_get", "can_info"], "IvdCatalogItemApi": "*"}
+# Screens only: each REST resource mirrors the permissions of its screens (`screens = mirror(…)`).
 ROLES = {
-    HOSPITAL: {"IvdFillView": "*", "IvdHospitalReportApi": "*", **READ},
+    HOSPITAL: {"IvdFillView": "*"},
     REVIEWER: {"IvdHospitalReviewView": "*", "IvdAreaReviewView": "*",
-               "IvdHospitalReportApi": ["can_get", "can_info", "can_put"],
-               "IvdAreaReportApi": "*", "报量项目审核": ["menu_access"],
-               "报量项目管理": ["menu_access"], **READ},
+               "报量项目审核": ["menu_access"], "报量项目管理": ["menu_access"]},
 }
 
 MODULE = Module(
@@ -32,5 +31,5 @@ MODULE = Module(
     default_roles={"medical": [HOSPITAL], "insurance_bureau": [REVIEWER]},
     workflows=(IvdHospitalReportFlow, IvdAreaReportFlow),
     job_modules=("app.services.ivd.exports",),
-    demo=load_ivd,
+    todos=todos, demo=load_ivd, help="ivd/help.html",
 )

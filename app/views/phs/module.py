@@ -1,22 +1,16 @@
 """基本公卫 机构信息报送 (SPEC H1–H7) as a module of the portal."""
-from flask import url_for
-from sqlalchemy import func
-
-from app.extensions import db
-from app.i18n import _, _l
-from app.models.phs import (PhsChangeRequest, PhsChangeRequestState, PhsReport,
-                            PhsReportState)
+from app.i18n import _l
 from app.module import Module, View
 from app.demo.phs import load_phs
-from app.services.phs import queries
 from app.services.phs.rules import CITY, COUNTY, NATIONAL, PROVINCE, UNIT
 from app.views.phs import api, review, screens
-from app.workflows.engine import user_has_role
+from app.views.phs.todos import todos
 from app.workflows.phs import PhsChangeRequestFlow, PhsReportFlow
 
-UNIT_GRANTS = {"PhsInstitutionView": "*", "PhsInstitutionApi": "*", "PhsReportApi": "*"}
+# Screens only: each REST resource mirrors the permissions of its screens (`screens = mirror(…)`).
+UNIT_GRANTS = {"PhsInstitutionView": "*"}
 AREA_GRANTS = {**UNIT_GRANTS, "PhsReviewView": "*", "PhsProgressView": "*",
-               "PhsChangeRequestView": "*", "PhsChangeRequestApi": "*"}
+               "PhsChangeRequestView": "*"}
 ROLES = {
     NATIONAL: {**AREA_GRANTS, "PhsRoundView": "*"},
     PROVINCE: AREA_GRANTS,
@@ -24,23 +18,6 @@ ROLES = {
     COUNTY: {**AREA_GRANTS, "PhsAffiliationView": "*"},
     UNIT: UNIT_GRANTS,
 }
-
-
-def todos(user):
-    """Reports of the level below awaiting this level, change requests at it."""
-    org = getattr(user, "organization", None)
-    roles = {COUNTY, CITY, PROVINCE, NATIONAL}
-    if org is None or not user_has_role(user, roles):
-        return []
-    waiting = db.session.execute(db.select(func.count(PhsReport.id)).where(
-        PhsReport.reviewer_org_id == org.id, PhsReport.state == PhsReportState.SUBMITTED.value,
-        PhsReport.task_id == queries.current_round().id)).scalar()
-    changes = db.session.execute(db.select(func.count(PhsChangeRequest.id)).where(
-        PhsChangeRequest.reviewer_org_id == org.id,
-        PhsChangeRequest.state == PhsChangeRequestState.PENDING.value)).scalar()
-    return [{"label": _("待审核的机构信息"), "count": waiting, "url": url_for("PhsReviewView.index")},
-            {"label": _("待审核的申请修改"), "count": changes,
-             "url": url_for("PhsChangeRequestView.list")}]
 
 
 MODULE = Module(
@@ -60,5 +37,5 @@ MODULE = Module(
                  ("health_commission", "county"): COUNTY,
                  ("national", "nation"): NATIONAL},
     workflows=(PhsReportFlow, PhsChangeRequestFlow),
-    todos=todos, demo=load_phs,
+    todos=todos, demo=load_phs, help="phs/help.html",
 )

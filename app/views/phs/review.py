@@ -19,6 +19,7 @@ from app.views.phs.forms import (HINTS, LABELS, PhsAffiliationForm, PhsChangeReq
                                  options, refused, validated)
 from app.views.shared.formatting import localtime
 from app.views.shared.forms import on_refusal
+from app.views.shared.labels import ChineseLabelsMixin
 from app.views.shared.mixins import AuditedCrudMixin, RegionScopedMixin, WorkflowActionsMixin
 from app.workflows.engine import apply_batch
 from app.workflows.phs import PhsChangeRequestFlow, PhsReportFlow
@@ -218,7 +219,7 @@ class PhsChangeRequestView(RegionScopedMixin, WorkflowActionsMixin, ModelView):
             labels=LABELS, hints=HINTS, county=county, region=county.region)
 
 
-class PhsRoundView(AuditedCrudMixin, ModelView):
+class PhsRoundView(ChineseLabelsMixin, AuditedCrudMixin, ModelView):
     """报送轮次: national opens a new round; reports start again from 填报中."""
     route_base = "/phs/rounds"
     datamodel = SQLAInterface(PhsRound)

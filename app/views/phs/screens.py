@@ -59,7 +59,7 @@ class PhsInstitutionView(ImportMixin, RegionScopedMixin, ExcelExportMixin, Model
     list_title = _l("机构信息上报")
     show_title = _l("机构信息")
     list_template = "phs/institutions.html"
-    label_columns = LABELS
+    label_columns = {**LABELS, "is_complete": _l("数据项完整")}
     list_columns = ["name", "code", "inst_type_label", "superior_label", "contact", "phone",
                     "complete_label"]
     show_columns = ["name", "code", "contact", "phone", "address", "inst_type_label",

@@ -10,7 +10,9 @@ from flask_appbuilder.security.decorators import has_access, permission_name
 from app.i18n import _, _l
 from app.models.registry import DesignatedInstitution, RegistryAgreement
 from app.services.registry import commands, queries, rules
+from app.views.registry import exports
 from app.views.shared.attachments import AttachmentsMixin
+from app.views.shared.export import ExcelExportMixin
 from app.views.shared.formatting import localtime
 from app.views.registry.forms import AgreementForm, check, refuse_with
 from app.views.shared.mixins import Button, RegionScopedMixin, WorkflowActionsMixin
@@ -20,7 +22,7 @@ FIELDS = ("agreement_no", "agreement_type", "start_date", "end_date", "content")
 
 
 class RegistryAgreementView(AttachmentsMixin, RegionScopedMixin, WorkflowActionsMixin,
-                            ModelView):
+                            ExcelExportMixin, ModelView):
     route_base = "/registry/agreements"
     datamodel = SQLAInterface(RegistryAgreement)
     workflow = RegistryAgreementFlow
@@ -44,7 +46,9 @@ class RegistryAgreementView(AttachmentsMixin, RegionScopedMixin, WorkflowActions
     formatters_columns = {"confirmed_at": localtime, "synced_at": localtime,
                           "changed_at": localtime}
     base_permissions = ["can_list", "can_show", "can_add_agreement", "can_edit_agreement",
-                        "can_upload"]
+                        "can_upload", "can_export", "can_export_standard"]
+    export_fields, standard_export = exports.AGREEMENT_FIELDS, exports.AGREEMENT_STANDARD
+    export_title = _l("定点协议")
     attachment_slots = (rules.AGREEMENT_DOC,)
     editable_states = ("pending", "confirmed")
 
@@ -144,7 +148,7 @@ class RegistryAgreementView(AttachmentsMixin, RegionScopedMixin, WorkflowActions
             back_url=url_for("RegistryAgreementView.list"))
 
 
-class DesignatedInstitutionView(RegionScopedMixin, ModelView):
+class DesignatedInstitutionView(RegionScopedMixin, ExcelExportMixin, ModelView):
     """定点医疗机构名单: what the scheduled job published (read-only)."""
     route_base = "/registry/designated"
     datamodel = SQLAInterface(DesignatedInstitution)
@@ -160,4 +164,6 @@ class DesignatedInstitutionView(RegionScopedMixin, ModelView):
     search_columns = ["national_code", "institution_name", "agreement_no"]
     base_order = ("id", "desc")
     formatters_columns = {"published_at": localtime}
-    base_permissions = ["can_list", "can_show"]
+    base_permissions = ["can_list", "can_show", "can_export", "can_export_standard"]
+    export_fields, standard_export = exports.DESIGNATED_FIELDS, exports.DESIGNATED_STANDARD
+    export_title = _l("定点医疗机构名单")

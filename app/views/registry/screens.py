@@ -11,7 +11,9 @@ from app.models.registry import RegistryCertChange, RegistryInstitution, Registr
 from app.regions import region_children
 from app.scope import scoped_get
 from app.services.registry import commands, queries, rules
+from app.views.registry import exports
 from app.views.shared.attachments import AttachmentsMixin
+from app.views.shared.export import ExcelExportMixin
 from app.views.shared.formatting import localtime
 from app.views.registry.forms import (CertChangeForm, InstitutionForm, StaffForm, check,
                                       refuse_with)
@@ -78,7 +80,7 @@ def render_institution_form(view, title, form, submit_label, back_url, inst=None
 
 
 class RegistryInstitutionView(AttachmentsMixin, RegionScopedMixin, WorkflowActionsMixin,
-                              ModelView):
+                              ExcelExportMixin, ModelView):
     route_base = "/registry/institutions"
     datamodel = SQLAInterface(RegistryInstitution)
     workflow = RegistryInstitutionFlow
@@ -95,7 +97,10 @@ class RegistryInstitutionView(AttachmentsMixin, RegionScopedMixin, WorkflowActio
     base_filters = [["state", FilterNotEqual, "deleted"]]
     base_order = ("id", "desc")
     formatters_columns = {"submitted_at": localtime, "coded_at": localtime}
-    base_permissions = ["can_list", "can_show", "can_maintain", "can_upload", "can_pooling"]
+    base_permissions = ["can_list", "can_show", "can_maintain", "can_upload", "can_pooling",
+                        "can_export", "can_export_standard"]
+    export_fields, standard_export = exports.INSTITUTION_FIELDS, exports.INSTITUTION_STANDARD
+    export_title = _l("医疗机构信息")
     attachment_slots = rules.INSTITUTION_SLOTS
     editable_states = rules.MAINTAINED_STATES
     show_template = "registry/institution_show.html"
@@ -174,7 +179,8 @@ class RegistryInstitutionView(AttachmentsMixin, RegionScopedMixin, WorkflowActio
                               for r in queries.pooling_areas(region.code)])
 
 
-class RegistryCertChangeView(RegionScopedMixin, WorkflowActionsMixin, ModelView):
+class RegistryCertChangeView(RegionScopedMixin, WorkflowActionsMixin, ExcelExportMixin,
+                             ModelView):
     route_base = "/registry/cert-changes"
     datamodel = SQLAInterface(RegistryCertChange)
     workflow = RegistryCertChangeFlow
@@ -192,7 +198,9 @@ class RegistryCertChangeView(RegionScopedMixin, WorkflowActionsMixin, ModelView)
     search_columns = ["state"]
     base_order = ("id", "desc")
     formatters_columns = {"created_at": localtime}
-    base_permissions = ["can_list", "can_show", "can_new"]
+    base_permissions = ["can_list", "can_show", "can_new", "can_export", "can_export_standard"]
+    export_fields, standard_export = exports.CERT_CHANGE_FIELDS, exports.CERT_CHANGE_STANDARD
+    export_title = _l("证号变更申请")
 
     @expose("/new/<inst_pk>", methods=["GET", "POST"])
     @has_access
@@ -223,7 +231,7 @@ class RegistryCertChangeView(RegionScopedMixin, WorkflowActionsMixin, ModelView)
             back_url=url_for("RegistryInstitutionView.show", pk=inst.id))
 
 
-class RegistryStaffView(RegionScopedMixin, WorkflowActionsMixin, ModelView):
+class RegistryStaffView(RegionScopedMixin, WorkflowActionsMixin, ExcelExportMixin, ModelView):
     route_base = "/registry/staff"
     datamodel = SQLAInterface(RegistryStaff)
     workflow = RegistryStaffFlow
@@ -239,7 +247,10 @@ class RegistryStaffView(RegionScopedMixin, WorkflowActionsMixin, ModelView):
     base_filters = [["state", FilterNotEqual, "deleted"]]
     base_order = ("id", "desc")
     formatters_columns = {"created_at": localtime}
-    base_permissions = ["can_list", "can_show", "can_edit_staff"]
+    base_permissions = ["can_list", "can_show", "can_edit_staff", "can_export",
+                        "can_export_standard"]
+    export_fields, standard_export = exports.STAFF_FIELDS, exports.STAFF_STANDARD
+    export_title = _l("医师护士信息")
     editable_states = rules.EDITABLE_STAFF
     list_template = "registry/staff_list.html"
 

@@ -11,8 +11,8 @@ when they refuse (app/views/shared/forms.py `refused_page`)."""
 from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget, BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.forms import DynamicForm
 from flask_wtf.file import FileField
-from wtforms import (DateField, DateTimeLocalField, DecimalField, Form, IntegerField, RadioField,
-                     SelectField, SelectMultipleField, StringField, TextAreaField)
+from wtforms import (DecimalField, Form, IntegerField, RadioField, SelectField,
+                     SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional,
                                 StopValidation)
 from wtforms.widgets import CheckboxInput
@@ -22,7 +22,8 @@ from app.i18n import _l
 from app.models.relief import DISEASES, GENDERS, RELIEF_CATEGORIES
 from app.services.relief import rules
 from app.services.relief.rules import REVIEW_AMOUNTS, REVIEW_LABELS
-from app.views.shared.dates import DATE_FORMATS, DATETIME_FORMATS, NativeInput
+from app.views.shared.dates import (DATE_FORMATS, DATETIME_FORMATS, NativeInput, TypedDateField,
+                                    TypedDateTimeField)
 
 MONEY = dict(places=2, widget=BS3TextFieldWidget())
 
@@ -45,14 +46,13 @@ def _at_most(n):
 
 def day_field(label, message, **kwargs):
     """A day typed in the browser's own date input; `message` when it is not a day."""
-    return DateField(label, format=DATE_FORMATS, widget=NativeInput("date"),
-                     invalid_value_message=message, **kwargs)
+    return TypedDateField(label, format=DATE_FORMATS, widget=NativeInput("date"),
+                          invalid_value_message=message, **kwargs)
 
 
 def datetime_field(label, **kwargs):
-    return DateTimeLocalField(label, format=DATETIME_FORMATS,
-                         widget=NativeInput("datetime-local", step="1"),
-                         invalid_value_message=_l("请填写正确的%(f)s", f=label), **kwargs)
+    return TypedDateTimeField(label, format=DATETIME_FORMATS,
+                              widget=NativeInput("datetime-local", step="1"), **kwargs)
 
 
 class Rule:

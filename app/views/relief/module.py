@@ -1,62 +1,29 @@
 """疾病应急救助 (SPEC R1–R10) as a module of the portal: its menu, resources, roles, to-dos."""
-from flask import url_for
-from sqlalchemy import func
-
 from app.demo.relief import load_relief, load_relief_reporting
-from app.extensions import db
-from app.i18n import _, _l
-from app.models.relief import ReliefSummary
+from app.i18n import _l
 from app.module import Link, Module, View
-from app.scope import region_scope
 from app.views.relief import reporting as rr
 from app.views.relief.screens import (ReliefApplicationApi, ReliefApplicationView,
                                       ReliefPrepaymentApi, ReliefPrepaymentView,
                                       ReliefReviewView)
-from app.workflows.engine import user_has_role
+from app.views.relief.todos import todos
 from app.workflows.relief import (AGENCY, HEALTH_COMMISSION, INSTITUTION,
                                   ReliefApplicationFlow, ReliefReportFlow)
 
-SHARED = {"ReliefEvaluationView": "*", "ReliefEvaluationApi": "*",
-          "ReliefRecoveryView": "*", "ReliefRecoveryApi": "*", "ReliefReportView": "*",
-          "ReliefReportApi": "*", "ReliefPerformanceView": "*", "ReliefPerformanceApi": "*",
-          "ReliefReportTaskApi": ["can_get", "can_info"], "机构互评总览": ["menu_access"],
+SHARED = {"ReliefEvaluationView": "*", "ReliefRecoveryView": "*", "ReliefReportView": "*",
+          "ReliefPerformanceView": "*", "机构互评总览": ["menu_access"],
           "ReliefStatisticsView": "*"}
 REVIEW = {"ReliefReportReviewView": "*", "ReliefStatisticsView": "*"}
+# Screens only: each REST resource mirrors the permissions of its screens (`screens = mirror(…)`).
 ROLES = {
-    INSTITUTION: {"ReliefApplicationView": "*", "ReliefApplicationApi": "*",
-                  "ReliefPrepaymentView": "*", "ReliefPrepaymentApi": "*", **SHARED},
-    AGENCY: {"ReliefReviewView": "*", "ReliefApplicationApi": "*",
-             "ReliefPrepaymentView": ["can_list", "can_show"],
-             "ReliefPrepaymentApi": ["can_get", "can_info"],
-             "OrganizationView": "*", "OrganizationApi": "*", "AccountView": "*",
+    INSTITUTION: {"ReliefApplicationView": "*", "ReliefPrepaymentView": "*", **SHARED},
+    AGENCY: {"ReliefReviewView": "*", "ReliefPrepaymentView": ["can_list", "can_show"],
+             "OrganizationView": "*", "AccountView": "*",
              **SHARED, **REVIEW},
-    HEALTH_COMMISSION: {"OrganizationView": "*", "OrganizationApi": "*", "AccountView": "*",
+    HEALTH_COMMISSION: {"OrganizationView": "*", "AccountView": "*",
                         "ReliefPrepaymentView": ["can_list", "can_show"],
-                        "ReliefReportView": "*", "ReliefReportApi": "*", **REVIEW},
+                        "ReliefReportView": "*", **REVIEW},
 }
-
-
-def _counts(where, states):
-    """{state: applications} from the summary table (one row per unit, state, category)."""
-    S = ReliefSummary
-    return {state: int(n or 0) for state, n in db.session.execute(
-        db.select(S.state, func.sum(S.n)).where(where, S.state.in_(states)).group_by(S.state))}
-
-
-def todos(user):
-    rows = []
-    if user_has_role(user, {INSTITUTION}):
-        counts = _counts(region_scope(ReliefSummary, user), ("draft", "returned"))
-        rows += [(_("待提交"), counts.get("draft", 0), "ReliefApplicationView.list", "draft"),
-                 (_("退回给我"), counts.get("returned", 0), "ReliefApplicationView.list",
-                  "returned")]
-    if user_has_role(user, {AGENCY}) and user.organization_id:
-        counts = _counts(ReliefSummary.reviewer_org_id == user.organization_id,
-                         ("submitted", "approved"))
-        rows += [(_("待审核"), counts.get("submitted", 0), "ReliefReviewView.list", "submitted"),
-                 (_("待拨款"), counts.get("approved", 0), "ReliefReviewView.list", "approved")]
-    return [{"label": label, "count": count, "url": url_for(endpoint) + f"?_flt_0_state={state}"}
-            for label, count, endpoint, state in rows]
 
 
 def demo(orgs, users):
@@ -87,5 +54,5 @@ MODULE = Module(
                    "health_commission": [HEALTH_COMMISSION],
                    "insurance_bureau": [HEALTH_COMMISSION], "national": [HEALTH_COMMISSION]},
     workflows=(ReliefApplicationFlow, ReliefReportFlow),
-    todos=todos, demo=demo,
+    todos=todos, demo=demo, help="relief/help.html",
 )

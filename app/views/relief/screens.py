@@ -23,9 +23,10 @@ from app.views.shared.export import ExcelExportMixin, ExportField
 from app.views.shared.filters import ColumnFilter, StateNotInFilter
 from app.views.shared.formatting import localtime
 from app.views.shared.forms import on_refusal, refused_page
-from app.views.shared.mixins import Button, RegionScopedMixin, WorkflowActionsMixin
+from app.views.shared.mixins import Button, RegionScopedMixin, WorkflowActionsMixin, back_url
 from app.workflows.engine import Refusal, apply
 from app.workflows.relief import ALL_SLOTS, ReliefApplicationFlow
+from app.views.shared.api_permissions import mirror
 
 APP_LABELS = {
     "id": _l("编号"), "organization": _l("医疗机构"), "organization.name": _l("医疗机构"),
@@ -227,7 +228,7 @@ class ReliefReviewView(_ApplicationBase):
         obj = apply(self.workflow, item, name, g.user, request.form.to_dict())
         flash(_("%(action)s成功，当前状态：%(state)s", action=self.workflow.get(name).label,
                 state=self.workflow.state_label(obj.state)), "success")
-        return redirect(url_for("ReliefReviewView.show", pk=obj.id))
+        return redirect(back_url(url_for("ReliefReviewView.show", pk=obj.id)))
 
 
 class ReliefPrepaymentView(RegionScopedMixin, ModelView):
@@ -268,6 +269,7 @@ class ReliefPrepaymentView(RegionScopedMixin, ModelView):
 class ReliefApplicationApi(ApplicationRulesMixin, ScopedApiMixin, WorkflowApiMixin,
                            ExportApiMixin, ModelRestApi):
     resource_name = "relief_application"
+    screens = mirror("ReliefApplicationView", "ReliefReviewView")
     datamodel = SQLAInterface(ReliefApplication)
     workflow = ReliefApplicationFlow
     editable_states = EDITABLE_STATES
@@ -289,6 +291,7 @@ class ReliefApplicationApi(ApplicationRulesMixin, ScopedApiMixin, WorkflowApiMix
 
 class ReliefPrepaymentApi(ScopedApiMixin, ExportApiMixin, ModelRestApi):
     resource_name = "relief_prepayment"
+    screens = mirror("ReliefPrepaymentView")
     datamodel = SQLAInterface(ReliefPrepayment)
     list_columns = show_columns = ["id", "organization_id", "amount", "paid_on", "remark"]
     add_columns = ["amount", "paid_on", "remark"]

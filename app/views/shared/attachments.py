@@ -1,12 +1,13 @@
 """Attachment upload on a record's page and scoped download (SPEC P10)."""
 from flask import abort, current_app, flash, g, redirect, request, send_file, url_for
 from flask_appbuilder import BaseView, expose
-from flask_appbuilder.security.decorators import has_access
+from flask_appbuilder.security.decorators import has_access, permission_name
 
 from app.extensions import db
 from app.i18n import _
 from app.models.files import Attachment
 from app.scope import scoped_get
+from app.services import attachments as storage
 from app.services import files
 
 # owner_type → model, filled by the views that carry attachments
@@ -78,21 +79,53 @@ def may_open(model):
 
 class AttachmentView(BaseView):
     """Download: allowed exactly when the caller may open the owning record on a screen or
-    the API — the module's permission and the record's scope; otherwise 404."""
+    the API — the module's permission and the record's scope; otherwise 404. An image is
+    also shown in the page: its thumbnail (lists) and the picture itself (detail pages),
+    under the same check."""
     route_base = "/attachments"
     default_view = "download"
 
-    @expose("/<int:pk>")
-    @has_access
-    def download(self, pk):
+    @staticmethod
+    def permitted(pk):
         row = db.session.get(Attachment, pk)
         model = OWNER_MODELS.get(row.owner_type) if row is not None else None
         if model is None or not may_open(model):
             abort(404)
         scoped_get(model, row.owner_id, g.user)
+        return row
+
+    @staticmethod
+    def send(name, **kwargs):
         try:
-            path = files.path_of(row)
+            path = storage.open_stored(current_app.config["STORAGE_DIR"], name)
         except (FileNotFoundError, ValueError):
             abort(404)
-        return send_file(path, as_attachment=True, download_name=row.original_name,
+        return send_file(path, **kwargs)
+
+    @expose("/<int:pk>")
+    @has_access
+    def download(self, pk):
+        row = self.permitted(pk)
+        return self.send(row.stored_name, as_attachment=True, download_name=row.original_name,
                          mimetype=row.content_type or "application/octet-stream")
+
+    @expose("/<int:pk>/thumbnail")
+    @has_access
+    @permission_name("download")
+    def thumbnail(self, pk):
+        row = self.permitted(pk)
+        if row.kind != "image" or not row.thumb_name:
+            abort(404)
+        return self.send(row.thumb_name, mimetype="image/jpeg")
+
+    @expose("/<int:pk>/preview")
+    @has_access
+    @permission_name("download")
+    def preview(self, pk):
+        """The picture itself, shown in the browser (never an attachment of another kind,
+        whose content the browser might run)."""
+        row = self.permitted(pk)
+        if row.kind != "image":
+            abort(404)
+        return self.send(row.stored_name, mimetype=row.content_type,
+                         download_name=row.original_name)

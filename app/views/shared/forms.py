@@ -15,6 +15,7 @@ from flask_appbuilder.urltools import (get_filter_args, get_order_args, get_page
 
 from app.errors import DomainError, InvalidError
 from app.views.shared.dates import native_dates
+from app.views.shared.labels import ChineseLabelsMixin
 
 
 class AuditedInterface(SQLAInterface):
@@ -87,8 +88,9 @@ def rule_errors():
         raise InvalidError(str(exc)) from exc
 
 
-class FormPageMixin:
-    """add / edit of a ModelView under the error contract."""
+class FormPageMixin(ChineseLabelsMixin):
+    """add / edit of a ModelView under the error contract (and, through ChineseLabelsMixin,
+    titles, 是/否, labels and the search in Chinese)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

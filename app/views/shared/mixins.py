@@ -1,5 +1,6 @@
 """Capabilities shared by every business view and API; no business logic here."""
 from typing import NamedTuple
+from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import expose
@@ -15,14 +16,37 @@ from app.scope import claim_for_caller, scoped_get
 from app.services import audit, crud
 from app.views.shared.filters import RegionNodeFilter, RegionScopeFilter
 from app.views.shared.forms import FormPageMixin, audited
-from app.workflows.engine import Refusal, apply, apply_batch
+from app.workflows.engine import Refusal, apply, apply_batch, user_has_role
 
 
 class Button(NamedTuple):
+    """A row's button. A POST asks first (confirm: True → “确定要<label>吗？”, a text, or
+    False); `reason` draws it disabled with why."""
     label: object
     url: str
     style: str = "default"
     post: bool = True
+    confirm: object = True
+    reason: object = None
+
+
+def safe_next():
+    """The page a button or form was used on (its hidden `next`, or `?next=`): a path of this
+    site only, never another host's address."""
+    target = (request.form.get("next") or request.args.get("next") or "").strip()
+    parts = urlsplit(target)
+    if (not target.startswith("/") or target.startswith("//") or "\\" in target
+            or parts.scheme or parts.netloc):
+        return None
+    return target.rstrip("?")
+
+
+def back_url(default):
+    """Where a POST returns: the page it was sent from (its list with filters, page and
+    chosen project), else the same-site referrer, else `default`."""
+    referrer = request.referrer or ""
+    same_site = urlsplit(referrer).netloc == request.host and referrer != request.url
+    return safe_next() or (referrer if same_site else None) or default
 
 
 class PortalListWidget(ListWidget):
@@ -78,6 +102,16 @@ class RegionScopedMixin(FormPageMixin, AuditedCrudMixin):
     def scoped(self, pk):
         return scoped_get(self.datamodel.obj, pk, g.user)
 
+    def get_redirect(self):
+        """FAB's history pops back past the list (to the home page); a form or button
+        that says where it came from goes back there."""
+        return safe_next() or super().get_redirect()
+
+    def row_editable(self, item):
+        """Whether the row gets the edit and delete icons (the workflow's editable states)."""
+        parent = getattr(super(), "row_editable", None)
+        return parent(item) if parent else True
+
     def render_template(self, template, **kwargs):
         kwargs.setdefault("view", self)
         kwargs.setdefault("view_name", type(self).__name__)
@@ -117,7 +151,8 @@ class RegionScopedMixin(FormPageMixin, AuditedCrudMixin):
             order_columns=self.order_columns, formatters_columns=self.formatters_columns,
             page=page, page_size=page_size, count=count, pks=pks, actions=actions,
             filters=filters, modelview_name=self.__class__.__name__,
-            row_buttons=self.row_buttons(lst), view=self, **kwargs)
+            row_buttons=self.row_buttons(lst), view=self,
+            editable_pks={item.id for item in lst if self.row_editable(item)}, **kwargs)
         return widgets
 
     def list_page(self, filters, order_column, order_direction, page, page_size):
@@ -167,6 +202,9 @@ class EditableStatesMixin:
     workflow = None
     editable_states = ()
 
+    def row_editable(self, item):
+        return item.state in self.editable_states
+
     def _check_editable(self, item):
         if item.state not in self.editable_states:
             raise Refusal(_("当前状态为“%(state)s”，不能修改或删除",
@@ -201,7 +239,7 @@ class WorkflowActionsMixin(EditableStatesMixin):
                                request.form.to_dict())
             flash(_("已%(action)s%(n)s条记录", action=self.workflow.get(name).label,
                     n=len(done)), "success")
-            return redirect(self.get_redirect())
+            return redirect(back_url(self._list_url()))
         run.__name__ = name
         return run
 
@@ -212,11 +250,18 @@ class WorkflowActionsMixin(EditableStatesMixin):
                 for item in items}
 
     def transition_url(self, t, pk):
+        """A transition with a page of its own (a review form, an opinion) is opened with
+        `next`: the page it is opened from, where the form returns after firing."""
+        view = self.__class__.__name__
+        back = request.full_path.rstrip("?") if request.method == "GET" else None
         if t.form:
-            return url_for(f"{self.__class__.__name__}.{t.form}", pk=pk)
+            return url_for(f"{view}.{t.form}", pk=pk, next=back)
         if t.comment_required:
-            return url_for(f"{self.__class__.__name__}.transition_form", name=t.name, pk=pk)
-        return url_for(f"{self.__class__.__name__}.fire", name=t.name, pk=pk)
+            return url_for(f"{view}.transition_form", name=t.name, pk=pk, next=back)
+        return url_for(f"{view}.fire", name=t.name, pk=pk)
+
+    def _list_url(self):
+        return url_for(f"{self.__class__.__name__}.list")
 
     @expose("/transition/<string:name>/<pk>", methods=["GET"])
     @has_access
@@ -225,26 +270,44 @@ class WorkflowActionsMixin(EditableStatesMixin):
         item = self.scoped(pk)
         t = self.workflow.transitions.get(name) or abort(404)
         return self.render_template("portal/transition_form.html", item=item, t=t,
-                                    title=str(t.label),
+                                    title=str(t.label), back=safe_next() or self._list_url(),
                                     action=url_for(f"{type(self).__name__}.fire", name=name,
                                                    pk=item.id))
 
     @expose("/transition/<string:name>/<pk>", methods=["POST"])
     @has_access
     def fire(self, name, pk):
-        data = {**request.args.to_dict(), **request.form.to_dict()}
+        data = {k: v for k, v in {**request.args.to_dict(), **request.form.to_dict()}.items()
+                if k != "next"}
         obj = apply(self.workflow, self.scoped(pk), name, g.user, data)
         flash(_("%(action)s成功，当前状态：%(state)s", action=self.workflow.get(name).label,
                 state=self.workflow.state_label(obj.state)), "success")
-        return redirect(request.referrer or url_for(f"{self.__class__.__name__}.list"))
+        return redirect(back_url(self._list_url()))
 
     def pre_delete(self, item):
         self._check_editable(item)
         super().pre_delete(item)
 
+    def transition_choices(self, item):
+        """(offered, blocked) for a detail page: the transitions `g.user` may fire now, and
+        those of the user's role and the row's state that a guard refuses, with its reason
+        (提交 without its attachments says which). Role refusals (403) stay hidden."""
+        flow, offered, blocked = self.workflow, [], []
+        for t in flow.transitions.values():
+            if (t.system or not user_has_role(g.user, t.roles_for(flow))
+                    or getattr(item, flow.state_field) not in t.source):
+                continue
+            refusal = t.refusal(item, g.user, flow)
+            if refusal is None:
+                offered.append(t)
+            elif refusal.status != 403:
+                blocked.append((t, refusal.message))
+        return offered, blocked
+
     def show_extras(self, item):
         parent = getattr(super(), "show_extras", None)
-        return {**(parent(item) if parent else {}), "transitions": self.workflow.available(item, g.user),
+        offered, blocked = self.transition_choices(item)
+        return {**(parent(item) if parent else {}), "transitions": offered, "blocked": blocked,
                 "history": audit.history(self.workflow.object_type, item.id),
                 "state_label": self.workflow.state_label,
                 "transition_label": lambda name: (self.workflow.transitions[name].label

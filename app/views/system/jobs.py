@@ -14,7 +14,7 @@ from flask_appbuilder.security.decorators import has_access
 from app.extensions import db
 from app.i18n import _l
 from app.models.core import utcnow
-from app.models.jobs import ExportJob
+from app.models.jobs import JOB_STATE_LABELS, ExportJob
 from app.services.export_jobs import export_dir
 from app.views.shared.api import ScopedApiMixin
 from app.views.shared.mixins import Button, RegionScopedMixin
@@ -36,6 +36,7 @@ class ExportJobView(RegionScopedMixin, ModelView):
     datamodel = SQLAInterface(ExportJob)
     list_title = _l("导出列表")
     list_template = "portal/export_jobs.html"
+    search_choices = {"state": JOB_STATE_LABELS}
     refresh_seconds = 5
     base_order = ("id", "desc")
     label_columns = {"title": _l("导出名称"), "state_label": _l("状态"), "progress": _l("进度（行）"),

@@ -25,6 +25,7 @@ def register_system(appbuilder):
     from app.views.shared.attachments import AttachmentView
     from app.views.system.api import (AnnouncementApi, AuditLogApi, MeApi, OrganizationApi,
                                       RegionApi, SystemParameterApi)
+    from app.views.system.help import HelpView
     from app.views.system.jobs import ExportJobApi, ExportJobView
     from app.views.system.regions import RegionChoiceView
     from app.views.system.screens import (AccountView, AnnouncementView, AuditLogView,
@@ -45,6 +46,7 @@ def register_system(appbuilder):
     appbuilder.add_view_no_menu(PasswordView)
     appbuilder.add_view_no_menu(AttachmentView)
     appbuilder.add_view_no_menu(RegionChoiceView)
+    appbuilder.add_view_no_menu(HelpView)
     for api in (MeApi, RegionApi, OrganizationApi, ExportJobApi, AuditLogApi, SystemParameterApi,
                 AnnouncementApi):
         appbuilder.add_api(api)

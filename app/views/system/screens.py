@@ -11,8 +11,8 @@ from wtforms import SelectField
 from app.extensions import db
 from app.i18n import _, _l
 from app.models.audit import AuditLog
-from app.models.core import (Announcement, Organization, Region, SystemParameter,
-                             User)
+from app.models.core import (LEVEL_LABELS, ORG_TYPES, Announcement, Organization, Region,
+                             SystemParameter, User)
 from app.scope import is_superadmin, region_in_scope, scope_of
 from app.security import password_problem
 from app.services import accounts, audit
@@ -23,6 +23,8 @@ from app.services.files import Slot
 from app.views.shared.attachments import AttachmentsMixin
 from app.views.shared.forms import on_refusal_show
 from app.views.shared.imports import ImportMixin
+from app.views.shared.labels import (ChineseLabelsMixin, empty_for_none, object_type_label,
+                                     state_label)
 from app.views.shared.mixins import Button, RegionScopedMixin
 
 
@@ -50,8 +52,10 @@ class PasswordView(BaseView):
                                     forced=g.user.must_change_password)
 
 
-class SystemParameterView(ModelView):
+class SystemParameterView(ChineseLabelsMixin, ModelView):
     route_base = "/system/parameters"
+    search_choices = {"value_type": {"str": _l("文本"), "int": _l("整数"),
+                                     "bool": _l("开关（1/0）")}}
     datamodel = SQLAInterface(SystemParameter)
     list_title = show_title = edit_title = _l("系统参数")
     label_columns = {"key": _l("参数编码"), "label": _l("参数名称"), "value": _l("参数值"),
@@ -59,7 +63,7 @@ class SystemParameterView(ModelView):
                      "updated_at": _l("修改时间")}
     list_columns = ["label", "value", "description", "updated_at"]
     edit_columns = ["value"]
-    show_columns = ["key", "label", "value", "value_type", "description", "updated_at"]
+    show_columns = ["label", "value", "value_type", "description", "updated_at"]
     base_permissions = ["can_list", "can_show", "can_edit"]
 
     def pre_update(self, item):
@@ -134,8 +138,10 @@ class OrganizationView(ImportMixin, RegionTreeMixin, RegionScopedMixin, ModelVie
     edit_title = _l("修改医疗机构")
     show_title = _l("机构详情")
     list_template = "core/tree_list.html"
+    search_choices = {"level": LEVEL_LABELS, "org_type": ORG_TYPES}
     label_columns = {"name": _l("单位名称"), "unit_code": _l("单位编码"),
-                     "org_type_label": _l("组织机构类别"), "level": _l("机构层级"),
+                     "org_type_label": _l("组织机构类别"), "org_type": _l("组织机构类别"),
+                     "level": _l("机构层级"),
                      "region": _l("所属区域"), "category": _l("医疗机构类别"),
                      "grade": _l("医疗机构级别"), "phone": _l("固定电话"),
                      "address": _l("单位地址"), "uscc": _l("统一社会信用代码"),
@@ -384,7 +390,7 @@ class AccountView(RegionTreeMixin, RegionScopedMixin, ModelView):
                 for u in items if accounts.may_manage_account(g.user, u)}
 
 
-class AuditLogView(ModelView):
+class AuditLogView(ChineseLabelsMixin, ModelView):
     route_base = "/system/audit"
     datamodel = SQLAInterface(AuditLog)
     list_title = _l("审计日志")
@@ -396,8 +402,19 @@ class AuditLogView(ModelView):
     list_columns = ["created_at", "username", "organization_name", "action_label",
                     "object_type", "object_id", "from_state", "to_state", "comment", "ip"]
     search_columns = ["username", "action", "object_type", "object_id", "created_at"]
+    show_columns = list_columns
+    formatters_columns = {"object_type": object_type_label, "from_state": state_label,
+                          "to_state": state_label, "comment": empty_for_none,
+                          "ip": empty_for_none, "organization_name": empty_for_none,
+                          "object_id": empty_for_none, "username": empty_for_none}
     base_order = ("id", "desc")
     base_permissions = ["can_list", "can_show"]
+
+    def choices(self):
+        from app.models.audit import AUDIT_ACTIONS
+        from app.module import modules
+        actions = {**AUDIT_ACTIONS, **{k: v for m in modules() for k, v in m.audit_actions.items()}}
+        return {"action": actions}
 
     # append-only: FAB's action routes (delete …) do not exist here
     @expose("/action/<string:name>/<pk>", methods=["GET", "POST"])
