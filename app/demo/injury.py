@@ -277,7 +277,7 @@ def load_injury(orgs, users):
     act(declare(hosp, "extension", ("liu", 0), extension),
         ("submit", hosp, None),
         ("employer_reject", employer, "该职工已于上月返岗工作，不需要延长就医，请核实"))
-    refused = declare(hosp, "relapse", ("wang", 0), dict(relapse, recurrence_date=day(-40)))
+    refused = declare(hosp, "relapse", ("wang", 1), dict(relapse, recurrence_date=day(-40)))
     act(refused, ("submit", hosp, None), ("employer_approve", employer, "同意申报"),
         ("agency_reject", agency, "复发部位与工伤认定部位不一致，请补充原始病历及影像资料后重新申报"))
     commands.resubmit(hosp, refused)

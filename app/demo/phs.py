@@ -7,7 +7,7 @@ from app.models.core import User
 from app.models.phs import PhsRound
 from app.services import accounts
 from app.services.phs import changes as phs_changes
-from app.services.phs import commands, queries
+from app.services.phs import affiliation, commands, queries
 from app.workflows import engine
 from app.workflows.phs import PhsReportFlow
 
@@ -32,12 +32,20 @@ def _unit(county_user, name, township, n, inst_type="township_hospital"):
     return inst, account
 
 
-def _station(unit_user, name, n, complete=True):
-    values = dict(_items(n, "village_clinic", ("01", "02", "03", "06", "07", "08")), name=name,
+def _station(unit_user, name, n, complete=True, inst_type="village_clinic"):
+    values = dict(_items(n, inst_type, ("01", "02", "03", "06", "07", "08")), name=name,
                   township=None)
     if not complete:
         values.update(longitude="", latitude="", services=[])
     return commands.add_institution(unit_user, values)
+
+
+def _dismiss_hospitals(county_user):
+    """The county's hospitals of the old report system take no part (机构隶属关系维护)."""
+    hospitals = [o.id for o in queries.unattached_orgs(county_user.organization)
+                 if o.name.endswith("医院") and "卫生院" not in o.name]
+    if hospitals:
+        affiliation.dismiss_existing(county_user, hospitals, "医院不承担基本公共卫生服务项目任务")
 
 
 def _report(user, name, comment=None):
@@ -74,8 +82,8 @@ def load_phs(orgs, users):
             ("yp", "小店区营盘社区卫生服务站", "营盘街道", 15, "community_station")):
         units[key] = _unit(xd, name, township or "营盘街道", n, kind)
     _station(units["xwz"][1], "小店区西温庄乡西温庄村卫生室", 21)
-    _station(units["wc"][1], "小店区坞城街道大马社区卫生服务站", 22)
-    _station(units["wc"][1], "小店区坞城街道双塔社区卫生服务站", 23)
+    _station(units["wc"][1], "小店区坞城街道大马社区卫生服务站", 22, inst_type="community_station")
+    _station(units["wc"][1], "小店区坞城街道双塔社区卫生服务站", 23, inst_type="community_station")
     for key in ("xwz", "wc", "ljb", "cdc", "yp"):
         _report(units[key][1], "submit")
     for key in ("wc", "cdc", "yp"):
@@ -88,9 +96,11 @@ def load_phs(orgs, users):
             ("迎泽区郝庄镇卫生院", "郝庄镇", "迎泽区郝庄镇郝庄村卫生室"),
             ("迎泽区桥东街道社区卫生服务中心", "桥东街道", "迎泽区桥东街道朝阳社区卫生服务站")), 31):
         inst, account = _unit(yz, name, township, n)
-        _station(account, station, n + 10)
+        _station(account, station, n + 10,
+                 inst_type="community_station" if station.endswith("服务站") else "village_clinic")
         _report(account, "submit")
         _review(yz, inst.organization, "approve")
+    _dismiss_hospitals(yz)
     _report(yz, "confirm")
 
     # 盐湖区 → 运城市 → 山西省: reported all the way to the province; a change request of
@@ -101,6 +111,7 @@ def load_phs(orgs, users):
     _station(account, "盐湖区龙居镇龙居村卫生室", 42)
     _report(account, "submit")
     _review(yh, inst.organization, "approve")
+    _dismiss_hospitals(yh)
     _report(yh, "confirm")
     _report(yc, "confirm")
     phs_changes.create(yh, {"kind": "modify", "institution": inst.id,

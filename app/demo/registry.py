@@ -67,8 +67,9 @@ def load_registry(orgs, users):
     engine.apply_batch(RegistryStaffFlow, [rows[0].id, rows[1].id], "submit", ty_maint)
     engine.apply(RegistryStaffFlow, rows[0], "approve", agency)
 
-    ty_agency_org = orgs["ty_agency"]
-    base = {"agency_org_id": ty_agency_org.id, "agreement_type": "service"}
+    # 定点协议 are signed with the 医保部门 (太原市医疗保障局), which confirms them (ty_ybj).
+    insurer = users["ty_ybj"]
+    base = {"agency_org_id": orgs["ty_ybj"].id, "agreement_type": "service"}
     signed = commands.add_agreement(inst1, ty_maint, {
         **base, "agreement_no": "TY-YB-2025-0001", "start_date": "2025-01-01",
         "end_date": "2025-12-31", "content": "2025年度医疗保障定点医疗机构服务协议"})
@@ -78,10 +79,10 @@ def load_registry(orgs, users):
     draft = commands.add_agreement(inst1, ty_maint, {
         **base, "agreement_type": "supplement", "agreement_no": "TY-YB-2026-0001-B1",
         "start_date": "2026-07-01", "end_date": "2026-12-31", "content": "门诊慢特病补充协议"})
-    engine.apply_batch(RegistryAgreementFlow, [signed.id, renewed.id], "confirm", agency)
+    engine.apply_batch(RegistryAgreementFlow, [signed.id, renewed.id], "confirm", insurer)
     commands.sync_agreements()
-    # The agency corrects the 2026 agreement after confirming: published at the next run.
-    commands.edit_agreement(renewed, agency, {
+    # The 医保部门 corrects the 2026 agreement after confirming: published at the next run.
+    commands.edit_agreement(renewed, insurer, {
         "agreement_no": renewed.agreement_no, "agreement_type": "service",
         "start_date": "2026-01-01", "end_date": "2026-12-31",
         "content": "2026年度医疗保障定点医疗机构服务协议（经办机构修订）"})

@@ -2,6 +2,8 @@
 agency), the assistive-device catalogue, and the five declarations a designated hospital
 makes for an injured worker, reviewed by the employer and then by the agency."""
 
+from decimal import Decimal
+
 from flask_appbuilder import Model
 from sqlalchemy import (Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, String,
                         Text, and_)
@@ -32,6 +34,45 @@ class DeclarationState(State):
 
 
 DECLARATION_STATE_LABELS = DeclarationState.labels()
+
+
+class HospitalState(State):
+    """A self-registered hospital's designation (InjuryHospitalFlow)."""
+    PENDING = "pending", _l("待审核")
+    APPROVED = "approved", _l("审核通过")
+    REJECTED = "rejected", _l("审核不通过")
+
+
+HOSPITAL_STATE_LABELS = HospitalState.labels()
+
+
+class InjuryHospital(ScopedMixin, Model):
+    """定点医疗机构资格 of a hospital that opened its service by 马上注册: 待审核 until the
+    agency of its region approves it as a designated institution; until then the person
+    lookup and the declarations are refused. A hospital without such a row was set up by
+    an administrator (vetted when its account was made)."""
+    __tablename__ = "injury_hospital"
+    id = Column(Integer, primary_key=True)
+    organization_id = Column(Integer, ForeignKey("organization.id"), nullable=False,
+                             unique=True)
+    organization = relationship("Organization", lazy="joined")
+    state = Column(String(16), nullable=False, default=HospitalState.PENDING.value, index=True)
+    contact = Column(String(64))
+    phone = Column(String(32))
+    reason = Column(Text)
+    reviewed_at = Column(DateTime)
+    created_at = Column(DateTime, default=utcnow, nullable=False)
+
+    @classmethod
+    def institution_scope(cls, org):
+        return cls.organization_id == org.id
+
+    @property
+    def state_label(self):
+        return HOSPITAL_STATE_LABELS.get(self.state, self.state)
+
+    def __repr__(self):
+        return f"{self.organization.name if self.organization else self.organization_id}"
 
 
 class InjuryDetermination(ScopedMixin, Model):
@@ -153,6 +194,22 @@ class InjuryDeclaration(ScopedMixin, Model):
     @property
     def injury_type_label(self):
         return INJURY_TYPES.get(self.injury_type, self.injury_type)
+
+    @property
+    def last_opinion(self):
+        """The latest 审核意见, with whose it is (经办机构 after 用人单位)."""
+        if self.agency_reviewed_at is not None:
+            return f"{_l('经办机构')}：{self.agency_opinion or ''}"
+        if self.employer_auto_approved:
+            return f"{_l('用人单位')}：{_l('超时自动通过')}"
+        if self.employer_reviewed_at is not None:
+            return f"{_l('用人单位')}：{self.employer_opinion or ''}"
+        return ""
+
+    @property
+    def total_amount(self):
+        """辅助器具配置 合计金额: quantity × price over the lines."""
+        return sum((ln.quantity * ln.price for ln in self.lines), Decimal("0.00"))
 
     def __repr__(self):
         return f"{self.kind_label} · {self.person_name} #{self.id}"

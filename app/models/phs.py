@@ -3,6 +3,8 @@ national basic public-health service items, with their ten data items; each repo
 unit's report per round, reviewed up the hierarchy (the reporting pattern's columns);
 and a county's change requests after it has reported."""
 
+import json
+
 from flask_appbuilder import Model
 from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, String,
                         Text, UniqueConstraint)
@@ -43,8 +45,9 @@ SERVICE_ITEMS = {
 #       its superior is the county;
 # station: 村卫生室 / 社区卫生服务站 under a unit, no account, filled by the unit;
 # area: a city's or province's own professional institution, filled by that level.
+# excluded: an existing institution a county marked 不参与本次报送 (services/phs/affiliation).
 TIERS = {"unit": _l("基层机构（有账号）"), "station": _l("村卫生室/社区卫生服务站"),
-         "area": _l("本级专业机构")}
+         "area": _l("本级专业机构"), "excluded": _l("不参与本次报送")}
 # The data items in 表2 order: column → label.
 DATA_ITEMS = {
     "name": _l("机构名称"), "code": _l("机构编码"), "contact": _l("联系人"),
@@ -69,6 +72,7 @@ class PhsChangeRequestState(State):
     PENDING = "pending", _l("待审核")
     APPROVED = "approved", _l("已通过")
     REJECTED = "rejected", _l("未通过")
+    WITHDRAWN = "withdrawn", _l("已撤回")
 
 
 def _labels(pairs):
@@ -258,6 +262,16 @@ class PhsChangeRequest(ScopedMixin, Model):
     @property
     def kind_label(self):
         return CHANGE_KINDS.get(self.kind, self.kind)
+
+    @property
+    def target_name(self):
+        """The institution it concerns; a 新增 names the one it proposes."""
+        if self.institution is not None:
+            return self.institution.name
+        try:
+            return (json.loads(self.content or "{}") or {}).get("name") or ""
+        except ValueError:
+            return ""
 
     @property
     def state_label(self):

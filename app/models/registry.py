@@ -9,7 +9,8 @@ medical-insurance pooling area (统筹区): the agency of that area reviews them
 from flask_appbuilder import Model
 from sqlalchemy import (Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, String,
                         Text)
-from sqlalchemy.orm import relationship
+from sqlalchemy import func, select
+from sqlalchemy.orm import object_session, relationship
 
 from app.i18n import _l
 from app.models.core import ScopedMixin, utcnow
@@ -30,6 +31,7 @@ class AuthorizationState(State):
     UPLOADED = "uploaded", _l("待审核")
     APPROVED = "approved", _l("审核通过")
     REJECTED = "rejected", _l("审核不通过")
+    WITHDRAWN = "withdrawn", _l("已撤销")       # its institution was deleted or archived
 
 
 class CertChangeState(State):
@@ -41,6 +43,7 @@ class CertChangeState(State):
 class AgreementState(State):
     PENDING = "pending", _l("待确认")
     CONFIRMED = "confirmed", _l("已确认")
+    WITHDRAWN = "withdrawn", _l("已撤销")       # its institution was archived: kept, shown
     DELETED = "deleted", _l("已删除")
 
 
@@ -62,6 +65,9 @@ STAFF_STATE_LABELS = StaffState.labels()
 ROLE_KINDS = {"maintainer": _l("医疗机构维护人员"), "doctor": _l("医师信息维护"),
               "nurse": _l("护士信息维护")}
 STAFF_TYPES = {"doctor": _l("医师"), "nurse": _l("护士")}
+# The counterpart of a designated-service agreement (seed 004 第九步): the 医保部门.
+AGREEMENT_PARTIES = ("insurance_bureau", "agency")
+AGREEMENT_COUNTERPARTS = ("insurance_bureau",)
 AGREEMENT_TYPES = {"service": _l("医疗保障定点医疗机构服务协议"),
                    "supplement": _l("补充协议"), "other": _l("其他")}
 
@@ -160,6 +166,22 @@ class RegistryAuthorization(ScopedMixin, Model):
     def role_label(self):
         return ROLE_KINDS.get(self.role_kind, self.role_kind)
 
+    @property
+    def competitors(self):
+        """Other 待审核 requests to be this institution's one maintainer (competing)."""
+        if self.state != "uploaded" or self.role_kind != "maintainer":
+            return 0
+        return object_session(self).execute(select(func.count(RegistryAuthorization.id)).where(
+            RegistryAuthorization.institution_id == self.institution_id,
+            RegistryAuthorization.role_kind == "maintainer",
+            RegistryAuthorization.state == "uploaded",
+            RegistryAuthorization.id != self.id)).scalar()
+
+    @property
+    def competition_label(self):
+        n = self.competitors
+        return _l("另有%(n)s份待审核的维护人员授权申请", n=n) if n else ""
+
     def __repr__(self):
         return self.auth_no or f"#{self.id}"
 
@@ -216,8 +238,9 @@ class RegistryAgreement(ScopedMixin, Model):
 
     @classmethod
     def organization_scope(cls, org):
-        """An agency sees the agreements made with it, not its whole region's."""
-        return cls.agency_org_id == org.id if org.org_type == "agency" else None
+        """The 医保部门 (or any agency) sees the agreements made with it, not its whole
+        region's."""
+        return cls.agency_org_id == org.id if org.org_type in AGREEMENT_PARTIES else None
 
     @property
     def state_label(self):
@@ -279,6 +302,12 @@ class RegistryStaff(ScopedMixin, Model):
     @property
     def type_label(self):
         return STAFF_TYPES.get(self.staff_type, self.staff_type)
+
+    @property
+    def masked_id_number(self):
+        """As lists show it: 1401**********1234."""
+        n = self.id_number or ""
+        return n[:4] + "*" * (len(n) - 8) + n[-4:] if len(n) > 8 else n
 
     def __repr__(self):
         return self.name

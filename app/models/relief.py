@@ -2,7 +2,7 @@
 
 from flask_appbuilder import Model
 from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, ForeignKey, Index,
-                        Integer, String, Table, Text, UniqueConstraint)
+                        Integer, String, Table, Text, UniqueConstraint, or_, select)
 from sqlalchemy.orm import relationship
 
 from app.i18n import _l
@@ -160,6 +160,16 @@ class ReliefRecovery(ScopedMixin, Model):
     remark = Column(String(256))
     applications = relationship("ReliefApplication", secondary=recovery_application)
     created_at = Column(DateTime, default=utcnow, nullable=False)
+
+    @classmethod
+    def institution_scope(cls, org):
+        """An institution sees the recoveries it registered and those registered (by its
+        agency) against its own applications."""
+        against_mine = (select(recovery_application.c.recovery_id)
+                        .join(ReliefApplication,
+                              ReliefApplication.id == recovery_application.c.application_id)
+                        .where(ReliefApplication.organization_id == org.id))
+        return or_(cls.organization_id == org.id, cls.id.in_(against_mine))
 
 
 class ReliefSummary(Model):

@@ -1,6 +1,6 @@
 /* 工伤 declaration form (templates/injury/form.html): the chosen determination fills the
    read-only fields below it; the device table adds and removes rows and looks products up
-   (any part of the code or name) in the catalogue as one types. */
+   (any part of the code, name or category; a note when more match than are shown) in the catalogue as one types. */
 (function () {
   var form = document.getElementById("declaration-form");
   if (!form) { return; }
@@ -37,9 +37,12 @@
     clearTimeout(timer);
     timer = setTimeout(function () {
       fetch(url + "?q=" + encodeURIComponent(input.value), {credentials: "same-origin"})
-        .then(function (r) { return r.json(); }).then(function (items) {
+        .then(function (r) { return r.json(); }).then(function (answer) {
           list.innerHTML = "";
-          items.forEach(function (d) {
+          var more = document.getElementById("device-more");
+          more.textContent = answer.message || "";
+          more.classList.toggle("hidden", !answer.more);
+          answer.items.forEach(function (d) {
             found[d.code] = d;
             var o = document.createElement("option");
             o.value = d.code;

@@ -2,7 +2,8 @@
    selector names (机构隶属关系维护, 机构信息审核); the institution form's 全选 for the 15
    service items and, when a tile server is configured (PHS_MAP_TILE_URL), a small slippy
    map: click a place to fill 经度/纬度, drag to pan, +/− to zoom. Web Mercator tiles
-   ({z}/{x}/{y}); no external library. */
+   ({z}/{x}/{y}); no external library. 申请修改: choosing the institution of a 修改 loads
+   its current values; 账号通知单: 打印. */
 (function () {
   document.querySelectorAll(".phs-check-all").forEach(function (head) {
     head.addEventListener("change", function () {
@@ -22,6 +23,22 @@
     });
     items.forEach(function (c) { c.addEventListener("change", sync); });
     sync();
+  }
+  var print = document.getElementById("print-slip");
+  if (print) { print.addEventListener("click", function () { window.print(); }); }
+  // 申请修改: choosing the institution of a 修改 loads its current values (a change amends).
+  var change = document.getElementById("change-form");
+  if (change) {
+    var kind = document.getElementById("kind"), target = document.getElementById("institution");
+    var load = function () {
+      if (kind.value !== "modify" || !target.value) { return; }
+      if (document.getElementById("loaded").value === target.value) { return; }
+      var next = change.querySelector("input[name=next]").value;
+      window.location = change.getAttribute("data-load") + "?kind=modify&institution=" +
+        encodeURIComponent(target.value) + (next ? "&next=" + encodeURIComponent(next) : "");
+    };
+    kind.addEventListener("change", load);
+    target.addEventListener("change", load);
   }
   var box = document.getElementById("phs-map");
   if (!box) { return; }

@@ -7,7 +7,10 @@
 (function () {
   "use strict";
   var modal = document.getElementById("portal-confirm");
-  if (!modal || !window.jQuery) { return; }
+  if (!modal || !window.jQuery) {       // no dialog on this page: nothing asks, nothing waits
+    document.documentElement.classList.add("portal-ready");
+    return;
+  }
   var $modal = window.jQuery(modal);
   var pending = null;      // what 确定 does
   var passing = null;      // the form let through once, after 确定
@@ -67,6 +70,10 @@
       ask(batch.getAttribute("data-confirm-text"), function () { sendBatch(batch, ticked); });
     }
   }, true);
+
+  // Until this point a click on an asking button would have gone out unasked: portal.css
+  // keeps them unclickable until the page says it is ready.
+  document.documentElement.classList.add("portal-ready");
 
   function sendBatch(batch, ticked) {
     var form = document.getElementById("action_form");

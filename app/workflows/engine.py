@@ -336,7 +336,7 @@ def apply_batch(flow, pks, name, user, data=None):
         if ineligible:
             lines = "；".join(f"{row['label']}（{row['state_label']}）：{row['reason']}"
                              for row in ineligible)
-            raise Refusal(_("以下记录不能%(action)s，未做任何修改：%(rows)s",
+            raise Refusal(_("以下记录不能执行“%(action)s”，未做任何修改：%(rows)s",
                             action=t.label, rows=lines), ineligible=ineligible)
 
     def work():

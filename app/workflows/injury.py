@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from app.i18n import _, _l
 from app.models.injury import (DECLARATION_KINDS, DECLARATION_STATE_LABELS,
-                               DeclarationState as S, InjuryDeclaration)
+                               HOSPITAL_STATE_LABELS, DeclarationState as S, HospitalState as H,
+                               InjuryDeclaration, InjuryHospital)
 from app.services import clock
 from app.services.files import Slot, missing_slots
 from app.services.parameters import param
@@ -29,6 +30,11 @@ class Field:
     required: bool = True
     choices: tuple = ()
     max_length: int = None
+    # date bounds (issue 21 item 4): "today" as late / as early as it may be, and whether it
+    # may not be before the 工伤发生时间 of the determination
+    not_future: bool = False
+    not_past: bool = False
+    after_injury: bool = False
 
 
 @dataclass(frozen=True)
@@ -37,8 +43,10 @@ class Kind:
     fields: tuple
     slots: tuple
     has_lines: bool = False
-    # (earlier, later, message): a pair of date fields that must be in order
+    # (earlier, later, message[, strictly later]): a pair of date fields that must be in order
     date_order: tuple = ()
+    # (start, end, most days, message): a period no longer than that
+    max_span: tuple = ()
 
     @property
     def label(self):
@@ -56,7 +64,7 @@ RECORDS = _slot("medical_records", _l("病历资料"), required=False)
 KINDS = {k.code: k for k in (
     Kind("relapse", (
         Field("diagnosis", _l("诊断"), "textarea", max_length=500),
-        Field("recurrence_date", _l("复发日期"), "date"),
+        Field("recurrence_date", _l("复发日期"), "date", not_future=True, after_injury=True),
         Field("treatment_plan", _l("治疗方案"), "textarea", max_length=1000),
         Field("department", _l("就诊科室"), max_length=64),
         Field("opinion", _l("医生意见"), "textarea", max_length=1000)),
@@ -64,29 +72,31 @@ KINDS = {k.code: k for k in (
     Kind("transfer", (
         Field("destination_hospital", _l("转往医院"), max_length=128),
         Field("reason", _l("转诊转院原因"), "textarea", max_length=1000),
-        Field("planned_date", _l("计划转院日期"), "date"),
+        Field("planned_date", _l("计划转院日期"), "date", not_past=True),
         Field("transport", _l("交通方式"), "choice", choices=TRANSPORTS)),
         (_slot("transfer_form", _l("转诊转院审批表")), _slot("medical_records", _l("病历资料")))),
     Kind("rehab", (
         Field("rehab_items", _l("康复项目"), "textarea", max_length=1000),
-        Field("start_date", _l("康复开始日期"), "date"),
+        Field("start_date", _l("康复开始日期"), "date", after_injury=True),
         Field("end_date", _l("康复结束日期"), "date"),
         Field("rehab_institution", _l("康复机构"), max_length=128),
         Field("opinion", _l("康复意见"), "textarea", max_length=1000)),
         (_slot("rehab_plan", _l("康复治疗方案")), DIAGNOSIS),
-        date_order=(("start_date", "end_date", _l("康复结束日期不能早于开始日期")),)),
+        date_order=(("start_date", "end_date", _l("康复结束日期不能早于开始日期")),),
+        max_span=(("start_date", "end_date", 366, _l("康复期限不能超过一年，期满仍需康复的请再次申请")),)),
     Kind("device", (
         Field("opinion", _l("配置意见"), "textarea", required=False, max_length=1000),),
         (_slot("prescription", _l("辅助器具配置处方")), _slot("determination_doc",
                                                           _l("工伤认定决定书"), False)),
         has_lines=True),
     Kind("extension", (
-        Field("original_end_date", _l("原就医截止日期"), "date"),
+        Field("original_end_date", _l("原就医截止日期"), "date", after_injury=True),
         Field("extended_to", _l("延长至"), "date"),
         Field("reason", _l("延长原因"), "textarea", max_length=1000),
         Field("opinion", _l("医生意见"), "textarea", max_length=1000)),
         (_slot("extension_form", _l("延长就医申请表")), DIAGNOSIS),
-        date_order=(("original_end_date", "extended_to", _l("延长至日期必须晚于原就医截止日期")),)),
+        date_order=(("original_end_date", "extended_to", _l("延长至日期必须晚于原就医截止日期"),
+                     True),)),
 )}
 EDITABLE_STATES = (S.DRAFT.value,)
 PENDING_STATES = (S.EMPLOYER_REVIEW.value, S.AGENCY_REVIEW.value)
@@ -106,7 +116,8 @@ def kind_of(declaration):
 def materials_complete(declaration, user):
     missing = missing_slots(declaration, kind_of(declaration).slots)
     if missing:
-        return Refusal(_("%(what)s缺少电子材料：%(slots)s", what=_label(declaration),
+        # the batch's message names the row already (its label, then this reason)
+        return Refusal(_("缺少电子材料：%(slots)s",
                          slots="、".join(str(s.label) for s in missing)), status=422)
     return None
 
@@ -116,6 +127,14 @@ def has_lines(declaration, user):
     if kind_of(declaration).has_lines and not declaration.lines:
         return Refusal(_("请至少添加一条辅助器具配置信息"), status=422)
     return None
+
+
+@querying
+def hospital_designated(declaration, user):
+    """A self-registered hospital submits once its agency approved it (issue 21 item 1)."""
+    from app.services.injury.queries import designation_problem   # services import this
+    problem = designation_problem(user)
+    return Refusal(problem, status=403) if problem else None
 
 
 def within_employer_deadline(declaration, user):
@@ -141,7 +160,7 @@ class InjuryDeclarationFlow(Workflow):
     state_labels = DECLARATION_STATE_LABELS
 
     @transition(source={S.DRAFT}, target=S.EMPLOYER_REVIEW, roles={HOSPITAL},
-                guards=[materials_complete, has_lines], label=_l("提交"), batch=True,
+                guards=[hospital_designated, materials_complete, has_lines], label=_l("提交"), batch=True,
                 style="primary")
     def submit(self, declaration, user, data):
         now = clock.now()
@@ -184,3 +203,23 @@ class InjuryDeclarationFlow(Workflow):
     def agency_reject(self, declaration, user, data):
         declaration.agency_opinion = data["comment"].strip()
         declaration.agency_reviewed_at = clock.now()
+
+
+class InjuryHospitalFlow(Workflow):
+    """定点医疗机构审核 (issue 21 item 1): a hospital registered by 马上注册 waits for the
+    agency of its region; 审核不通过 says why, and the agency may approve it later."""
+    model = InjuryHospital
+    object_type = "injury_hospital"
+    state_labels = HOSPITAL_STATE_LABELS
+
+    @transition(source={H.PENDING, H.REJECTED}, target=H.APPROVED, roles={AGENCY},
+                label=_l("审核通过"), style="success")
+    def approve(self, hospital, user, data):
+        hospital.reason = (data.get("comment") or "").strip() or None
+        hospital.reviewed_at = clock.now()
+
+    @transition(source={H.PENDING}, target=H.REJECTED, roles={AGENCY}, label=_l("审核不通过"),
+                comment_required=True, style="danger")
+    def reject(self, hospital, user, data):
+        hospital.reason = data["comment"].strip()
+        hospital.reviewed_at = clock.now()

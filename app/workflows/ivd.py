@@ -149,8 +149,13 @@ def everything_below_approved(report, user):
 
 @querying
 def stamped_summary(report, user):
-    if report.level == "province" and missing_slots(report, [rules.STAMPED_SUMMARY]):
+    """The province's stamped summary, uploaded after its figures last moved."""
+    if report.level != "province":
+        return None
+    if missing_slots(report, [rules.STAMPED_SUMMARY]):
         return _("请先上传盖章的汇总数据")
+    if queries.stamped_summary_stale(report):
+        return _("上传盖章的汇总数据后各市数据已变化，请重新导出汇总数据，盖章后重新上传")
     return None
 
 

@@ -16,8 +16,7 @@ from app.models.phs import (AREA_STATE_LABELS, CHANGE_STATE_LABELS, OPEN_STATES,
 from app.services.phs import changes, queries
 from app.services.phs.rules import CITY, COUNTY, NATIONAL, PROVINCE, UNIT
 from app.workflows.engine import Refusal, Workflow, cascade, querying, transition
-from app.workflows.reporting import (ReportingFlow, has_superior, is_reviewer, own_aggregate_open,
-                                     own_unit)
+from app.workflows.reporting import ReportingFlow, has_superior, is_reviewer, own_unit
 
 AREA_REVIEWERS = frozenset({CITY, PROVINCE, NATIONAL})
 
@@ -81,12 +80,41 @@ def subordinates_ready(report, user):
 
 
 @querying
+def affiliation_settled(report, user):
+    """A county first settles the institutions that already exist (manual: 首先确认这些医疗
+    机构的上级机构): each attached, or marked 不参与本次报送."""
+    org = report.organization
+    if org.level != "county":
+        return None
+    waiting = [o.name for o in queries.unattached_orgs(org)]
+    if waiting:
+        return _("以下已建机构尚未确定上级机构，请先在机构隶属关系维护中选择其上级机构或标记为"
+                 "不参与本次报送：%(n)s", n=_names(waiting))
+    return None
+
+
+@querying
 def no_pending_changes(report, user):
     pending = db.session.execute(select(PhsChangeRequest.id).where(
         PhsChangeRequest.reviewer_org_id == report.organization_id,
         PhsChangeRequest.state == C.PENDING.value).limit(1)).first()
     if pending:
         return _("有待审核的申请修改，请先在申请修改审核中处理")
+    return None
+
+
+@querying
+def reviewer_still_open(report, user):
+    """While the reviewer's own 确认并上报 stands (not 退回), what it confirmed is frozen
+    (the reporting pattern's own_aggregate_open, in this screen's words)."""
+    mine = PhsReportFlow.own_report(report.task_id, report.reviewer_org_id)
+    if mine is not None and mine.kind == "aggregate" and mine.state != S.RETURNED.value \
+            and mine.aggregated_at is not None and report.aggregate_id == mine.id:
+        if mine.organization.level == "county":
+            return _("本县已确认并上报（%(s)s），不能再审核；需上级退回后才能再审核，或由县级申请修改",
+                     s=mine.state_label)
+        return _("本级已确认并上报（%(s)s），需上级退回后才能再确认或退回下级",
+                 s=mine.state_label)
     return None
 
 
@@ -140,21 +168,21 @@ class PhsReportFlow(ReportingFlow):
                                .values(aggregate_id=None))
 
     @transition(source={S.SUBMITTED}, target=S.APPROVED, roles={COUNTY}, batch=True,
-                guards=[is_reviewer, unit_report, own_aggregate_open], label=_l("通过"),
+                guards=[is_reviewer, unit_report, reviewer_still_open], label=_l("通过"),
                 style="success")
     def approve(self, report, user, data):
         _reviewed(report, data)
 
     @transition(source={S.SUBMITTED, S.APPROVED}, target=S.RETURNED, roles={COUNTY}, batch=True,
-                guards=[is_reviewer, unit_report, own_aggregate_open], label=_l("不通过"),
+                guards=[is_reviewer, unit_report, reviewer_still_open], label=_l("不通过"),
                 comment_required=True, style="danger")
     def reject(self, report, user, data):
         _reviewed(report, data)
 
     @transition(source={S.DRAFT, S.RETURNED}, target=S.SUBMITTED,
                 roles={COUNTY, CITY, PROVINCE}, label=_l("确认并上报"), style="primary",
-                guards=[own_unit, area_report, has_superior, subordinates_ready,
-                        no_pending_changes])
+                guards=[own_unit, area_report, has_superior, affiliation_settled,
+                        subordinates_ready, no_pending_changes])
     def confirm(self, report, user, data):
         """Confirms what its subordinates reported (a city's or province's confirmation
         of each one is recorded) and reports the whole upward."""
@@ -172,7 +200,7 @@ class PhsReportFlow(ReportingFlow):
         report.review_opinion = None
 
     @transition(source={S.SUBMITTED}, target=S.APPROVED, roles=AREA_REVIEWERS, batch=True,
-                guards=[is_reviewer, area_report, own_aggregate_open], label=_l("确认"),
+                guards=[is_reviewer, area_report, reviewer_still_open], label=_l("确认"),
                 style="success")
     def accept(self, report, user, data):
         _reviewed(report, data)
@@ -190,7 +218,7 @@ class PhsReportFlow(ReportingFlow):
         report.aggregate_id = queries.report_of(county).id
 
     @transition(source={S.SUBMITTED, S.APPROVED}, target=S.RETURNED, roles=AREA_REVIEWERS,
-                guards=[is_reviewer, area_report, own_aggregate_open], label=_l("退回"),
+                guards=[is_reviewer, area_report, reviewer_still_open], label=_l("退回"),
                 comment_required=True, style="warning")
     def send_back(self, report, user, data):
         _reviewed(report, data)
@@ -203,6 +231,12 @@ class PhsReportFlow(ReportingFlow):
 def current_reviewer(change, user):
     if change.reviewer_org_id != getattr(user, "organization_id", None):
         return Refusal(_("该申请修改不在本级审核"), status=403)
+    return None
+
+
+def own_request(change, user):
+    if change.organization_id != getattr(user, "organization_id", None):
+        return Refusal(_("只能撤回本县提出的申请修改"), status=403)
     return None
 
 
@@ -231,7 +265,12 @@ class PhsChangeRequestFlow(Workflow):
     def forward(self, change, user, data):
         change.reviewer_org_id = queries.superior_of(change.reviewer_org).id
 
-    @transition(source={C.PENDING}, target=C.APPROVED, roles=AREA_REVIEWERS,
+    @transition(source={C.PENDING}, target=C.WITHDRAWN, roles={COUNTY}, guards=[own_request],
+                label=_l("撤回申请"), style="warning")
+    def withdraw(self, change, user, data):
+        change.reviewed_at = utcnow()
+
+    @transition(source={C.PENDING}, target=C.APPROVED, roles=AREA_REVIEWERS, form="review",
                 guards=[current_reviewer, holds_data], label=_l("审核通过"), style="success")
     def approve(self, change, user, data):
         changes.merge(change, user)
@@ -243,7 +282,7 @@ class PhsChangeRequestFlow(Workflow):
             cascade(PhsReportFlow, [queries.report_of(added.organization)], "include_added",
                     user, comment=str(_("申请修改#%(id)s 新增机构", id=change.id)))
 
-    @transition(source={C.PENDING}, target=C.REJECTED, roles=AREA_REVIEWERS,
+    @transition(source={C.PENDING}, target=C.REJECTED, roles=AREA_REVIEWERS, form="review",
                 guards=[current_reviewer], label=_l("审核不通过"), comment_required=True,
                 style="danger")
     def reject(self, change, user, data):

@@ -22,6 +22,7 @@ from app.services.files import files_of
 from app.workflows.engine import Refusal, Workflow, cascade, querying, transition
 
 MAINTAINER, AGENCY, NATIONAL = rules.MAINTAINER, rules.AGENCY, rules.NATIONAL
+INSURER = rules.INSURER
 REGISTRANT = rules.REGISTRANT
 STAFF_EDITORS = {MAINTAINER, rules.DOCTOR_EDITOR, rules.NURSE_EDITOR}
 
@@ -185,7 +186,7 @@ class RegistryAuthorizationFlow(Workflow):
         auth.reviewed_at = now()
         auth.review_comment = (data.get("comment") or "").strip() or None
 
-    @transition(source={Auth.DRAFT, Auth.UPLOADED}, target=Auth.REJECTED, roles=set(),
+    @transition(source={Auth.DRAFT, Auth.UPLOADED}, target=Auth.WITHDRAWN, roles=set(),
                 label=_l("机构删除时撤销"), system=True)
     def withdraw(self, auth, user, data):
         auth.review_comment = data.get("comment")
@@ -237,7 +238,7 @@ class RegistryAgreementFlow(Workflow):
     object_type = "registry_agreement"
     state_labels = AGREEMENT_STATE_LABELS
 
-    @transition(source={Agr.PENDING}, target=Agr.CONFIRMED, roles={AGENCY}, guards=[own_agency],
+    @transition(source={Agr.PENDING}, target=Agr.CONFIRMED, roles={INSURER}, guards=[own_agency],
                 label=_l("确认"), style="success", batch=True)
     def confirm(self, agreement, user, data):
         agreement.confirmed_at = agreement.changed_at = now()
@@ -247,7 +248,7 @@ class RegistryAgreementFlow(Workflow):
     def delete(self, agreement, user, data):
         agreement.changed_at = now()
 
-    @transition(source={Agr.PENDING, Agr.CONFIRMED}, target=Agr.DELETED, roles=set(),
+    @transition(source={Agr.PENDING, Agr.CONFIRMED}, target=Agr.WITHDRAWN, roles=set(),
                 label=_l("机构归档时撤销"), system=True)
     def withdraw(self, agreement, user, data):
         agreement.changed_at = now()

@@ -1,16 +1,20 @@
 """疾病应急救助 state machines: applications (SPEC R4–R6) and data reports (R9–R10) —
 states, transitions, guards and effects. The field rules the effects apply are in
 app/services/relief/rules.py."""
+from flask_appbuilder.security.sqla.models import Role
+from sqlalchemy import union
+
 from app.extensions import db
 from app.i18n import _, _l
-from app.models.core import Organization, utcnow
+from app.models.core import Organization, User, utcnow
 from app.models.relief import (APPLICATION_STATE_LABELS, ApplicationState as S,
-                               ReliefApplication, ReliefReport)
+                               ReliefApplication, ReliefPrepayment, ReliefReport)
 from app.scope import LEVEL_COLUMN
 from app.services.files import Slot, required_attachments
 from app.services.relief import rules
 from app.workflows.engine import Refusal, Workflow, querying, transition
-from app.workflows.reporting import ReportingFlow
+from app.workflows.reporting import ReportingFlow, own_aggregate_open
+from app.workflows.reporting import is_reviewer as report_reviewer
 
 INSTITUTION = "R 医疗机构"
 AGENCY = "R 经办机构"
@@ -143,6 +147,28 @@ def _one(org_type, **where):
     return db.session.execute(query.order_by(Organization.id).limit(1)).scalar_one_or_none()
 
 
+def relief_institutions():
+    """Ids of the institutions taking part in relief: those with an account holding the
+    relief role, or with an application, a prepayment or a report of their own (a 卫生院,
+    疾控中心 or 口腔诊所 that never reports relief data is not waited for)."""
+    accounts = (db.select(User.organization_id).join(User.roles)
+                .where(Role.name == INSTITUTION, User.active.is_(True)))
+    own = [db.select(m.organization_id) for m in (ReliefApplication, ReliefPrepayment,
+                                                  ReliefReport)]
+    return set(db.session.execute(union(accounts, *own)).scalars())
+
+
+@querying
+def not_aggregated_yet(report, user):
+    """Once the reviewer has aggregated (数据汇总) and its aggregate stands, a late report
+    approved below it would be missing from the figures sent up: refused as 退回 is."""
+    mine = ReliefReportFlow.own_report(report.task_id, report.reviewer_org_id)
+    if (mine is not None and mine.kind == "aggregate" and mine.aggregated_at is not None
+            and mine.state in ("draft", "submitted", "approved")):
+        return _("本机构已汇总，需上级退回汇总数据后才能再审核下级数据")
+    return None
+
+
 class ReliefReportFlow(ReportingFlow):
     """Institutions → city agency → province agency → province health commission →
     national health commission; a province agency may report to national directly."""
@@ -176,6 +202,18 @@ class ReliefReportFlow(ReportingFlow):
         if level in LEVEL_COLUMN:
             query = query.where(getattr(Organization, LEVEL_COLUMN[level]) ==
                                 getattr(org.region, LEVEL_COLUMN[level]))
-        agencies = _agencies_by_region()
+        agencies, taking_part = _agencies_by_region(), relief_institutions()
         return [o for o in db.session.execute(query.order_by(Organization.unit_code)).scalars()
-                if (s := cls.superior_of(o, agencies=agencies)) is not None and s.id == org.id]
+                if (s := cls.superior_of(o, agencies=agencies)) is not None and s.id == org.id
+                and (not o.is_institution or o.id in taking_part)]
+
+    @transition(source={"submitted"}, target="approved", roles="REVIEWER_ROLES",
+                guards=[report_reviewer, own_aggregate_open, not_aggregated_yet],
+                label=_l("审核通过"), style="success")
+    def approve(self, report, user, data):
+        ReportingFlow.approve(self, report, user, data)
+
+
+def direct_institutions(agency):
+    """Ids of the institutions `agency` reviews and reports for (its direct subordinates)."""
+    return [o.id for o in ReliefReportFlow.subordinates_of(agency) if o.is_institution]

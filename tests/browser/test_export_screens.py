@@ -110,7 +110,7 @@ def test_nothing_ticked_shows_a_message_and_keeps_the_page(browse, shot, ctx):
 
 
 def test_a_registry_list_exports_its_rows_with_the_list_times(browse, shot, ctx):
-    page = browse("ty_agency")
+    page = browse("ty_ybj")          # the 医保部门 that confirms the agreements
     page.click("text=机构信息维护")
     page.click("text=医疗机构定点协议管理")
     listed = re.sub(r"\s+", " ", page.inner_text("body"))

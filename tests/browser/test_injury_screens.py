@@ -76,12 +76,12 @@ def test_a_clerk_declares_rehab_after_refused_dates_and_uses_the_pending_buttons
     menu(page, "我的待提交业务")
     row = page.locator("tr", has=page.locator(f"input[name=ids][value='{saved.id}']"))
     row.locator("input[name=ids]").check()
-    assert posted(page, "#pending-submit") == 302
+    assert posted(page, "#pending-submit") == 409
     shot(page, "submit-refused")
     assert "缺少电子材料" in flash_text(page) and "康复治疗方案" in flash_text(page)
 
     row = page.locator("tr", has=page.locator(f"input[name=ids][value='{saved.id}']"))
-    row.locator("input[name=ids]").check()
+    assert row.locator("input[name=ids]").is_checked()      # a refused batch keeps the ticks
     assert posted(page, "#pending-delete") == 302
     shot(page, "deleted")
     assert "已删除1条业务" in flash_text(page)

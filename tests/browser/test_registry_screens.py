@@ -66,7 +66,7 @@ def test_a_maintainer_adds_a_doctor_after_a_refused_id_number_and_submits_it(bro
     assert "已保存“周强”，状态：待提交" in screen_text(page)
     shot(page, "staff-saved")
 
-    row = page.locator("tr", has_text="110101199003071233")
+    row = page.locator("tr", has_text="1101**********1233")     # masked in the list
     with page.expect_response(lambda r: r.request.method == "POST") as response:
         row.locator("button:has-text('提交')").click()
         page.click("#portal-confirm-ok")
@@ -136,3 +136,33 @@ def test_a_maintainer_adds_an_agreement_after_a_refused_date_order(browse, shot,
     saved = db.session.execute(select(RegistryAgreement).where(
         RegistryAgreement.agreement_no == "TY-浏览器-001")).scalar_one()
     assert saved.state == "pending" and str(saved.end_date) == "2029-12-31"
+
+
+def test_the_agency_search_keeps_the_agreement_form_and_the_url_clean(browse, shot, ctx):
+    """Issue 23 item 1: 查询 for the 医保部门 of another region, then 保存 — nothing typed is
+    lost and neither the form nor the CSRF token goes into the URL."""
+    page = browse("ty_maint")
+    menu(page, "医疗机构定点协议管理")
+    page.click("a:has-text('新增协议')")
+    page.fill("#agreement_no", "TY-查询-001")
+    page.select_option("#agreement_type", "service")
+    page.fill("#start_date", "2027-01-01")
+    page.fill("#end_date", "2027-12-31")
+    page.keyboard.press("Escape")
+    page.select_option("#agency_region", "140800")
+    page.click("#agency-search")
+    page.wait_for_selector("#group-agency_org_id input[type=radio]")
+    shot(page, "agreement-after-search")
+    assert "?" not in page.url and "csrf" not in page.url
+    assert page.input_value("#agreement_no") == "TY-查询-001"
+    assert page.input_value("#start_date") == "2027-01-01"
+    labels = page.inner_text("#group-agency_org_id")
+    assert "运城市医疗保障局" in labels and "经办机构（" not in labels
+    assert "疾病应急救助" not in labels
+    page.locator("#group-agency_org_id input[type=radio]").first.check()
+    assert posted(page, SAVE) == 302
+    assert "协议已保存，状态：待确认" in screen_text(page)
+    db.session.expire_all()
+    saved = db.session.execute(select(RegistryAgreement).where(
+        RegistryAgreement.agreement_no == "TY-查询-001")).scalar_one()
+    assert saved.agency.name == "运城市医疗保障局" and str(saved.start_date) == "2027-01-01"

@@ -314,8 +314,7 @@ def test_submit_without_required_material_names_it(app, api, ctx):
 
 def test_batch_submit_is_all_or_nothing(app, api, ctx):
     c, h = api("ty_hosp1")
-    det_id = determination()
-    ready, lacking = declare(c, h, det_id), declare(c, h, det_id)
+    ready, lacking = declare(c, h, determination()), declare(c, h, determination())
     with_materials(c, h, ready)
     r = c.post(f"{DECL}/batch/submit", headers=h, json={"ids": [ready, lacking]})
     assert r.status_code == 409 and [row["id"] for row in r.json["ineligible"]] == [lacking]

@@ -83,7 +83,7 @@ def test_device_lines_validate_dates_and_search_is_fuzzy(login_as, ctx):
     c = login_as("ty_hosp1")
     for query in ("小腿", item.code[1:5]):
         r = c.get(f"/injury/declare/devices?q={query}")
-        assert r.status_code == 200 and item.code in [d["code"] for d in r.json]
+        assert r.status_code == 200 and item.code in [d["code"] for d in r.json["items"]]
     before = db.session.execute(select(func.count()).select_from(InjuryDeclaration)).scalar()
     data = {"determination": det.id, "opinion": "", "line_item": [item.code],
             "line_quantity": ["1"], "line_price": ["12800.00"],
@@ -123,11 +123,11 @@ def test_submit_is_all_or_nothing_and_names_the_missing_material(login_as, ctx):
     det = determination()
     c = login_as("ty_hosp1")
     ready = complete_relapse(c, det)
-    assert save_relapse(c, det).status_code == 302
+    assert save_relapse(c, determination()).status_code == 302      # one draft per person
     lacking = latest().id
     r = c.post("/injury/pending/batch/submit", data={"ids": [ready, lacking]},
                follow_redirects=True)
-    assert r.status_code == 200
+    assert r.status_code == 409             # the page again, both rows still ticked
     assert "诊断证明书" in flashes(r) and "未做任何修改" in flashes(r)
     assert declaration(ready).state == declaration(lacking).state == "draft"
     assert c.post("/injury/pending/batch/delete", data={"ids": [lacking]}).status_code == 302
@@ -148,3 +148,13 @@ def test_another_hospital_cannot_touch_a_draft(login_as, ctx):
     assert other.get(f"/injury/declare/materials/{pk}").status_code == 404
     assert other.post("/injury/pending/batch/delete", data={"ids": [pk]}).status_code == 404
     assert declaration(pk).state == "draft"
+
+
+def test_device_search_matches_the_category_and_says_when_more_match(login_as, ctx):
+    c = login_as("ty_hosp1")
+    answer = c.get("/injury/declare/devices?q=拐杖").json
+    assert {"腋拐", "肘拐"} <= {d["name"] for d in answer["items"]} and not answer["more"]
+    for n in range(21):
+        device(code=f"MORE{n:03d}", name=f"测试轮椅{n}")
+    answer = c.get("/injury/declare/devices?q=测试轮椅").json
+    assert len(answer["items"]) == 20 and answer["more"] and "仅显示前20条" in answer["message"]

@@ -97,3 +97,58 @@ def test_rest_project_configuration(app, api, ctx):
     running = new_project()
     r = c.put(f"/api/v1/ivd_project/{running}", headers=h, json={"threshold_pct": 80})
     assert r.status_code == 422 and "不可修改" in r.json["message"]
+
+
+def _project_form(p, **changes):
+    form = {"name": p.name, "year": str(p.year), "fill_start": str(p.fill_start),
+            "fill_end": str(p.fill_end), "city_deadline": str(p.city_deadline),
+            "province_deadline": str(p.province_deadline), "threshold_pct": str(p.threshold_pct)}
+    return {**form, **{k: str(v) for k, v in changes.items()}}
+
+
+def test_dates_cannot_unstart_or_reopen_a_project_nor_free_its_threshold(app, login_as, ctx):
+    """Issue 20 item 3: 填报开始 moved into the future (未开始), the threshold changed, the
+    date moved back — refused at the first step; an ended project is not reopened by a later
+    省级审核截止日期; blank names are refused; a bad 年度 in 查询 is named."""
+    c = login_as("admin")
+    running = db.session.get(IvdProject, new_project())
+    r = c.post(f"/ivd/projects/edit/{running.id}", data=_project_form(
+        running, fill_start=TODAY + 2 * DAY, fill_end=TODAY + 12 * DAY))
+    assert r.status_code == 422 and "填报开始日期不能改到今天之后" in r.get_data(as_text=True)
+    r = c.post(f"/ivd/projects/edit/{running.id}", data=_project_form(
+        running, fill_start=TODAY + 2 * DAY, fill_end=TODAY + 12 * DAY, threshold_pct=90))
+    assert r.status_code == 422 and "需求量阈值不可修改" in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert (db.session.get(IvdProject, running.id).fill_start,
+            db.session.get(IvdProject, running.id).threshold_pct) == (running.fill_start, 30)
+    ended = db.session.get(IvdProject, new_project(fill_start=-40, fill_end=-30, city=-20,
+                                                   province=-10))
+    assert ended.status == "ended"
+    r = c.post(f"/ivd/projects/edit/{ended.id}", data=_project_form(
+        ended, province_deadline=TODAY + 10 * DAY))
+    assert r.status_code == 422 and "项目已结束，不能通过修改日期重新开放" in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(IvdProject, ended.id).status == "ended"
+    r = c.post(f"/ivd/projects/edit/{ended.id}", data=_project_form(ended, name="   "))
+    assert r.status_code == 422 and "请填写项目名称" in r.get_data(as_text=True)
+    r = c.post("/ivd/projects/add", data=_project_form(ended, name="   "))
+    assert r.status_code == 422 and "请填写项目名称" in r.get_data(as_text=True)
+    r = c.post("/ivd/projects/add", data=_project_form(ended))
+    assert r.status_code == 422 and "存在" in r.get_data(as_text=True)    # the name is taken
+    r = c.get("/ivd/projects/list/?year=abc")
+    assert r.status_code == 200 and "年度须为2000至2100之间的整数" in r.get_data(as_text=True)
+    r = c.get(f"/ivd/projects/list/?year={ended.year}")
+    assert r.status_code == 200 and ended.name in r.get_data(as_text=True)
+
+
+def test_threshold_frozen_once_a_hospital_reported_even_before_the_start(app, login_as, ctx):
+    """A project not started by its dates but with reported figures keeps its threshold."""
+    project_id = new_project(fill_start=3, fill_end=10)
+    p = db.session.get(IvdProject, project_id)
+    rep = db.session.execute(select(IvdHospitalReport).where(
+        IvdHospitalReport.project_id == project_id)).scalars().first()
+    rep.filled_lines = 1
+    db.session.commit()
+    c = login_as("admin")
+    r = c.post(f"/ivd/projects/edit/{project_id}", data=_project_form(p, threshold_pct=50))
+    assert r.status_code == 422 and "需求量阈值不可修改" in r.get_data(as_text=True)

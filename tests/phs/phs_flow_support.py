@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models.core import User
 from app.models.phs import PhsChangeRequest, PhsInstitution
-from app.services.phs import commands, queries
+from app.services.phs import affiliation, commands, queries
 from app.services.phs import changes as phs_changes
 from app.services.phs.rules import CITY, COUNTY, NATIONAL, PROVINCE, UNIT
 from app.workflows.engine import Refusal, apply, apply_batch
@@ -76,8 +76,18 @@ def xiaodian_units_ready():
     apply_batch(PhsReportFlow, waiting, "approve", user("xd_county"))
 
 
+def xiaodian_settled():
+    """小店区's existing institutions still waiting (黄陵乡卫生院, the registry's clinic) are
+    marked 不参与本次报送, as 确认并上报 needs (issue 22 item 6)."""
+    county = user("xd_county")
+    waiting = [o.id for o in queries.unattached_orgs(county.organization)]
+    if waiting:
+        affiliation.dismiss_existing(county, waiting, "不承担基本公卫项目任务")
+
+
 def xiaodian_reported():
     xiaodian_units_ready()
+    xiaodian_settled()
     return fire(PhsReportFlow, report("xd_county", create=True), "confirm", "xd_county")
 
 

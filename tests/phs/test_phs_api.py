@@ -15,6 +15,7 @@ from app.services.phs import queries
 from phs_api_support import (CHANGE, FILLED, INST, REPORT, count, fire, inst, mine, ok,
                              report, submitted_units, transitions_logged, unit_login)
 from tests.conftest import user
+from phs_flow_support import xiaodian_settled
 
 
 # ---- the whole chain ---------------------------------------------------------------------
@@ -49,7 +50,9 @@ def test_whole_chain_through_rest_then_a_change_request(api, ctx):
     last = db.session.get(PhsReport, ids[-1])
     unit_inst = queries.unit_institution(last.organization)
     assert fire(county, ch, f"{INST}/{unit_inst.id}/approve")["state"] == "approved"
-    # … and 确认并上报 to 太原市, which 确认并上报 to 山西省 (运城市 already reported)
+    # … settles its existing institutions first, and 确认并上报 to 太原市, which 确认并上报
+    # to 山西省 (运城市 already reported)
+    xiaodian_settled()
     county_report = mine(county, ch)
     assert fire(county, ch, f"{REPORT}/{county_report}/confirm")["state"] == "submitted"
     city, yh = api("ty_hc")
@@ -82,7 +85,9 @@ def test_whole_chain_through_rest_then_a_change_request(api, ctx):
     fire(province, ph, f"{CHANGE}/{change}/forward")
     shown = ok(nation.get(f"{CHANGE}/{change}", headers=nh))["result"]
     assert shown["comparison"] == [{"field": "phone", "label": "联系电话",
-                                    "before": "0351-7600015", "after": "0351-7654321"}]
+                                    "before": "0351-7600015", "after": "0351-7654321",
+                                    "before_label": "0351-7600015",
+                                    "after_label": "0351-7654321"}]
     assert shown["actions"] == ["approve", "reject"]
     assert fire(nation, nh, f"{CHANGE}/{change}/approve")["state"] == "approved"
     assert ok(county.get(f"{INST}/{yp.id}", headers=ch))["result"]["phone"] == "0351-7654321"
@@ -213,6 +218,7 @@ def test_submit_with_incomplete_items_is_409_listing_them(api, ctx, path):
 
 
 def test_confirm_with_a_level_below_still_pending_is_409(api, ctx):
+    xiaodian_settled()
     c, h = api("xd_county")
     pk = mine(c, h)
     r = c.post(f"{REPORT}/{pk}/confirm", headers=h)

@@ -149,10 +149,15 @@ def test_township_adds_a_village_clinic_under_itself(api, ctx):
     assert r.json["id"] in ok(c.get(f"{INST}/", headers=h))["ids"]
 
 
-def test_a_new_station_without_a_type_is_a_village_clinic(api, ctx):
+def test_a_new_station_without_a_type_is_refused(api, ctx):
     c, h = api("xd_town1")
+    before = count(PhsInstitution)
     r = c.post(f"{INST}/", headers=h, json={"name": "小店区北格镇新村卫生室"})
-    assert r.status_code == 201 and r.json["result"]["inst_type"] == "village_clinic"
+    assert r.status_code == 422 and "请选择机构类型" in r.json["fields"]["inst_type"][0]
+    assert count(PhsInstitution) == before
+    r = c.post(f"{INST}/", headers=h, json={"name": "小店区北格镇新村卫生室",
+                                            "inst_type": "community_station"})
+    assert r.status_code == 201 and r.json["result"]["inst_type"] == "community_station"
 
 
 def test_a_post_cannot_place_a_row_elsewhere(api, ctx):
@@ -183,7 +188,7 @@ def test_delete_keeps_the_station_marked_and_never_a_unit(api, ctx):
     assert c.get(f"{INST}/{clinic.id}/history", headers=h).status_code == 404
     assert clinic.id not in ok(c.get(f"{INST}/", headers=h))["ids"]
     r = c.delete(f"{INST}/{inst('小店区北格镇卫生院').id}", headers=h)
-    assert r.status_code == 409 and "不能直接删除" in r.json["message"]
+    assert r.status_code == 409 and "基层机构只能由县级在确认并上报前删除" in r.json["message"]
 
 
 def test_affiliation_attaches_an_existing_institution(api, ctx):

@@ -19,7 +19,7 @@ from app.workflows.engine import Refusal, apply_batch
 from app.workflows.phs import PhsChangeRequestFlow, PhsReportFlow
 from tests.conftest import user
 from phs_flow_support import (GOOD, ROLES, fire, inst, org_of, refused, report, unit_account,
-                              xiaodian_reported)
+                              xiaodian_reported, xiaodian_settled)
 
 
 # ---- role table ---------------------------------------------------------------------------------
@@ -33,7 +33,7 @@ ROLE_TABLE = {
                     "accept_with_confirm": set(),       # the system's, inside 确认并上报
                     "include_added": set(),             # the system's, 申请修改 新增 approved
                     "send_back": {CITY, PROVINCE, NATIONAL}},
-    PhsChangeRequestFlow: {"forward": {CITY, PROVINCE},
+    PhsChangeRequestFlow: {"forward": {CITY, PROVINCE}, "withdraw": {COUNTY},
                            "approve": {CITY, PROVINCE, NATIONAL},
                            "reject": {CITY, PROVINCE, NATIONAL}},
 }
@@ -98,6 +98,7 @@ def test_county_batch_review_is_all_or_nothing(ctx):
 
 
 def test_county_confirm_refused_naming_each_unit_not_passed(ctx):
+    xiaodian_settled()
     exc = refused(PhsReportFlow, report("xd_county", create=True), "confirm", "xd_county")
     assert "尚未审核通过" in exc.message
     for name in ("小店区北格镇卫生院（未上报）", "小店区西温庄乡卫生院（已上报）",
@@ -119,7 +120,7 @@ def test_after_confirming_unit_reviews_and_edits_are_frozen(ctx):
     xiaodian_reported()
     wc = inst("小店区坞城街道社区卫生服务中心")
     exc = refused(PhsReportFlow, report(wc.organization), "reject", "xd_county", "再看看")
-    assert "本机构已汇总" in exc.message
+    assert "本县已确认并上报（已上报），不能再审核" in exc.message
     assert report(wc.organization).state == "approved"
     for actor in (user("xd_county"), unit_account("小店区坞城街道社区卫生服务中心")):
         with pytest.raises(Refusal) as exc:
@@ -174,7 +175,7 @@ def test_city_returns_a_county_only_with_a_reason(ctx):
 def test_city_return_reopens_the_countys_reviews(ctx):
     unit = inst("迎泽区郝庄镇卫生院").organization
     exc = refused(PhsReportFlow, report(unit), "reject", "yz_county", "经纬度有误")
-    assert "本机构已汇总" in exc.message                           # frozen while reported
+    assert "本县已确认并上报（已上报），不能再审核" in exc.message   # frozen
     fire(PhsReportFlow, report("yz_county"), "send_back", "ty_hc", "郝庄镇经纬度有误")
     county = report("yz_county")
     assert (county.state, county.review_opinion, county.aggregated_at) == (
@@ -191,7 +192,7 @@ def test_city_return_reopens_the_countys_reviews(ctx):
 def test_province_return_reopens_the_citys_reviews(ctx):
     yh = report("yh_county")
     exc = refused(PhsReportFlow, yh, "send_back", "yc_hc", "再核实")
-    assert "本机构已汇总" in exc.message
+    assert "本级已确认并上报（已上报），需上级退回后才能再确认或退回下级" in exc.message
     fire(PhsReportFlow, report("yc_hc"), "send_back", "sx_hc", "盐湖区再核实")
     assert report("yc_hc").state == "returned"
     fire(PhsReportFlow, report("yh_county"), "send_back", "yc_hc", "再核实")

@@ -14,6 +14,7 @@ from app.services.phs import commands, queries
 from app.workflows.engine import apply
 from app.workflows.phs import PhsReportFlow
 from tests.conftest import flashes, user
+from phs_flow_support import xiaodian_settled
 
 GOOD = {"name": "小店区北格镇张花村卫生室", "code": "PDY0000314010511A1001", "contact": "张医生",
         "phone": "13912345678", "township": "", "address_detail": "张花村1号",
@@ -232,6 +233,7 @@ def _remaining_units_report():
 
 
 def test_county_reviews_and_confirms_only_when_every_unit_passed(login_as, ctx):
+    xiaodian_settled()
     c = login_as("xd_county")
     r = c.post("/phs/institutions/report/confirm", follow_redirects=True)
     assert "尚未审核通过" in flashed(r) and "小店区西温庄乡卫生院（已上报）" in flashed(r)
@@ -251,7 +253,7 @@ def test_county_reviews_and_confirms_only_when_every_unit_passed(login_as, ctx):
     # after 确认并上报 the units' reviews are frozen
     r = c.post("/phs/review/batch/reject", data={"only": waiting[0], "comment": "再看看"},
                follow_redirects=True)
-    assert "本机构已汇总" in flashed(r)
+    assert "本县已确认并上报（已上报），不能再审核" in flashed(r)
 
 
 def test_city_returns_a_county_with_a_reason(login_as, ctx):
@@ -291,10 +293,12 @@ def test_whole_chain_in_the_browser(login_as, ctx):
     own = inst("小店区刘家堡乡卫生院")
     assert ljb.post(f"/phs/institutions/{own.id}/fill",
                     data={**GOOD, "name": own.name, "inst_type": "township_hospital",
+                          "code": own.code,     # a code is the county's once (issue 22 item 1)
                           "township": "刘家堡乡", "longitude": "112.600000"}).status_code == 302
     assert "上报成功" in flashed(ljb.post("/phs/institutions/report/submit",
                                          follow_redirects=True))
     county = login_as("xd_county")
+    xiaodian_settled()
     waiting = [str(r.id) for r in (report(o) for o in queries.subordinates_of(
         user("xd_county").organization)) if r.state == "submitted"]
     assert county.post("/phs/review/batch/approve", data={"rowid": waiting}).status_code == 302
@@ -351,7 +355,8 @@ def test_county_makes_a_change_request_only_after_reporting(login_as, ctx):
 @pytest.mark.parametrize("form,message", [
     ({"kind": "add", "institution": "INST", "name": "x"}, "新增类申请不能选择已有机构"),
     ({"kind": "modify"}, "修改类申请需选择要修改的机构"),
-    ({"kind": "modify", "institution": "INST"}, "修改类申请需填写要修改的内容"),
+    ({"kind": "modify", "institution": "INST", "loaded": "INST"},
+     "修改类申请需填写要修改的内容"),
     ({"kind": "delete", "institution": "INST", "phone": "0359-1111111"},
      "删除类申请不需填写机构信息"),
     ({"kind": "", "institution": "INST"}, "请选择申请类型"),
@@ -418,7 +423,7 @@ def test_township_removes_its_clinic_but_not_its_unit_or_anothers(login_as, ctx)
     assert "小店区北格镇张花村卫生室" not in text(c.get("/phs/institutions/list/"))
     own = inst("小店区北格镇卫生院")
     r = c.post(f"/phs/institutions/{own.id}/remove", follow_redirects=True)
-    assert "不能直接删除" in flashes(r)
+    assert "基层机构只能由县级在确认并上报前删除" in flashes(r)
     other = inst("小店区西温庄乡西温庄村卫生室")
     assert c.post(f"/phs/institutions/{other.id}/remove").status_code == 404
 

@@ -14,7 +14,7 @@ from tests.conftest import PASSWORD
 NO_PERMISSION = "您没有此操作的权限"      # FAB's permission refusal, in the portal's words
 BIG = 2147483647          # an id no demo row has: an allowed call answers 404, not a write
 OPERATIONS = {            # API permission → (method, path under the resource)
-    "can_get": ("GET", "/"),
+    "can_get": ("GET", f"/{BIG}"),      # the permission of the list too; a 404 is cheap
     "can_post": ("POST", "/"),
     "can_put": ("PUT", f"/{BIG}"),
     "can_delete": ("DELETE", f"/{BIG}"),
@@ -119,8 +119,8 @@ def test_api_operations_match_the_screens_for_every_resource_and_role(app):
     # the agency reviews applications; it neither edits a hospital's draft nor files one
     ("ty_agency", "PUT", "/api/v1/relief_application/1", {"relief_place": "改"}),
     ("ty_agency", "POST", "/api/v1/relief_application/", {"patient_name": "张三"}),
-    # a registered prepayment is not re-valued (its screen has no edit)
-    ("ty_hosp1", "PUT", "/api/v1/relief_prepayment/1", {"amount": "0.01"}),
+    # the agency does not re-value a hospital's prepayment (its screen: list and show only)
+    ("ty_agency", "PUT", "/api/v1/relief_prepayment/1", {"amount": "0.01"}),
     # performance figures are generated, never typed in
     ("ty_hosp1", "POST", "/api/v1/relief_performance/", {"apps_received": 999}),
     # a hospital looks a person up by ID number; it never lists the city's injured workers

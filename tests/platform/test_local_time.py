@@ -174,7 +174,7 @@ REGISTRY_LISTS = [   # (login, list url, a header of its standard format)
     ("ty_agency", "/registry/institutions/", "统一社会信用代码"),
     ("ty_agency", "/registry/cert-changes/", "原统一社会信用代码"),
     ("ty_agency", "/registry/staff/", "执业证书编号"),
-    ("ty_agency", "/registry/agreements/", "协议编号"),
+    ("ty_ybj", "/registry/agreements/", "协议编号"),     # the 医保部门 confirms agreements
     ("ty_agency", "/registry/designated/", "国家编码"),
 ]
 

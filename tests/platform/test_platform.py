@@ -260,3 +260,15 @@ def test_english_catalogue_is_complete():
         catalog = read_po(fh)
     missing = [m.id for m in catalog if m.id and not m.string]
     assert missing == [], f"untranslated: {missing[:5]}"
+    # and every string of the code and the templates is in it (a new Chinese text without
+    # its English is the English user's page in Chinese)
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.frontend import parse_mapping_cfg
+    root = os.path.join(os.path.dirname(__file__), "..", "..")
+    with open(os.path.join(root, "babel.cfg")) as fh:
+        method_map, options_map = parse_mapping_cfg(fh)
+    known = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.string}
+    absent = sorted({(msg if isinstance(msg, str) else msg[0])
+                     for _, _, msg, _, _ in extract_from_dir(root, method_map, options_map)
+                     if msg} - known)
+    assert absent == [], f"not in the English catalogue: {absent[:5]}"

@@ -3,7 +3,7 @@ _agreements, _regressions).
 
 Demo (app/demo/registry.py): ty_maint maintains 太原市第一人民医院 (coded H14010500001, staff
 李明 approved / 王芳 submitted / 赵丽 draft, agreements TY-YB-2025-0001 and TY-YB-2026-0001
-confirmed, TY-YB-2026-0001-B1 pending); ty_maint2 maintains 太原市中心医院 (140106,
+confirmed by 太原市医疗保障局 (ty_ybj), TY-YB-2026-0001-B1 pending); ty_maint2 maintains 太原市中心医院 (140106,
 submitted); reg_demo added 太原康宁口腔诊所 and uploaded its authorisation (not approved)."""
 import io
 import re
@@ -25,8 +25,8 @@ from tests.conftest import PASSWORD, user
 
 
 M, R, A, N = rules.MAINTAINER, rules.REGISTRANT, rules.AGENCY, rules.NATIONAL
-D, NU = rules.DOCTOR_EDITOR, rules.NURSE_EDITOR
-ROLES = (M, R, A, N, D, NU)
+D, NU, I = rules.DOCTOR_EDITOR, rules.NURSE_EDITOR, rules.INSURER
+ROLES = (M, R, A, N, D, NU, I)
 HOSP1 = "太原市第一人民医院"
 HOSP2 = "太原市中心医院"
 CLINIC = "太原康宁口腔诊所"
@@ -126,7 +126,7 @@ def counter(region):
                                     "WHERE region_code = :r"), {"r": region}).scalar()
 
 
-def ag_data(agency_login="ty_agency", **over):
+def ag_data(agency_login="ty_ybj", **over):
     data = {"agency_org_id": user(agency_login).organization_id, "agreement_type": "service",
             "agreement_no": "TY-YB-2027-0001", "start_date": "2027-01-01",
             "end_date": "2027-12-31", "content": "2027年度医疗保障定点医疗机构服务协议"}

@@ -161,9 +161,10 @@ def test_whole_chain_in_the_browser(app, client, login_as, ctx):
     assert inst.state == "coded"
     assert re.fullmatch(r"H14010500\d{3}", inst.organization.national_code)
     assert inst.organization.national_code != "H14010500001"     # 太原市第一人民医院's
-    # M6: agreement with the agency chosen by region and name → 待确认 → 确认 → 入库.
-    agency_org = user("ty_agency").organization
-    form = ok(c.get("/registry/agreements/new?agency_region=140100&agency_name=太原"))
+    # M6: agreement with the 医保部门 chosen by region and name → 待确认 → 确认 → 入库.
+    agency_org = user("ty_ybj").organization
+    form = ok(c.post("/registry/agreements/new", data={
+        "agency_search": "1", "agency_region": "140100", "agency_name": "太原"}))
     assert agency_org.name in text(form)
     ok(c.post("/registry/agreements/new", data={
         "institution_id": inst.id, "agency_org_id": agency_org.id, "agreement_no": "TY-RH-01",
@@ -174,7 +175,7 @@ def test_whole_chain_in_the_browser(app, client, login_as, ctx):
         RegistryAgreement.agreement_no == "TY-RH-01")).scalar_one()
     assert agreement.state == "pending"
     assert files_of(agreement).get("agreement_doc")
-    ok(agency.post(f"/registry/agreements/transition/confirm/{agreement.id}"), 302)
+    ok(login_as("ty_ybj").post(f"/registry/agreements/transition/confirm/{agreement.id}"), 302)
     db.session.expire_all()
     assert agreement.state == "confirmed"
     assert commands.sync_agreements()[0] >= 1
@@ -319,7 +320,7 @@ def test_name_change_resets_staff_and_archive_archives_them(login_as, ctx):
 def test_another_agency_cannot_see_or_confirm_an_agreement(login_as, ctx):
     pending = db.session.execute(select(RegistryAgreement).where(
         RegistryAgreement.state == "pending")).scalars().first()
-    yc = login_as("yc_agency")
+    yc = login_as("yc_ybj")
     assert yc.get(f"/registry/agreements/show/{pending.id}").status_code == 404
     assert yc.post(f"/registry/agreements/transition/confirm/{pending.id}").status_code == 404
     assert pending.agreement_no not in text(yc.get("/registry/agreements/list/"))
@@ -333,7 +334,7 @@ def test_institution_edit_returns_agreement_to_pending(login_as, ctx):
     data = {"institution_id": confirmed.institution_id, "agency_org_id": confirmed.agency_org_id,
             "agreement_no": confirmed.agreement_no, "agreement_type": "service",
             "start_date": "2026-01-01", "end_date": "2026-11-30", "content": "提前终止"}
-    agency = login_as("ty_agency")
+    agency = login_as("ty_ybj")
     agency.post(f"/registry/agreements/change/{confirmed.id}", data=data)
     db.session.expire_all()
     assert confirmed.state == "confirmed" and str(confirmed.end_date) == "2026-11-30"
@@ -392,7 +393,7 @@ def test_doctor_editor_cannot_add_a_nurse(app, client, login_as, ctx):
 
 
 @pytest.mark.parametrize("login,label,expected", [
-    ("ty_agency", "待审核的机构维护授权", 1), ("ty_agency", "待确认的定点协议", 1),
+    ("ty_agency", "待审核的机构维护授权", 1), ("ty_ybj", "待确认的定点协议", 1),
     ("ty_agency", "待审核的人员信息", 1), ("nhc", "待审核赋码的机构", 1),
     ("reg_demo", "待上传的授权文书", 0), ("yc_agency", "待审核的机构维护授权", 0),
 ])
@@ -405,7 +406,7 @@ def test_home_page_counts_what_awaits_the_user(login_as, ctx, login, label, expe
 
 @pytest.mark.parametrize("login,url,button,shown", [
     ("ty_maint", "/registry/agreements/list/", "新增协议", True),
-    ("ty_agency", "/registry/agreements/list/", "新增协议", False),
+    ("ty_ybj", "/registry/agreements/list/", "新增协议", False),
     ("ty_maint", "/registry/staff/list/", "新增人员", True),
     ("ty_agency", "/registry/staff/list/", "新增人员", False),
 ])

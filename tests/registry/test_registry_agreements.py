@@ -31,7 +31,7 @@ def test_new_agreement_waits_for_confirmation(ctx):
 def test_agency_modification_keeps_the_confirmed_state(ctx):
     a = agreement("TY-YB-2025-0001")
     assert a.state == "confirmed"
-    commands.edit_agreement(a, user("ty_agency"), ag_form(a, end_date="2025-11-30"))
+    commands.edit_agreement(a, user("ty_ybj"), ag_form(a, end_date="2025-11-30"))
     a = fresh(a)
     assert a.state == "confirmed" and a.end_date.isoformat() == "2025-11-30"
 
@@ -44,19 +44,19 @@ def test_institution_edit_returns_a_confirmed_agreement_to_pending(ctx):
 
 def test_another_agency_cannot_confirm(ctx):
     a = agreement("TY-YB-2026-0001-B1")
-    for login in ("yc_agency", "sx_agency"):
+    for login in ("yc_ybj", "sx_ybj"):
         exc = refused(apply, RegistryAgreementFlow, a, "confirm", user(login))
         assert exc.status == 403 and "协议选择的经办机构" in exc.message
         with pytest.raises(NotFound):                  # nor even see it
             apply(RegistryAgreementFlow, a.id, "confirm", user(login))
     assert fresh(a).state == "pending"
-    apply(RegistryAgreementFlow, a, "confirm", user("ty_agency"))
+    apply(RegistryAgreementFlow, a, "confirm", user("ty_ybj"))
     assert fresh(a).state == "confirmed"
 
 
 def test_another_agency_cannot_modify(ctx):
     a = agreement("TY-YB-2025-0001")
-    exc = refused(commands.edit_agreement, a, user("yc_agency"), ag_form(a, content="x"))
+    exc = refused(commands.edit_agreement, a, user("yc_ybj"), ag_form(a, content="x"))
     assert exc.status == 403
 
 
@@ -78,12 +78,12 @@ def test_sync_publishes_confirmed_agreements_only(ctx):
     ids = {r.id for r in db.session.execute(select(RegistryAgreement).where(
         RegistryAgreement.state == "confirmed")).scalars()}
     assert set(listed) == ids and a.id not in listed
-    apply(RegistryAgreementFlow, fresh(a), "confirm", user("ty_agency"))
+    apply(RegistryAgreementFlow, fresh(a), "confirm", user("ty_ybj"))
     assert commands.sync_agreements() == (1, 0)
     row = published()[a.id]
     assert (row.national_code, row.institution_name, row.agreement_no) == \
         ("H14010500001", HOSP1, "TY-YB-2027-0001")
-    assert row.agency_org_id == user("ty_agency").organization_id and row.city_code == "140100"
+    assert row.agency_org_id == user("ty_ybj").organization_id and row.city_code == "140100"
 
 
 def test_second_sync_without_changes_publishes_nothing(ctx):
@@ -94,7 +94,7 @@ def test_second_sync_without_changes_publishes_nothing(ctx):
 def test_sync_republishes_a_confirmed_agreement_after_a_change(ctx):
     commands.sync_agreements()
     a = agreement("TY-YB-2025-0001")
-    commands.edit_agreement(a, user("ty_agency"), ag_form(a, end_date="2025-10-31"))
+    commands.edit_agreement(a, user("ty_ybj"), ag_form(a, end_date="2025-10-31"))
     assert commands.sync_agreements() == (1, 0)
     assert published()[a.id].end_date.isoformat() == "2025-10-31"
     assert commands.sync_agreements() == (0, 0)
@@ -190,17 +190,20 @@ def test_maintainer_sees_own_institution_only(ctx):
 @pytest.mark.parametrize("model", [RegistryInstitution, RegistryAuthorization, RegistryStaff,
                                    RegistryAgreement], ids=lambda m: m.__name__)
 def test_region_scope_of_agencies(ctx, model):
-    ty = _seen(model, "ty_agency")
+    # agreements are the 医保部门's (ty_ybj), the rest the agency's
+    ty_login, yc_login = (("ty_ybj", "yc_ybj") if model is RegistryAgreement
+                          else ("ty_agency", "yc_agency"))
+    ty = _seen(model, ty_login)
     assert ty and {r.city_code for r in ty} == {"140100"}
-    assert _seen(model, "yc_agency") == set()
+    assert _seen(model, yc_login) == set()
     with pytest.raises(NotFound):
-        scoped_get(model, next(iter(ty)).id, user("yc_agency"))
+        scoped_get(model, next(iter(ty)).id, user(yc_login))
 
 
 def test_an_agency_sees_only_agreements_made_with_it(ctx):
     a = commands.add_agreement(inst(HOSP1), user("ty_maint"),
-                               ag_data("yc_agency", agreement_no="YC-2027-01"))
-    assert {x.agreement_no for x in _seen(RegistryAgreement, "yc_agency")} == {"YC-2027-01"}
-    assert a not in _seen(RegistryAgreement, "ty_agency")         # 太原's institution, though
-    assert _seen(RegistryAgreement, "sx_agency") == set()          # province: none with it
+                               ag_data("yc_ybj", agreement_no="YC-2027-01"))
+    assert {x.agreement_no for x in _seen(RegistryAgreement, "yc_ybj")} == {"YC-2027-01"}
+    assert a not in _seen(RegistryAgreement, "ty_ybj")            # 太原's institution, though
+    assert _seen(RegistryAgreement, "sx_ybj") == set()             # province: none with it
     assert a in _seen(RegistryAgreement, "ty_maint")

@@ -156,10 +156,11 @@ def test_whole_chain_from_registration_to_the_designated_list(api, ctx):
     assert coded["state"] == "coded"
     code = ok(c.get(f"{INST}/{inst_id}", headers=h))["result"]["national_code"]
     assert re.fullmatch(r"H\d{6}\d{5}", code) and code == f"H140105{last + 1:05d}"
-    # 定点协议: the agency found by region and name, 新增 → 待确认 → 确认
+    # 定点协议: the 医保部门 found by region and name, 新增 → 待确认 → 确认
     found = ok(c.get(f"{AGREEMENT}/agencies", headers=h,
                      query_string={"region": "140100", "name": "太原"}))["result"]
-    agency_org = user("ty_agency").organization_id
+    agency_org = user("ty_ybj").organization_id
+    agency, ah = api("ty_ybj")
     assert [a["id"] for a in found] == [agency_org]
     added = ok(c.post(f"{AGREEMENT}/", headers=h, json={
         "institution_id": inst_id, "agency_org_id": agency_org, "agreement_no": "TY-YB-2026-0099",
@@ -343,7 +344,7 @@ def test_delete_before_coding_hides_the_record(api, newcomer):
     db.session.expire_all()
     row = db.session.get(RegistryInstitution, newcomer["inst"])
     assert row.state == "deleted" and row.organization.active is False
-    assert db.session.get(RegistryAuthorization, newcomer["auth"]).state == "rejected"
+    assert db.session.get(RegistryAuthorization, newcomer["auth"]).state == "withdrawn"
     assert c.get(f"{INST}/{newcomer['inst']}", headers=h).status_code == 404
     assert c.put(f"{INST}/{newcomer['inst']}", headers=h, json={"phone": ""}).status_code == 404
 
@@ -428,6 +429,9 @@ def test_no_uscc_with_its_explanation_is_submitted(api, ctx):
 def test_a_uscc_in_the_body_ends_no_uscc(api, ctx):
     c, h = api("reg_demo")
     clinic = inst(CLINIC)
+    # reviewed first: while the stamped authorisation waits its printed data is locked
+    agency, ah = api("ty_agency")
+    ok(agency.post(f"{AUTH}/{auth_of('reg_demo').id}/approve", headers=ah, json={}))
     assert ok(c.put(f"{INST}/{clinic.id}", headers=h, json={"uscc": "无"}))["result"][
         "no_uscc"] is True
     kept = ok(c.put(f"{INST}/{clinic.id}", headers=h, json={"uscc": CLINIC_CERTS["uscc"]}))
@@ -438,7 +442,7 @@ def test_a_uscc_in_the_body_ends_no_uscc(api, ctx):
 
 
 def test_agency_edit_keeps_the_state_and_the_institutions_edit_resets_it(api, ctx):
-    agency, ah = api("ty_agency")
+    agency, ah = api("ty_ybj")
     signed = agreement("TY-YB-2025-0001")
     done = ok(agency.put(f"{AGREEMENT}/{signed.id}", headers=ah, json={"content": "经办修订"}))
     assert done["state"] == "confirmed" and done["result"]["content"] == "经办修订"
@@ -493,7 +497,7 @@ def test_staff_saved_submitted_reviewed_and_locked(api, ctx):
 
 
 def test_yc_agency_cannot_confirm_or_see_taiyuans_agreement(api, ctx):
-    c, h = api("yc_agency")
+    c, h = api("yc_ybj")
     draft = agreement("TY-YB-2026-0001-B1")
     assert c.post(f"{AGREEMENT}/{draft.id}/confirm", headers=h, json={}).status_code == 404
     assert c.get(f"{AGREEMENT}/{draft.id}", headers=h).status_code == 404
@@ -539,7 +543,7 @@ def test_batch_is_all_or_nothing(api, ctx):
                           json={"ids": [draft.id, submitted.id]}), 409)
     assert [(r["id"], r["state"]) for r in body["ineligible"]] == [(submitted.id, "submitted")]
     assert staff("赵丽").state == "draft"
-    agency, ah = api("ty_agency")
+    agency, ah = api("ty_ybj")
     pending, confirmed = agreement("TY-YB-2026-0001-B1"), agreement("TY-YB-2025-0001")
     refused(agency.post(f"{AGREEMENT}/batch/confirm", headers=ah,
                         json={"ids": [pending.id, confirmed.id]}), 409)

@@ -17,7 +17,7 @@ from PIL import Image, ImageChops, ImageDraw
 from app.services import pdf
 from app.services.registry import document as registry_document
 from app.services.registry.document import (Recognition, authorization_pdf, number_from_payload,
-                                            qr_payload, recognise)
+                                            parse_payload, qr_payload, recognise)
 
 AUTH_NO = "SQ2026112500001"
 DOC = {
@@ -244,3 +244,14 @@ def test_fields_at_their_column_limits_leave_the_stamp_area_clear(ctx):
     seal, date, note = box(textpage, "单位（盖章）"), box(textpage, "日期："), box(textpage, "请加盖单位公章")
     assert grant_end[1] > seal[3] + 40 and seal[1] > date[3] + 40 and date[1] > note[3]
     assert recognise(data).numbers == [AUTH_NO]
+
+
+def test_a_bound_payload_carries_its_digest_and_resists_tampering(ctx):
+    """Issue 23 item 3: the code binds the number to a digest of the data printed."""
+    payload = qr_payload(AUTH_NO, "0123456789ab")
+    assert parse_payload(payload) == (AUTH_NO, "0123456789ab")
+    assert number_from_payload(payload) == AUTH_NO
+    forged = payload.replace("0123456789ab", "0123456789ac")
+    assert parse_payload(forged) is None
+    assert parse_payload(qr_payload("A:B", "ff00")) == ("A:B", "ff00")
+    assert recognise(qr_png(payload)) == Recognition([AUTH_NO], False, {AUTH_NO: "0123456789ab"})

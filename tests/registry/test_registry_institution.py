@@ -332,7 +332,7 @@ def test_an_uncoded_institution_can_be_deleted_by_the_one_who_added_it(ctx):
     apply(RegistryInstitutionFlow, inst(CLINIC), "delete", user("reg_demo"))
     row = inst(CLINIC)
     assert row.state == "deleted" and not row.organization.active
-    assert {a.state for a in queries.authorizations_of(row)} == {"rejected"}
+    assert {a.state for a in queries.authorizations_of(row)} == {"withdrawn"}
     assert queries.search("康宁口腔") == []
 
 

@@ -17,20 +17,21 @@ from tests.registry.registry_support import (CLINIC, HOSP1, HOSP1_LICENCE, HOSP1
 
 # ---- regressions of 03d44b0 (one test per fix) ---------------------------------------------------
 def test_no_upload_after_the_institution_is_deleted(ctx):
-    """institution_open guard: the rejected authorisation of a deleted institution stays so."""
+    """institution_open guard: the withdrawn (已撤销) authorisation of a deleted institution
+    stays so."""
     reg = user("reg_demo")
     auth = queries.authorizations_of(inst(CLINIC))[0]
     assert auth.user_id == reg.id and auth.state == "uploaded"
     apply(RegistryInstitutionFlow, inst(CLINIC), "delete", reg)
     auth = fresh(auth)
-    assert auth.state == "rejected" and inst(CLINIC).state == "deleted"
+    assert auth.state == "withdrawn" and inst(CLINIC).state == "deleted"
     exc = refused(apply, RegistryAuthorizationFlow, auth, "upload", user("reg_demo"))
-    assert "不能授权" in exc.message
+    assert exc.status == 409
     auth = fresh(auth)
     exc = refused(registry_auth.upload_stamped, auth, user("reg_demo"),
                   pdf_upload(registry_auth.document_pdf(auth)))
-    assert "不能授权" in exc.message
-    assert fresh(auth).state == "rejected" and inst(CLINIC).maintainer_id is None
+    assert exc.status == 409
+    assert fresh(auth).state == "withdrawn" and inst(CLINIC).maintainer_id is None
 
 
 def test_approving_an_authorisation_of_an_archived_institution_is_refused(ctx):
@@ -109,6 +110,7 @@ def test_a_new_name_republishes_the_confirmed_agreements(ctx):
 
 
 def test_archiving_withdraws_the_agreements_from_the_designated_list(ctx):
+    """They stay on the institution as 已撤销 (issue 23 item 9) and leave the list."""
     commands.sync_agreements()
     row = inst(HOSP1)
     org_id = row.organization_id
@@ -119,7 +121,7 @@ def test_archiving_withdraws_the_agreements_from_the_designated_list(ctx):
     apply(RegistryInstitutionFlow, row, "archive", user("ty_agency"), {"comment": "机构注销"})
     db.session.expire_all()
     assert {a.state for a in db.session.execute(select(RegistryAgreement).where(
-        RegistryAgreement.id.in_(mine))).scalars()} == {"deleted"}
+        RegistryAgreement.id.in_(mine))).scalars()} == {"withdrawn"}
     count, gone = commands.sync_agreements()
     assert gone == len(listed)
     assert not set(published()) & mine

@@ -15,7 +15,7 @@ from app.workflows.registry import (RegistryAgreementFlow, RegistryAuthorization
                                     RegistryCertChangeFlow, RegistryInstitutionFlow,
                                     RegistryStaffFlow)
 from tests.conftest import user
-from tests.registry.registry_support import (A, CLINIC, CODE_RE, D, HOSP1, HOSP2, M, N, NU, R,
+from tests.registry.registry_support import (A, CLINIC, CODE_RE, D, HOSP1, HOSP2, I, M, N, NU, R,
                                              ROLES, code_of, counter, fresh, inst, refused,
                                              submitted, uscc)
 
@@ -28,7 +28,7 @@ EXPECTED = {
                               "restore_coded": set()},
     RegistryAuthorizationFlow: {"upload": {R}, "approve": {A}, "reject": {A}, "withdraw": set()},
     RegistryCertChangeFlow: {"approve": {A}, "reject": {A}},
-    RegistryAgreementFlow: {"confirm": {A}, "delete": {M}, "withdraw": set(), "reopen": set()},
+    RegistryAgreementFlow: {"confirm": {I}, "delete": {M}, "withdraw": set(), "reopen": set()},
     RegistryStaffFlow: {"submit": {M, D, NU}, "approve": {A}, "reject": {A},
                         "delete": {M, D, NU}, "reset": set(), "archive": set()},
 }

@@ -3,6 +3,7 @@ commits at its end — the one transaction owner of what the screens and the API
 A refusal (app/errors.py) leaves nothing written; the error handler rolls back."""
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from werkzeug.datastructures import FileStorage
 
 from app.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
 from app.extensions import db
@@ -10,10 +11,11 @@ from app.i18n import _
 from app.models.core import Organization
 from app.models.files import Attachment
 from app.models.injury import (DeclarationState as S, InjuryDeclaration, InjuryDetermination,
-                               InjuryDeviceItem, InjuryDeviceLine)
+                               InjuryDeviceItem, InjuryDeviceLine, InjuryHospital)
 from app.services import accounts, audit, clock, files
 from app.services.attachments import AttachmentError
-from app.services.injury.queries import determination_for, determination_has_declarations
+from app.services.injury.queries import (determination_for, determination_has_declarations,
+                                        open_draft, redeclarations, require_designated)
 from app.services.injury.rules import MOBILE_RE, Registration, clean_declaration
 from app.workflows.engine import Refusal, apply_system, lock
 from app.workflows.injury import EDITABLE_STATES, KINDS, InjuryDeclarationFlow
@@ -47,8 +49,13 @@ def save(user, kind_code, data, lines=None, declaration=None):
     if not det_id:
         raise InvalidError(_("请选择工伤认定信息"), fields={"determination": [_("必选")]})
     determination = determination_for(user, det_id)
-    values, cleaned_lines = clean_declaration(kind, data, lines)
+    values, cleaned_lines = clean_declaration(kind, data, lines, determination.injury_date)
     creating = declaration is None
+    other = open_draft(user.organization_id, kind.code, determination.id)
+    if other is not None and other is not declaration:
+        message = _("该人员的这条工伤认定信息已有未提交的%(kind)s（#%(id)s），请在我的待提交业务中打开并修改",
+                    kind=kind.label, id=other.id)
+        raise ConflictError(message, fields={"determination": [message]})
     if creating:
         declaration = InjuryDeclaration(kind=kind.code, state=S.DRAFT.value,
                                         organization_id=user.organization_id)
@@ -69,18 +76,27 @@ def save(user, kind_code, data, lines=None, declaration=None):
 
 
 def resubmit(user, original):
-    """重新申报: a new draft pre-filled from a rejected declaration and linked to it; an
-    open draft already made from it is returned instead of a second one. Materials are
-    collected again (the rejection is usually about them)."""
+    """重新申报, once: a new draft pre-filled from a rejected declaration, linked to it, with
+    its lines and copies of its materials (the clerk may replace them). While a
+    re-declaration of it exists (not deleted) no second one is made: an open draft made
+    from it is returned, any other is named in the refusal (issue 21 item 3)."""
     if original.organization_id != getattr(user, "organization_id", None):
         raise ForbiddenError(_("只有申报的医疗机构可以重新申报"))
+    require_designated(user)
+    lock([original])        # two clicks on 重新申报 make one draft
     if original.state != S.REJECTED.value:
         raise ConflictError(_("只有未通过的申报可以重新申报"))
-    existing = db.session.execute(select(InjuryDeclaration).where(
-        InjuryDeclaration.resubmitted_from_id == original.id,
-        InjuryDeclaration.state == S.DRAFT.value)).scalars().first()
-    if existing is not None:
-        return existing
+    live = redeclarations(original)
+    drafts = [d for d in live if d.state == S.DRAFT.value]
+    if drafts:
+        return drafts[0]
+    if live:
+        raise ConflictError(_("该申报已重新申报：#%(id)s（%(s)s），不能再次重新申报",
+                              id=live[0].id, s=live[0].state_label))
+    other = open_draft(original.organization_id, original.kind, original.determination_id)
+    if other is not None:
+        raise ConflictError(_("该人员的这条工伤认定信息已有未提交的%(kind)s（#%(id)s），请在我的待提交业务中打开并修改",
+                              kind=original.kind_label, id=other.id))
     copy = InjuryDeclaration(kind=original.kind, state=S.DRAFT.value,
                              organization_id=original.organization_id,
                              resubmitted_from_id=original.id)
@@ -92,15 +108,29 @@ def resubmit(user, original):
                   for ln in original.lines]
     db.session.add(copy)
     db.session.flush()
+    _copy_materials(original, copy, user)
     audit.record(user, "create", obj=copy, comment=_("重新申报，原申报 #%(id)s", id=original.id))
     db.session.commit()
     return copy
 
 
+def _copy_materials(original, copy, user):
+    """Each material of `original` stored again for `copy` (a file of its own, so that
+    replacing it on the copy leaves the original's as it was reviewed)."""
+    present = files.files_of(original)
+    for slot in KINDS[original.kind].slots:
+        for row in present.get(slot.name, []):
+            with open(files.path_of(row), "rb") as fh:
+                files.attach(copy, slot, FileStorage(stream=fh, filename=row.original_name),
+                             user)
+    db.session.flush()
+
+
 # ---- 采集电子材料 ---------------------------------------------------------------------------
 
 
-def _editable_materials(declaration):
+def _editable_materials(user, declaration):
+    require_designated(user)
     lock([declaration])     # 提交 checks the materials under the same lock
     if declaration.state not in EDITABLE_STATES:
         raise ConflictError(_("已提交的申报不能修改电子材料"))
@@ -108,7 +138,7 @@ def _editable_materials(declaration):
 
 def attach_materials(user, declaration, slot, uploads):
     """Images into one slot of a draft, all or nothing, each audited; committed."""
-    _editable_materials(declaration)
+    _editable_materials(user, declaration)
     try:
         return files.attach_all_and_record(declaration, slot, uploads, user)
     except AttachmentError as exc:
@@ -126,7 +156,7 @@ def remove_material(user, declaration, attachment_id):
     if row is None or row.owner_type != declaration.__tablename__ \
             or row.owner_id != declaration.id:
         raise NotFoundError(_("记录不存在或不在您的管辖范围内"))
-    _editable_materials(declaration)
+    _editable_materials(user, declaration)
     name = row.original_name
     db.session.delete(row)
     audit.record(user, "update", obj=declaration, comment=_("删除电子材料：%(n)s", n=name))
@@ -228,6 +258,14 @@ def register(form, captcha_failed=False, input_errors=None):
         user = accounts.create_user(None, org, d["username"], d["contact"], mobile=mobile,
                                     password=reg.password, must_change=False,
                                     roles=REGISTER_ROLES)
+        # 待审核 until the agency of its region approves it as a designated institution
+        hospital = db.session.execute(select(InjuryHospital).where(
+            InjuryHospital.organization_id == org.id)).scalar()
+        if hospital is None:
+            hospital = InjuryHospital(organization_id=org.id)
+            db.session.add(hospital)
+        hospital.contact, hospital.phone = d["contact"], d["phone"]
+        hospital.copy_scope_from(org)
         audit.record(user, "register", obj=org,
                      comment=_("马上注册：%(org)s（%(uscc)s），登录名 %(name)s",
                                org=org.name, uscc=d["uscc"], name=user.username))

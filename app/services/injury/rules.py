@@ -96,10 +96,37 @@ def clean_fields(kind, data):
             errors[f.name] = [_("%(f)s不能超过%(n)s个字", f=f.label, n=f.max_length)]
             continue
         values[f.name] = text
-    for earlier, later, message in kind.date_order:
-        if values.get(earlier) and values.get(later) and values[later] < values[earlier]:
-            errors.setdefault(later, []).append(str(message))
     return values, errors
+
+
+def date_problems(kind, values, injury_date=None, today=None):
+    """The kind's date rules (issue 21 item 4), field → messages: a date that may not be in
+    the future or the past, nor before the 工伤发生时间, pairs in order (strictly where the
+    kind says so) and periods no longer than declared."""
+    today = today or local_today()
+    errors = {}
+
+    def fail(name, message):
+        errors.setdefault(name, []).append(str(message))
+    for f in kind.fields:
+        value = values.get(f.name)
+        if f.type != "date" or value is None:
+            continue
+        if f.not_future and value > today:
+            fail(f.name, _("%(f)s不能晚于今天", f=f.label))
+        if f.not_past and value < today:
+            fail(f.name, _("%(f)s不能早于今天", f=f.label))
+        if f.after_injury and injury_date is not None and value < injury_date:
+            fail(f.name, _("%(f)s不能早于工伤发生时间（%(d)s）", f=f.label, d=injury_date))
+    for earlier, later, message, *strict in kind.date_order:
+        first, second = values.get(earlier), values.get(later)
+        if first and second and (second <= first if strict and strict[0] else second < first):
+            fail(later, message)
+    for start, end, days, message in kind.max_span:
+        first, second = values.get(start), values.get(end)
+        if first and second and (second - first).days > days:
+            fail(end, message)
+    return errors
 
 
 def _int(raw, label, low, high):
@@ -190,10 +217,12 @@ def line_errors(kind, lines):
     return {}
 
 
-def clean_declaration(kind, data, lines):
-    """(typed values, typed lines or None) of a declaration; every problem of the fields
-    and the lines in one 422."""
+def clean_declaration(kind, data, lines, injury_date=None):
+    """(typed values, typed lines or None) of a declaration; every problem of the fields,
+    their dates (against the determination's `injury_date`) and the lines in one 422."""
     values, errors = clean_fields(kind, data)
+    for name, messages in date_problems(kind, values, injury_date).items():
+        errors.setdefault(name, []).extend(messages)
     cleaned_lines = None
     if kind.has_lines and lines is not None:
         try:

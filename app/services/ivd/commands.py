@@ -15,7 +15,7 @@ from app.scope import scope_of
 from app.services import files
 from app.services.attachments import AttachmentError
 from app.services.audit import record
-from app.services.ivd import rules
+from app.services.ivd import queries, rules
 from app.workflows.engine import lock
 
 
@@ -98,9 +98,12 @@ def save_lines(report, entries, user):
     _check_filling(report)
     parsed = rules.parse_entries(report, entries)
     try:
+        before = queries.lines_digest(report.id)
         _write_lines(report, parsed)
         rules.check_cert_conflicts(report)
         refresh_totals(report)
+        if queries.lines_digest(report.id) != before:
+            report.updated_at = utcnow()     # the stamped exports of older data are stale
         record(user, "update", obj=report, object_type="ivd_hospital_report",
                comment=_("暂存 %(n)s 行", n=len(parsed)))
         db.session.commit()
@@ -132,7 +135,6 @@ def refresh_totals(report):
         func.coalesce(func.sum(L.last_year_qty), 0), func.coalesce(func.sum(L.next_year_qty), 0),
         func.count(L.id)).where(L.report_id == report.id)).one()
     report.last_year_total, report.next_year_total, report.filled_lines = int(last), int(nxt), n
-    report.updated_at = utcnow()
 
 
 # ---- 提交 page --------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 """汇总数据导出 of the IVD module as background jobs listed in 导出列表 (SPEC Q5, Q6):
 the province's PDF by 注册证 and the national CSV. Both stream one GROUP BY."""
 
+from itertools import chain
+
 from flask import g, request
 
 from app.extensions import db
@@ -12,7 +14,7 @@ from app.services.audit import record
 from app.services.clock import now
 from app.services.export import Column, write_csv
 from app.services.export_jobs import run_file_job, start
-from app.services.ivd.queries import cert_summary, national_rows
+from app.services.ivd.queries import area_sums, cert_summary, national_rows, province_digest
 from app.services.jobs import job
 from app.services.pdf import write_cert_summary_pdf
 
@@ -65,12 +67,17 @@ def ivd_province_pdf(job_id):
         rows = db.session.execute(
             cert_summary(project.id, IvdHospitalReport.province_code == province.code)
             .execution_options(**STREAM))
+        hospitals, last_sum, next_sum = area_sums(project.id, "province_code",
+                                                  [province.code]).get(province.code, (0, 0, 0))
+        total = (_("合计"), "", "", hospitals, last_sum, next_sum)   # the province's figures
         return write_cert_summary_pdf(
             path, _("%(p)s 汇总数据（按注册证）", p=project.name),
-            [(_("省份"), province.name), (_("导出时间"), now())],
+            [(_("省份"), province.name),
+             (_("数据校验码"), province_digest(project.id, province.code)), (_("导出时间"), now())],
             PROVINCE_PDF_COLUMNS,
-            counted((cert, maker, product, n, int(last), int(nxt))
-                    for cert, maker, product, n, _lines, last, nxt, _low, _high in rows),
+            chain(counted((cert, maker, product, n, int(last), int(nxt))
+                          for cert, maker, product, n, _lines, last, nxt, _low, _high in rows),
+                  [total]),
             footer_lines=[_("单位盖章：__________    日期：____年__月__日")])
 
     run_file_job(job_id, "pdf", produce)

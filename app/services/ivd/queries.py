@@ -1,15 +1,24 @@
 """体外诊断试剂报量 look-ups and figures (SPEC Q3–Q6): a report's lines by rule, the
 area reports, what is not yet approved below an area, and the SQL that sums hospitals by
 area and by 注册证. Nothing here writes."""
+import hashlib
+
 from sqlalchemy import case, func, select
 
 from app.extensions import db
 from app.models.core import Organization, Region
+from app.models.files import Attachment
 from app.models.ivd import (HospitalReportState, IvdAreaReport, IvdCatalogItem,
                             IvdHospitalReport, IvdReportLine, IvdSummary)
 
-EXEMPT = HospitalReportState.EXEMPT.value           # 无需上报 is excluded from every sum
-COUNTED = IvdHospitalReport.state != EXEMPT
+H_ = HospitalReportState
+EXEMPT = H_.EXEMPT.value
+# The figures (医疗机构数量, 历史采购量, 采购需求量) count hospitals 审核通过 / 已提交 / 未提交
+# only; 无需上报 and 审核不通过 are left out (manual 省级审核 注2, SPEC Q5). Every page, PDF
+# and CSV of figures sums over these states.
+COUNTED_STATES = (H_.APPROVED.value, H_.SUBMITTED.value, H_.UNSUBMITTED.value)
+COUNTED = IvdHospitalReport.state.in_(COUNTED_STATES)
+REPORTING = IvdHospitalReport.state != EXEMPT        # hospitals that have to report
 
 
 def area_report(project_id, region_code):
@@ -51,6 +60,17 @@ def certs_not_in_use(report_id):
 
 
 # ---- sums ---------------------------------------------------------------------------------
+def report_sums(reports):
+    """{area report id: figures} of area reports of any level (a city's figures by its
+    city code, a province's by its province code), one GROUP BY per level."""
+    out = {}
+    for project_id, level in {(r.project_id, r.level) for r in reports}:
+        same = [r for r in reports if (r.project_id, r.level) == (project_id, level)]
+        sums = area_sums(project_id, f"{level}_code", [r.region.code for r in same])
+        out.update({r.id: sums.get(r.region.code, (0, 0, 0)) for r in same})
+    return out
+
+
 def area_sums(project_id, group_column, codes=None):
     """{area code: (医疗机构数量, 历史采购量, 采购需求量)} from the summary table (one row per
     county and state, kept with the hospital reports), for the areas `codes` (None: all)."""
@@ -58,7 +78,7 @@ def area_sums(project_id, group_column, codes=None):
     column = getattr(S, group_column)
     stmt = (select(column, func.sum(S.hospitals), func.sum(S.last_year_total),
                    func.sum(S.next_year_total))
-            .where(S.project_id == project_id, S.state != EXEMPT).group_by(column))
+            .where(S.project_id == project_id, S.state.in_(COUNTED_STATES)).group_by(column))
     if codes is not None:
         stmt = stmt.where(column.in_(list(codes)))
     return {code: (int(n), int(last or 0), int(nxt or 0))
@@ -78,7 +98,7 @@ def cities_not_approved(project_id, province_code):
     """Cities (and 省本级) with hospitals to report whose city report is not 审核通过."""
     H, A, R = IvdHospitalReport, IvdAreaReport, Region
     cities = select(H.city_code).where(H.project_id == project_id,
-                                       H.province_code == province_code, COUNTED).distinct()
+                                       H.province_code == province_code, REPORTING).distinct()
     approved = select(R.code).join(A, A.region_id == R.id).where(
         A.project_id == project_id, A.state == "approved")
     return db.session.execute(select(R).where(R.code.in_(cities), R.code.not_in(approved))
@@ -118,3 +138,46 @@ def national_rows(project_id):
             .join(R, R.code == per_item.c.province_code)
             .group_by(R.code, R.name, I.major, I.minor, I.manufacturer, I.cert_no)
             .order_by(R.code, I.major, I.minor, I.manufacturer, I.cert_no))
+
+
+# ---- what a stamped document was exported from ------------------------------------------------
+def _digest(rows):
+    """A short code of the figures a PDF prints (数据校验码): equal figures, equal code."""
+    text = "\n".join("|".join("" if v is None else str(v) for v in row) for row in rows)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12].upper()
+
+
+def lines_digest(report_id):
+    """The 数据校验码 of a hospital's lines (printed on its 填报数据导出)."""
+    L, I = IvdReportLine, IvdCatalogItem
+    return _digest(db.session.execute(select(I.serial_no, L.last_year_qty, L.next_year_qty,
+                                             L.in_use).join(L, L.item_id == I.id)
+                                      .where(L.report_id == report_id).order_by(I.serial_no)))
+
+
+def province_digest(project_id, province_code):
+    """The 数据校验码 of a province's summary by 注册证 and its figures (its 汇总 PDF)."""
+    rows = list(db.session.execute(cert_summary(
+        project_id, IvdHospitalReport.province_code == province_code)))
+    rows.append(area_sums(project_id, "province_code", [province_code]).get(province_code))
+    return _digest(rows)
+
+
+def province_changed_at(project_id, province_code):
+    """When the province's figures last moved: a hospital's lines, or a city's review."""
+    H, A = IvdHospitalReport, IvdAreaReport
+    return max([t for t in (
+        db.session.execute(select(func.max(H.updated_at)).where(
+            H.project_id == project_id, H.province_code == province_code)).scalar(),
+        db.session.execute(select(func.max(A.reviewed_at)).where(
+            A.project_id == project_id, A.province_code == province_code,
+            A.level == "city")).scalar()) if t is not None], default=None)
+
+
+def stamped_summary_stale(area):
+    """Whether the province's newest stamped summary predates its figures' last move."""
+    uploaded = db.session.execute(select(func.max(Attachment.created_at)).where(
+        Attachment.owner_type == "ivd_area_report", Attachment.owner_id == area.id,
+        Attachment.slot == "stamped_summary")).scalar()
+    changed = province_changed_at(area.project_id, area.region.code)
+    return uploaded is not None and changed is not None and uploaded < changed

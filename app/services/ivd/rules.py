@@ -3,13 +3,14 @@ the three line rules of 暂存 and what 提交 still needs. Rules read and raise
 422 with the fields, ConflictError 409); they never commit."""
 import datetime as dt
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from app.errors import InvalidError
 from app.extensions import db
 from app.i18n import _, _l
 from app.models.files import Attachment
-from app.models.ivd import HospitalReportState, IvdCatalogItem, IvdProject, IvdReportLine
+from app.models.ivd import (HospitalReportState, IvdCatalogItem, IvdHospitalReport, IvdProject,
+                            IvdReportLine)
 from app.services.files import Slot
 from app.services.ivd.queries import beyond_threshold, cert_conflicts, certs_not_in_use
 
@@ -48,10 +49,17 @@ def _invalid(field, message):
     return InvalidError(message, fields={field: [message]})
 
 
-def check_project(project, before=None):
-    """Dates in order, threshold a percentage, threshold frozen once the project runs.
-    `before` is the stored (threshold, status) when editing. Raises InvalidError(中文)
+def check_project(project):
+    """项目名称 given, dates in order, 年度 and threshold in range. Raises InvalidError(中文)
     naming the field."""
+    project.name = (project.name or "").strip()
+    if not project.name:
+        raise _invalid("name", _("请填写项目名称"))
+    with db.session.no_autoflush:
+        taken = db.session.execute(select(IvdProject.id).where(
+            IvdProject.name == project.name, IvdProject.id != (project.id or 0))).first()
+    if taken:
+        raise _invalid("name", _("项目名称“%(n)s”已存在", n=project.name))
     for field, label in DATE_FIELDS:
         if getattr(project, field) is None:
             raise _invalid(field, _("请填写%(f)s", f=_(label)))
@@ -62,21 +70,39 @@ def check_project(project, before=None):
         raise _invalid("year", _("年度须为2000至2100之间的整数"))
     if project.threshold_pct is None or not 0 <= project.threshold_pct <= 1000:
         raise _invalid("threshold_pct", _("需求量阈值须为0至1000之间的整数（%）"))
-    if before is not None:
-        threshold, status = before
-        if project.threshold_pct != threshold and status in ("running", "ended"):
-            raise _invalid("threshold_pct", _("项目执行中或已结束，需求量阈值不可修改"))
 
 
-def check_project_change(project):
-    """check_project for an edit: the threshold rule uses the stored values (the status
-    the project had before this edit), read without flushing the pending change."""
+def filling_started(project_id, stored_status):
+    """Filling has started once the stored dates made the project run, or any hospital
+    has reported something (whatever the dates say later)."""
+    if stored_status != "not_started":
+        return True
+    H = IvdHospitalReport
+    return db.session.execute(select(H.id).where(H.project_id == project_id, or_(
+        H.filled_lines > 0, H.state != HospitalReportState.UNSUBMITTED.value)).limit(1)
+        ).first() is not None
+
+
+def check_project_change(project, today=None):
+    """check_project for 统一配置, against the stored values (read without flushing the
+    pending change): the threshold is frozen once filling has started; dates may not
+    un-start a started project nor reopen an ended one."""
+    check_project(project)
+    today = today or dt.date.today()
     with db.session.no_autoflush:
         threshold, start, end = db.session.execute(select(
             IvdProject.threshold_pct, IvdProject.fill_start, IvdProject.province_deadline)
             .where(IvdProject.id == project.id)).one()
-    stored = IvdProject(fill_start=start, province_deadline=end)
-    check_project(project, before=(threshold, stored.status))
+    before = IvdProject(fill_start=start, province_deadline=end).status_on(today)
+    after = project.status_on(today)
+    started = filling_started(project.id, before)
+    if project.threshold_pct != threshold and started:
+        raise _invalid("threshold_pct", _("项目已开始填报（执行中或已结束），需求量阈值不可修改"))
+    if started and after == "not_started":
+        raise _invalid("fill_start", _("项目已开始填报，填报开始日期不能改到今天之后"))
+    if before == "ended" and after != "ended":
+        raise _invalid("province_deadline",
+                       _("项目已结束，不能通过修改日期重新开放（省级审核截止日期须早于今天）"))
 
 
 # ---- windows ------------------------------------------------------------------------------
@@ -217,9 +243,8 @@ def submission_problems(report):
                           s="、".join(broken[:NAMED_LIMIT])))
     if not report.contact or not report.contact_phone:
         problems.append(_("请填写联系人和联系方式"))
-    present = set(db.session.execute(select(Attachment.slot).where(
-        Attachment.owner_type == "ivd_hospital_report",
-        Attachment.owner_id == report.id)).scalars())
+    uploaded = uploaded_at(report)
+    present = set(uploaded)
     missing_certs = [c for c in certs_not_in_use(report.id)
                      if CERT_SLOT_PREFIX + c not in present]
     if missing_certs:
@@ -233,4 +258,24 @@ def submission_problems(report):
     for slot in HOSPITAL_SLOTS:
         if slot.name not in present:
             problems.append(_("请上传%(s)s", s=slot.label))
+    for slot in stale_slots(report, uploaded):
+        problems.append(_("上传%(s)s后填报数据已修改，请重新导出填报数据，签字盖章后重新上传",
+                          s=slot.label))
     return problems
+
+
+def uploaded_at(report):
+    """{slot: when its newest file was uploaded} of a hospital report."""
+    return dict(db.session.execute(select(Attachment.slot, func.max(Attachment.created_at))
+                                   .where(Attachment.owner_type == "ivd_hospital_report",
+                                          Attachment.owner_id == report.id)
+                                   .group_by(Attachment.slot)).all())
+
+
+def stale_slots(report, uploaded=None):
+    """The stamped documents (承诺书, 采购需求量附件) uploaded before the lines last changed:
+    they no longer certify the figures (a resubmission after 审核不通过 asks for new ones)."""
+    uploaded = uploaded_at(report) if uploaded is None else uploaded
+    changed = report.updated_at
+    return [s for s in HOSPITAL_SLOTS
+            if changed is not None and s.name in uploaded and uploaded[s.name] < changed]

@@ -45,7 +45,7 @@ def create(user, data):
         raise ForbiddenError(_("申请修改的主体为县级用户"))
     report = report_of(county, create=False)
     if report is None or report.state in OPEN_STATES:
-        raise ConflictError(_("本县尚未确认并上报，请直接修改机构信息"))
+        raise ConflictError(_("本县尚未确认并上报，请直接在机构信息上报中新增、填报或删除机构"))
     kind = (data.get("kind") or "").strip()
     if kind not in CHANGE_KINDS:
         raise InvalidError(_("请选择申请类型（新增、修改或删除）"),
@@ -72,7 +72,9 @@ def create(user, data):
     change.copy_scope_from(county)
     db.session.add(change)
     db.session.flush()
-    audit.record(user, "create", obj=change, comment=f"{change.kind_label}：{reason}")
+    audit.record(user, "change_request", obj=change, comment=_(
+        "%(k)s%(n)s：%(r)s", k=change.kind_label, n=f"“{change.target_name}”" if
+        change.target_name else "", r=reason))
     db.session.commit()
     return change
 

@@ -10,11 +10,12 @@ from app.models.core import Organization, User
 from app.models.phs import OPEN_STATES, PhsInstitution
 from app.scope import is_superadmin
 from app.services import accounts, audit, validators
-from app.services.phs.queries import missing_items, report_of, superior_choices, unattached_orgs
+from app.services.phs.queries import (created_by_county, missing_items, report_of,
+                                      superior_choices, unattached_orgs)
 from app.workflows.engine import lock
 from app.services.phs.rules import (COUNTY, EDITABLE_FIELDS, PUBLIC_HEALTH_TYPES, UNIT, add_kind,
-                                    add_refusal, clean_fields, edit_refusal, fail, has_role,
-                                    item_label)
+                                    add_refusal, clean_fields, duplicate_errors, edit_refusal,
+                                    fail, has_role, item_label, value_text)
 
 
 def open_report(org):
@@ -36,6 +37,11 @@ def save(inst, data, user):
                                   ({} if "name" in data else {"name": inst.name}), partial=True)
     if errors:
         fail(errors)
+    errors = duplicate_errors(inst.county_code, {k: v for k, v in values.items()
+                                                 if k in ("name", "code") and v != getattr(inst, k)},
+                              exclude_id=inst.id)
+    if errors:
+        fail(errors)
     changes = apply_values(inst, values)
     audit.record(user, "update", obj=inst, comment=describe_changes(changes) or None)
     db.session.commit()
@@ -43,18 +49,47 @@ def save(inst, data, user):
 
 
 def remove(inst, user):
-    """删除 a station or an own professional institution while its report is open (a unit
-    leaves only by a change request: it has an account and a report). The row is kept,
-    marked deleted."""
-    if inst.tier == "unit":
-        raise ConflictError(_("基层机构不能直接删除，请由县级申请修改（删除）"))
+    """删除 a station or an own professional institution while its report is open; a unit
+    only by its county, while the county has not reported (a unit added by mistake): its
+    stations go with it and the accounts the county's 新增 made are disabled. Rows are kept,
+    marked deleted; an existing institution attached here returns to 机构隶属关系维护."""
+    if inst.tier == "unit" and not (has_role(user, COUNTY)
+                                    and inst.superior_org_id == user.organization_id):
+        raise ConflictError(_("基层机构只能由县级在确认并上报前删除；县级已上报的，请由县级申请修改（删除）"))
     _lock_reports(inst)
     refusal = edit_refusal(inst, user)
     if refusal is not None:
         raise refusal
-    inst.deleted = True
-    audit.record(user, "delete", obj=inst, comment=inst.name)
+    rows = [inst] + (unit_stations(inst) if inst.tier == "unit" else [])
+    for row in rows:
+        row.deleted = True
+        audit.record(user, "delete", obj=row, comment=row.name)
+    if inst.tier == "unit":
+        _withdraw_unit(inst, user)
     db.session.commit()
+
+
+def _withdraw_unit(inst, user):
+    """A deleted unit: the accounts its county's 新增 made are disabled (and their sessions
+    ended); an existing organisation attached by 机构隶属关系维护 is released to it again."""
+    org = inst.organization
+    if not created_by_county(org):
+        inst.source_org_id = None
+        return
+    org.active = False
+    for account in db.session.execute(select(User).where(
+            User.organization_id == org.id, User.active.is_(True))).scalars():
+        account.active = False
+        appbuilder.sm.end_sessions(account)
+        audit.record(user, "user_disable", obj=account,
+                     comment=_("%(u)s（机构“%(n)s”已删除）", u=account.username, n=inst.name))
+
+
+def unit_stations(inst):
+    """The live stations a unit fills."""
+    return db.session.execute(select(PhsInstitution).where(
+        PhsInstitution.tier == "station", PhsInstitution.organization_id == inst.organization_id,
+        PhsInstitution.deleted.is_(False))).scalars().all()
 
 
 def add_institution(user, data):
@@ -68,6 +103,10 @@ def add_institution(user, data):
     values, errors = clean_fields({k: data.get(k) for k in EDITABLE_FIELDS})
     if tier == "unit" and not values.get("township"):
         errors.setdefault("township", []).append(_("请填写所在乡镇（街道）"))
+    if tier == "station" and not values.get("inst_type"):
+        errors.setdefault("inst_type", []).append(_("请选择机构类型（村卫生室或社区卫生服务站）"))
+    if not errors:
+        errors = duplicate_errors(user.organization.county_code, values)
     if errors:
         fail(errors)
     try:
@@ -90,7 +129,6 @@ def build_institution(actor, tier, values, superior=None):
         inst = PhsInstitution(tier="station", organization_id=owner.id, superior_org_id=owner.id,
                               region_id=owner.region_id)
         inst.copy_scope_from(owner)
-        values["inst_type"] = values.get("inst_type") or "village_clinic"
     elif tier == "unit":
         county = superior or mine
         org = _unit_org(actor, county, values)
@@ -213,5 +251,9 @@ def refresh_complete(inst):
 
 
 def describe_changes(changes):
-    return "；".join(f"{item_label(name)}：{'' if a is None else a} → {'' if b is None else b}"
+    """'机构类型：村卫生室 → 社区卫生服务站；…' (labels, never the stored codes)."""
+    def text(name, value):
+        shown = value_text(name, value)
+        return "" if shown is None else shown
+    return "；".join(f"{item_label(name)}：{text(name, a)} → {text(name, b)}"
                     for name, (a, b) in changes.items())

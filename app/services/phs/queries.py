@@ -6,6 +6,7 @@ from sqlalchemy import func, select, true
 
 from app.extensions import db
 from app.i18n import _
+from app.models.audit import AuditLog
 from app.models.core import Organization, User
 from app.models.phs import (DATA_ITEMS, OPEN_STATES, PhsInstitution, PhsProgress, PhsReport,
                             PhsReportState, PhsRound)
@@ -114,6 +115,21 @@ def login_names(org_ids):
     return dict(rows)
 
 
+def initial_password_orgs(org_ids):
+    """The organisations (of these) whose first account still has the initial password."""
+    if not org_ids:
+        return set()
+    return set(db.session.execute(select(User.organization_id).where(
+        User.organization_id.in_(list(org_ids)), User.active.is_(True),
+        User.must_change_password.is_(True))).scalars())
+
+
+def unit_accounts(org):
+    """The active accounts of a unit, oldest first (the 账号通知单)."""
+    return db.session.execute(select(User).where(
+        User.organization_id == org.id, User.active.is_(True)).order_by(User.id)).scalars().all()
+
+
 def unattached_orgs(county):
     """Institutions that already exist in the county (accounts of the old report system)
     and have no superior here yet."""
@@ -123,6 +139,29 @@ def unattached_orgs(county):
         Organization.county_code == county.county_code, Organization.active.is_(True),
         Organization.org_type.in_(("medical", "public_health")),
         Organization.id.not_in(described)).order_by(Organization.unit_code)).scalars().all()
+
+
+def namesakes(county_code, name, code, exclude_id=None):
+    """The live institutions of a county, and its organisations not yet described, named
+    `name` or coded `code`: [(item, name)] for the duplicate warning of 新增 / 保存."""
+    I = PhsInstitution
+    same = (I.name == name) if not code else ((I.name == name) | (I.code == code))
+    rows = db.session.execute(select(I).where(
+        I.county_code == county_code, I.deleted.is_(False), same,
+        I.id != (exclude_id or 0))).scalars().all()
+    described = select(I.source_org_id).where(I.source_org_id.is_not(None))
+    orgs = db.session.execute(select(Organization).where(
+        Organization.county_code == county_code, Organization.active.is_(True),
+        Organization.org_type.in_(("medical", "public_health")), Organization.name == name,
+        Organization.id.not_in(described))).scalars().all() if name else []
+    return rows + orgs
+
+
+def created_by_county(org):
+    """Was this unit's organisation made by a county's 新增 (not an existing one attached)?"""
+    return db.session.execute(select(AuditLog.id).where(
+        AuditLog.action == "create", AuditLog.object_type == Organization.__tablename__,
+        AuditLog.object_id == org.id).limit(1)).first() is not None
 
 
 def superior_choices(county):

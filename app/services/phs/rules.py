@@ -1,13 +1,15 @@
 """基本公卫 rules (SPEC H1–H4): the roles, the ten data items and the checks on each, who
 fills which institution and when, what 新增 adds for a caller. Rules read, never write or
 commit; a refusal is a domain error (app/errors.py) naming each bad field."""
+import re
+
 from app.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
 from app.i18n import _
 from app.models.phs import (DATA_ITEMS, INSTITUTION_TYPES, OPEN_STATES, SERVICE_ITEMS,
                             SPONSOR_TYPES)
 from app.scope import is_superadmin
 from app.services import validators
-from app.services.phs.queries import report_of
+from app.services.phs.queries import namesakes, report_of
 
 NATIONAL, PROVINCE, CITY, COUNTY, UNIT = "H 国家", "H 省级", "H 市级", "H 县级", "H 基层机构"
 # Institution types a county adds as units (manual: 社区卫生服务中心、乡镇卫生院 and 县级专业技术
@@ -15,6 +17,8 @@ NATIONAL, PROVINCE, CITY, COUNTY, UNIT = "H 国家", "H 省级", "H 市级", "H 
 PUBLIC_HEALTH_TYPES = ("cdc", "supervision", "disease_prevention")
 EDITABLE_FIELDS = ("name", "code", "contact", "phone", "township", "address_detail",
                    "inst_type", "sponsor", "longitude", "latitude", "services")
+# 表2 item 5: the address is precise to the house number (门牌号).
+HOUSE_NUMBER = re.compile(r"[0-9０-９零〇一二三四五六七八九十百千]+\s*[号號]")
 LIMITS = {"name": 128, "code": 32, "contact": 32, "township": 64, "address_detail": 128}
 
 
@@ -68,6 +72,22 @@ def edit_refusal(inst, user):
     return None
 
 
+def duplicate_errors(county_code, values, exclude_id=None):
+    """{field: [message]} when the county already has an institution of this name or code
+    (a unit added twice blocks the county: it gets an account and a report)."""
+    name, code = values.get("name"), values.get("code")
+    if not county_code or not (name or code):
+        return {}
+    errors = {}
+    for found in namesakes(county_code, name, code, exclude_id):
+        if name and found.name == name:
+            errors["name"] = [_("本县已有“%(n)s”，请勿重复新增；已建机构请在机构隶属关系维护中选择其上级机构",
+                                n=name)]
+        elif code and getattr(found, "code", None) == code:
+            errors["code"] = [_("机构编码“%(c)s”已由本县的“%(n)s”使用", c=code, n=found.name)]
+    return errors
+
+
 # ---- the ten data items -------------------------------------------------------------------------
 def _text(data, name):
     value = data.get(name)
@@ -86,6 +106,9 @@ def clean_fields(data, partial=False):
             if value and len(value) > limit:
                 errors[name] = [_("%(f)s不能超过%(n)s个字", f=item_label(name), n=limit)]
             values[name] = value
+    detail = values.get("address_detail")
+    if detail and "address_detail" not in errors and not HOUSE_NUMBER.search(detail):
+        errors["address_detail"] = [_("详细地址需精确到门牌号，如“张花村1号”“迎泽大街100号”")]
     if present("name") and not values.get("name"):
         errors["name"] = [_("请填写机构名称")]
     code = values.get("code")
@@ -110,6 +133,24 @@ def clean_fields(data, partial=False):
     if present("services"):
         _services(data, values, errors)
     return values, errors
+
+
+CODED = {"inst_type": INSTITUTION_TYPES, "sponsor": SPONSOR_TYPES}
+
+
+def value_text(name, value):
+    """A data item's value as a person reads it (the label of a code, the service items by
+    name): what the screens, the API's comparison and the audit comments show."""
+    if value in (None, "", []):
+        return None
+    if name == "services":
+        codes = value if isinstance(value, (list, tuple)) else str(value).split(",")
+        return "、".join(str(SERVICE_ITEMS.get(c, c)) for c in codes if c)
+    if name in CODED:
+        return str(CODED[name].get(value, value))
+    if name in ("longitude", "latitude") and isinstance(value, float):
+        return f"{value:.6f}"
+    return value
 
 
 def item_label(name):

@@ -18,7 +18,8 @@ from app.services.attachments import AttachmentError
 from app.services.audit import record
 from app.services.clock import now
 from app.services.registry import rules
-from app.services.registry.queries import pending_cert_change, region_by_code, registry_row
+from app.services.registry.queries import (authorizations_of, pending_cert_change,
+                                           region_by_code, registry_row)
 from app.workflows import registry as flows
 
 
@@ -42,6 +43,9 @@ def _add_institution(user, data):
     values, errors = rules.clean_institution(data)
     if not errors:
         existing = rules.duplicate_of(values)
+        revived = _deleted_draft(existing)
+        if revived is not None:
+            return _readd_institution(revived, user, values)
         if existing is not None:
             errors["name"] = (_("该机构已被其他维护用户授权维护")
                               if rules.is_claimed(existing, user)
@@ -56,6 +60,28 @@ def _add_institution(user, data):
     db.session.add_all([org, inst])
     db.session.flush()
     record(user, "registry_add", obj=inst, comment=_("新增机构：%(name)s", name=org.name))
+    return inst
+
+
+def _deleted_draft(org):
+    """The registry row of a duplicate that was added here, never coded and then deleted:
+    it blocks nobody (seed 004: 机构未赋码前可以做删除操作)."""
+    if org is None or org.active or org.national_code:
+        return None
+    row = registry_row(org)
+    return row if row is not None and row.state == "deleted" else None
+
+
+def _readd_institution(inst, user, values):
+    """新增 of a deleted draft: the same organisation comes back as a new draft of `user`."""
+    org = inst.organization
+    org.active = True
+    flows.restore_institution(inst, user)
+    inst.created_by_id = user.id
+    _apply(inst, org, values)
+    db.session.flush()
+    record(user, "registry_add", obj=inst, comment=_("重新新增已删除的机构：%(name)s",
+                                                     name=org.name))
     return inst
 
 
@@ -115,6 +141,11 @@ def update_institution(inst, user, data):
     values, errors = rules.clean_institution(merged)
     if rules.maintenance_errors(inst, values, errors):
         rules.fail(errors)
+    locked = rules.printed_data_locked(
+        [k for k, v in _form_of(inst, values).items() if before[k] != v],
+        any(a.state == "uploaded" for a in authorizations_of(inst)))
+    if locked:
+        rules.fail(locked)
     _apply(inst, inst.organization, values)
     after = rules.form_values(inst)
     changed = {k: (before[k], after[k]) for k in after if before[k] != after[k]}
@@ -128,16 +159,32 @@ def update_institution(inst, user, data):
     if changed:
         record(user, "registry_edit", obj=inst,
                comment="；".join(
-                   f"{rules.FIELD_LABELS.get(_field_key(k), k)}：{_shown(a)} → {_shown(b)}"
+                   f"{rules.FIELD_LABELS.get(_field_key(k), k)}："
+                   f"{_shown(a, k)} → {_shown(b, k)}"
                    for k, (a, b) in changed.items())
                + (_("；%(n)s条人员信息重置为待提交", n=reset) if reset else ""))
     db.session.commit()
     return changed, reset
 
 
-def _shown(value):
+def _form_of(inst, values):
+    """The cleaned values as rules.form_values names them (what would be stored)."""
+    return {"legal_name": values["legal_name"], "name": values["name"],
+            "uscc": values["uscc"] or "", "no_uscc": values["no_uscc"],
+            "licence_no": values["licence_no"] or "", "military": values["military"],
+            "region_code": values["region"].code, "address": values["address"],
+            "pooling_code": values["pooling"].code, "uses_e_voucher": values["uses_e_voucher"],
+            "category": values["category"] or "", "grade": values["grade"] or "",
+            "phone": values["phone"] or ""}
+
+
+def _shown(value, name=None):
+    """A value as the 办理记录 shows it: 是/否, and regions by their names."""
     if isinstance(value, bool):
         return "是" if value else "否"
+    if name in ("region_code", "pooling_code") and value:
+        region = region_by_code(value)
+        return region.full_name if region is not None else value
     return value if value not in (None, "") else "（空）"
 
 
@@ -303,12 +350,15 @@ def add_agreement(inst, user, data, upload=None):
                            fields={"institution": [_("请选择已赋码的医疗机构")]})
     if not rules.holds(inst, user):
         raise ForbiddenError(_("只有该机构的维护人员可以新增协议"))
+    if inst.state == "archived":
+        raise ConflictError(_("机构已归档，不能新增定点协议"))
     if inst.state != "coded":
         raise ConflictError(_("机构信息赋码后才能新增定点协议"))
     values, errors = rules.clean_agreement(data)
     if errors:
         rules.fail(errors, rules.AGREEMENT_LABELS)
     agency = values.pop("agency")
+    rules.duplicate_agreement(inst.id, agency.id, values["agreement_no"])
     agreement = RegistryAgreement(institution=inst, organization_id=inst.organization_id,
                                   agency_org_id=agency.id, state="pending", **values)
     agreement.copy_scope_from(agency)
@@ -328,12 +378,15 @@ def edit_agreement(agreement, user, data, upload=None):
     by_agency = user.organization_id == agreement.agency_org_id
     if not by_agency and not rules.holds(agreement.institution, user):
         raise ForbiddenError(_("只有该机构的维护人员或协议选择的经办机构可以修改协议"))
-    if agreement.state == "deleted":
-        raise ConflictError(_("协议已删除"))
+    if agreement.state in ("deleted", "withdrawn"):
+        raise ConflictError(_("协议%(state)s，不能修改", state=agreement.state_label))
     values, errors = rules.clean_agreement(data, agency_required=not by_agency)
     if errors:
         rules.fail(errors, rules.AGREEMENT_LABELS)
     agency = values.pop("agency", None)
+    rules.duplicate_agreement(agreement.institution_id,
+                              agency.id if agency is not None else agreement.agency_org_id,
+                              values["agreement_no"], exclude_id=agreement.id)
     before = agreement.state
     for name, value in values.items():
         setattr(agreement, name, value)
@@ -350,6 +403,28 @@ def edit_agreement(agreement, user, data, upload=None):
     _attach_agreement_doc(agreement, upload, user)
     db.session.commit()
     return agreement
+
+
+def attach_agreement_file(agreement, slot, upload, user):
+    """协议附件 added or replaced on the agreement's page: by the institution, a confirmed
+    agreement waits for its agency again (what was confirmed changed); committed."""
+    by_agency = user.organization_id == agreement.agency_org_id
+    if not by_agency and not rules.holds(agreement.institution, user):
+        raise ForbiddenError(_("只有该机构的维护人员或协议选择的经办机构可以上传协议附件"))
+    if agreement.state in ("deleted", "withdrawn"):
+        raise ConflictError(_("协议%(state)s，不能上传附件", state=agreement.state_label))
+    before = agreement.state
+    row = attached(lambda: files.attach(agreement, slot, upload, user))
+    db.session.flush()
+    record(user, "upload", obj=agreement, comment=row.original_name)
+    if not by_agency:
+        agreement.changed_at = now()
+        flows.reopen_agreement(agreement, user)
+        if before != agreement.state:
+            record(user, "registry_agreement_edit", obj=agreement, from_state=before,
+                   to_state=agreement.state, comment=_("机构更换协议附件，需经办机构重新确认"))
+    db.session.commit()
+    return row
 
 
 def sync_agreements():
@@ -378,7 +453,7 @@ def sync_agreements():
         agreement.synced_at = stamp
     gone = db.session.execute(delete(DesignatedInstitution).where(
         DesignatedInstitution.agreement_id.in_(select(RegistryAgreement.id).where(
-            RegistryAgreement.state == "deleted"))))
+            RegistryAgreement.state.in_(("deleted", "withdrawn"))))))
     db.session.commit()
     return len(changed), gone.rowcount
 

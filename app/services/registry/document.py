@@ -29,6 +29,7 @@ from app.i18n import _
 from app.services.pdf import pdf_font_name
 
 PREFIX = "HAP-SQ:"
+BOUND_PREFIX = "HAP-SQD:"     # the number with the digest of the data it authorises
 TAG_LENGTH = 10
 QR_SIZE = 40 * mm  # including the 4-module quiet zone
 MAX_PAGES = 5
@@ -37,7 +38,7 @@ MAX_PIXELS = 25_000_000
 TIME_BUDGET = 10.0  # seconds of fallback decoding per upload, whatever the input
 _MARGIN = 20 * mm
 _SIGN_ROOM = 80 * mm  # the lowest the grant text may end: below are 单位（盖章）, 日期 and the note
-FIELDS = ("auth_no", "institution_name", "legal_name", "uscc", "licence_no", "pooling_area",
+FIELDS = ("auth_no", "digest", "institution_name", "legal_name", "uscc", "licence_no", "pooling_area",
           "region", "address", "grantee_name", "grantee_login", "grantee_mobile", "role_label",
           "issued_on")
 # PDFium is not thread-safe, even across documents; the app may serve with threads.
@@ -50,18 +51,35 @@ def _tag(auth_no):
     return hmac.new(key, auth_no.encode(), hashlib.sha256).hexdigest()[:TAG_LENGTH]
 
 
-def qr_payload(auth_no: str) -> str:
+def qr_payload(auth_no: str, digest: str = "") -> str:
+    """The number, and the digest of the data printed beside it (the document is bound to
+    that data: a scan printed before the data changed is recognised as outdated)."""
+    if digest:
+        signed = f"{digest}:{auth_no}"
+        return f"{BOUND_PREFIX}{signed}:{_tag(BOUND_PREFIX + signed)}"
     return f"{PREFIX}{auth_no}:{_tag(auth_no)}"
 
 
-def number_from_payload(payload: str) -> str | None:
-    if not payload.startswith(PREFIX) or ":" not in payload[len(PREFIX):]:
+def parse_payload(payload: str) -> tuple[str, str | None] | None:
+    """(number, digest or None) of one of our codes, or None."""
+    bound = payload.startswith(BOUND_PREFIX)
+    prefix = BOUND_PREFIX if bound else PREFIX
+    if not payload.startswith(prefix) or ":" not in payload[len(prefix):]:
         return None
-    number, tag = payload[len(PREFIX):].rsplit(":", 1)
+    signed, tag = payload[len(prefix):].rsplit(":", 1)
+    expected = _tag(BOUND_PREFIX + signed if bound else signed)
     # compare bytes: compare_digest rejects non-ASCII str with TypeError
-    if number and hmac.compare_digest(tag.encode(), _tag(number).encode()):
-        return number
-    return None
+    if not signed or not hmac.compare_digest(tag.encode(), expected.encode()):
+        return None
+    if not bound:
+        return signed, None
+    digest, _sep, number = signed.partition(":")
+    return (number, digest) if number and digest else None
+
+
+def number_from_payload(payload: str) -> str | None:
+    parsed = parse_payload(payload)
+    return parsed[0] if parsed else None
 
 
 def authorization_pdf(doc: dict) -> bytes:
@@ -80,7 +98,7 @@ def authorization_pdf(doc: dict) -> bytes:
 
     top = height - _MARGIN
     qr_x = width - _MARGIN - QR_SIZE
-    _draw_qr(c, qr_payload(d["auth_no"]), qr_x, top)
+    _draw_qr(c, qr_payload(d["auth_no"], d["digest"]), qr_x, top)
     c.setFont(font, 9)
     c.drawCentredString(qr_x + QR_SIZE / 2, top - QR_SIZE - 1 * mm, d["auth_no"])
 
@@ -168,6 +186,7 @@ def _draw_qr(c, payload, x, top):
 class Recognition:
     numbers: list[str] = field(default_factory=list)
     foreign: bool = False
+    digests: dict = field(default_factory=dict)     # number → digest its code carries
 
 
 def recognise(data: bytes) -> Recognition:
@@ -178,11 +197,15 @@ def recognise(data: bytes) -> Recognition:
         pages = _pdf_pages(data) if b"%PDF" in data[:1024] else [_open_image(data)]
         for page in pages:
             for text in _decode(page, deadline):
-                number = number_from_payload(text)
-                if number is None:
+                parsed = parse_payload(text)
+                if parsed is None:
                     result.foreign = True
-                elif number not in result.numbers:
+                    continue
+                number, digest = parsed
+                if number not in result.numbers:
                     result.numbers.append(number)
+                if digest:
+                    result.digests[number] = digest
     except Exception:  # Pillow and PDFium raise many kinds on hostile input
         return Recognition()
     return result

@@ -5,7 +5,7 @@ from sqlalchemy import func, select, true
 
 from app.extensions import db
 from app.models.core import Organization, Region
-from app.models.registry import (RegistryAgreement, RegistryAuthorization, RegistryCertChange,
+from app.models.registry import (AGREEMENT_COUNTERPARTS, RegistryAgreement, RegistryAuthorization, RegistryCertChange,
                                  RegistryInstitution, RegistryStaff)
 from app.scope import LEVEL_COLUMN
 
@@ -54,6 +54,24 @@ def held_institutions(user):
     return db.session.execute(select(RegistryInstitution).where(
         RegistryInstitution.maintainer_id == user.id,
         RegistryInstitution.state == "coded")).scalars().all()
+
+
+def archived_held(user):
+    """Archived institutions `user` maintained (新增协议 says why it is refused)."""
+    return db.session.execute(select(RegistryInstitution.id).where(
+        RegistryInstitution.maintainer_id == user.id,
+        RegistryInstitution.state == "archived")).first() is not None
+
+
+def competing_authorizations():
+    """{institution id: number of 待审核 maintainer requests} where more than one waits
+    (two accounts each asking to be the one maintainer)."""
+    q = (select(RegistryAuthorization.institution_id, func.count(RegistryAuthorization.id))
+         .where(RegistryAuthorization.state == "uploaded",
+                RegistryAuthorization.role_kind == "maintainer")
+         .group_by(RegistryAuthorization.institution_id)
+         .having(func.count(RegistryAuthorization.id) > 1))
+    return dict(db.session.execute(q).all())
 
 
 def search(keyword, limit=20, include_claimed=False):
@@ -118,8 +136,9 @@ def pending_cert_change(inst):
 
 
 def agencies(region_code=None, name=None, limit=50):
-    """经办机构 chosen by region and name (M6)."""
-    q = select(Organization).where(Organization.org_type == "agency",
+    """The 医保部门 an agreement is signed with (M6: 医疗保障局 / 医保经办机构), chosen by
+    region and name — never the relief agency."""
+    q = select(Organization).where(Organization.org_type.in_(AGREEMENT_COUNTERPARTS),
                                    Organization.active.is_(True))
     region = region_by_code(region_code) if region_code else None
     if region is not None and region.level != "nation":

@@ -13,7 +13,8 @@ from app.errors import ConflictError, ForbiddenError, InvalidError, NotFoundErro
 from app.extensions import db
 from app.i18n import _, _l
 from app.models.core import Organization, User
-from app.models.registry import AGREEMENT_TYPES, ROLE_KINDS, STAFF_TYPES, RegistryStaff
+from app.models.registry import (AGREEMENT_COUNTERPARTS, AGREEMENT_TYPES, ROLE_KINDS,
+                                 STAFF_TYPES, RegistryAgreement, RegistryStaff)
 from app.security import password_problem
 from app.services import validators
 from app.services.files import Slot
@@ -48,6 +49,12 @@ AGREEMENT_LABELS = {"file": _l("协议附件"), "institution": _l("医疗机构"
                     "agreement_no": _l("协议编号"), "agreement_type": _l("协议类型"),
                     "start_date": _l("协议开始日期"), "end_date": _l("协议结束日期"),
                     "content": _l("协议内容")}
+CERT_CHANGE_LABELS = {"uscc": _l("新统一社会信用代码"), "licence_no": _l("新医疗机构执业许可证登记号"),
+                      "reason": _l("变更原因"), "file": _l("新营业执照或执业许可证扫描件")}
+# What the authorisation PDF prints of the institution (its form names): locked while a
+# stamped authorisation waits for review, so the agency approves what the scan shows.
+PRINTED_FIELDS = ("legal_name", "name", "uscc", "no_uscc", "licence_no", "military",
+                  "region_code", "address", "pooling_code")
 STAFF_LABELS = {"name": _l("姓名"), "id_number": _l("身份证号"), "staff_type": _l("人员类型"),
                 "cert_no": _l("执业证书编号")}
 REGISTER_LABELS = {"username": _l("登录名"), "name": _l("姓名"), "mobile": _l("手机号"),
@@ -55,6 +62,8 @@ REGISTER_LABELS = {"username": _l("登录名"), "name": _l("姓名"), "mobile": 
                    "captcha": _l("验证码")}
 MAINTAINER, DOCTOR_EDITOR, NURSE_EDITOR = "M 机构维护人员", "M 医师信息维护", "M 护士信息维护"
 REGISTRANT, AGENCY, NATIONAL = "M 注册用户", "M 经办机构", "M 国家审核"
+# The 医保部门 that signs designated-service agreements confirms and modifies them (M6).
+INSURER = "M 医保部门"
 ROLE_OF_KIND = {"maintainer": MAINTAINER, "doctor": DOCTOR_EDITOR, "nurse": NURSE_EDITOR}
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 
@@ -243,17 +252,19 @@ def clean_cert_change(inst, data):
             values["licence_no"] = validators.check_licence_number(licence)
         except validators.ValidationError as exc:
             errors["licence_no"] = exc.message
+    if not uscc and not licence:
+        errors["uscc"] = _("请至少填写一项要变更的证号")
     reason = (data.get("reason") or "").strip()
     if not reason:
         errors["reason"] = _("请填写变更原因")
     elif len(reason) > 500:
         errors["reason"] = _("不能超过%(n)s个字", n=500)
     if not errors and (values["uscc"], values["licence_no"]) == (org.uscc, org.licence_no):
-        errors["uscc"] = _("新证号与现有证号相同")
+        errors["uscc" if uscc else "licence_no"] = _("填写的新证号与现有证号相同，无需变更")
     if not errors and duplicate_of({"name": org.name, **values}, exclude_org_id=org.id):
         errors["uscc"] = _("与已有机构重复（机构全称、许可证登记号、统一社会信用代码均相同）")
     if errors:
-        fail(errors)
+        fail(errors, CERT_CHANGE_LABELS)
     return values, reason
 
 
@@ -284,10 +295,25 @@ def clean_agreement(data, agency_required=True):
             agency = db.session.get(Organization, int(data.get("agency_org_id") or 0))
         except (TypeError, ValueError):
             pass
-        if agency is None or agency.org_type != "agency" or not agency.active:
-            errors["agency"] = _("请选择经办机构")
+        if agency is None or agency.org_type not in AGREEMENT_COUNTERPARTS \
+                or not agency.active:
+            errors["agency"] = _("请选择签订协议的医保部门（医疗保障局或医保经办机构）")
         values["agency"] = agency
     return values, errors
+
+
+def duplicate_agreement(inst_id, agency_id, agreement_no, exclude_id=None):
+    """An agreement number is unique per institution and agency (deleted ones aside)."""
+    q = select(RegistryAgreement.id).where(
+        RegistryAgreement.institution_id == inst_id,
+        RegistryAgreement.agency_org_id == agency_id,
+        func.upper(RegistryAgreement.agreement_no) == agreement_no.upper(),
+        RegistryAgreement.state != "deleted")
+    if exclude_id is not None:
+        q = q.where(RegistryAgreement.id != exclude_id)
+    if db.session.execute(q.limit(1)).first():
+        fail({"agreement_no": _("该机构与该经办机构已有编号为%(no)s的协议", no=agreement_no)},
+             AGREEMENT_LABELS)
 
 
 # ---- 医师 / 护士 --------------------------------------------------------------------------------
@@ -324,6 +350,15 @@ def staff_editor(staff, user):
     if not names & wanted:
         return ForbiddenError(_("您没有维护%(kind)s信息的权限", kind=staff.type_label))
     return None
+
+
+def staff_kinds(user):
+    """The staff types `user` maintains: both for the maintainer, else their own."""
+    names = {r.name for r in user.roles}
+    if MAINTAINER in names:
+        return set(STAFF_TYPES)
+    return ({"doctor"} if DOCTOR_EDITOR in names else set()) | (
+        {"nurse"} if NURSE_EDITOR in names else set())
 
 
 def staff_refusal(inst, user, staff_type):
@@ -396,10 +431,29 @@ def authorization_refusal(user, inst, role_kind):
     return None
 
 
-def recognition_problem(auth, data):
-    """None when the upload carries this authorisation's QR code, else the message."""
+def printed_data_locked(changed, pending_review):
+    """{field: message} when the data printed on a stamped authorisation that waits for
+    review would change (the agency must approve what the scan shows)."""
+    if not pending_review:
+        return {}
+    message = _("授权文书待审核，审核完成前不能修改授权文件上的机构信息")
+    return {_field_key(k): message for k in changed if k in PRINTED_FIELDS}
+
+
+def _field_key(name):
+    return {"region_code": "region", "pooling_code": "pooling", "no_uscc": "uscc",
+            "military": "licence_no"}.get(name, name)
+
+
+def recognition_problem(auth, data, digest=None):
+    """None when the upload carries this authorisation's QR code (or its printed number)
+    printed from the data as it is now (`digest`), else the message."""
     found = document.recognise(data)
     if auth.auth_no in found.numbers:
+        printed = found.digests.get(auth.auth_no)
+        if digest is not None and printed is not None and printed != digest:
+            return _("授权文件生成后机构信息已修改，上传的授权文书与现有信息不一致，"
+                     "请重新生成授权文件并下载，加盖公章后上传")
         return None
     if found.numbers:
         return _("上传的授权文书编号为%(found)s，与本授权（编号%(no)s）不一致，请上传本授权的盖章授权文书",

@@ -6,12 +6,12 @@ whatever the number of applications. 数据提取 (R9) and 绩效 (R11) are SQL 
 unit's applications in a period."""
 import datetime as dt
 
-from sqlalchemy import BigInteger, case, func, select, type_coerce
+from sqlalchemy import BigInteger, case, func, or_, select, type_coerce
 
 from app.extensions import db
 from app.models.core import Organization, Region
 from app.models.relief import (APPLICATION_STATE_LABELS, REPORT_FIGURES, ReliefApplication,
-                               ReliefPrepayment, ReliefRecovery, ReliefReport,
+                               ReliefEvaluation, ReliefPrepayment, ReliefRecovery, ReliefReport,
                                ReliefReportTask, ReliefSummary)
 from app.models.types import fen_to_yuan
 from app.scope import region_in_scope, region_scope, scope_of
@@ -168,3 +168,25 @@ def performance_figures(org, start, end):
             "amount_approved": fen_to_yuan(amount_ok), "amount_disbursed": fen_to_yuan(amount_paid),
             "amount_recovered": fen_to_yuan(recovered_fen(org, start, end)),
             "reports_on_time": int(on_time), "reports_total": int(total_reports)}
+
+
+def evaluated_by(org_id, app_ids):
+    """The ids among `app_ids` that `org_id` has already evaluated (SPEC R7)."""
+    if not app_ids or org_id is None:
+        return set()
+    E = ReliefEvaluation
+    return set(db.session.execute(select(E.application_id).where(
+        E.organization_id == org_id, E.application_id.in_(app_ids))).scalars())
+
+
+def reports_using_prepayment(prepayment, days):
+    """The institution's reports, submitted or aggregated, whose period holds one of `days`
+    (a prepayment's day before and after an edit): its 预拨款金额 has gone up in them."""
+    R, T = ReliefReport, ReliefReportTask
+    covered = [(T.period_start <= day) & (T.period_end >= day) for day in days if day]
+    if not covered:
+        return []
+    return db.session.execute(select(R).join(T, T.id == R.task_id).where(
+        R.organization_id == prepayment.organization_id,
+        R.state.in_(("submitted", "approved")) | R.aggregate_id.is_not(None),
+        R.state != "deleted", or_(*covered)).order_by(R.id)).scalars().all()

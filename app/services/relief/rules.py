@@ -7,7 +7,8 @@ from decimal import Decimal, InvalidOperation
 from app.errors import ConflictError, ForbiddenError, InvalidError
 from app.i18n import _, _l
 from app.models.relief import DISEASES, RELIEF_CATEGORIES, REPORT_FIGURES, ApplicationState as S
-from app.services.validators import ValidationError, age_from_id_number, check_id_number
+from app.services.validators import (ValidationError, age_from_id_number, check_id_number,
+                                     check_phone)
 
 # The agency's findings on a review (SPEC R5): field → label, shared by the review page's
 # form (app/views/relief/forms.py) and the messages below.
@@ -86,6 +87,11 @@ def application_errors(app):
             app.age = age_from_id_number(app.id_number)
         except ValidationError as exc:
             err("id_number", exc.message)
+    if app.phone:
+        try:
+            app.phone = check_phone(app.phone)
+        except ValidationError as exc:
+            err("phone", exc.message)
     if app.age is not None and not 0 <= app.age <= 150:
         err("age", _("年龄应在0到150之间"))
     if app.start_at and app.end_at and app.end_at < app.start_at:
@@ -140,6 +146,19 @@ def disbursement(app, data):
 def check_prepayment(item):
     if item.amount is None or item.amount <= 0:
         raise _invalid("amount", _("拨款金额必须大于0"))
+    if item.amount != Decimal(item.amount).quantize(Decimal("0.01")):
+        raise _invalid("amount", _("拨款金额必须是不小于0且最多两位小数的金额"))
+
+
+def prepayment_refusal(item, user, reports):
+    """Why `user` may not correct or withdraw a registered prepayment (None when allowed):
+    only its institution, and only before a submitted report has carried it up."""
+    if item.organization_id != getattr(user, "organization_id", None):
+        return ForbiddenError(_("只能修改或撤回本机构登记的预拨款"))
+    if reports:
+        return ConflictError(_("该预拨款已计入上报数据（%(r)s），不能修改或撤回",
+                               r="、".join(str(r) for r in reports)))
+    return None
 
 
 # ---- R7 评价 -------------------------------------------------------------------------------

@@ -326,6 +326,8 @@ class InjuryDeviceItemApi(ScopedApiMixin, ModelRestApi):
     @safe
     @permission_name("get")
     def search(self):
-        """Fuzzy search on any part of the code, name or specification (≤20 rows)."""
-        rows = queries.device_search(request.args.get("q", ""))
-        return self.response(200, count=len(rows), result=[device_row(r) for r in rows])
+        """Fuzzy search on any part of the code, name, specification or category (≤20
+        rows; `more` when more match)."""
+        rows, more = queries.device_search(request.args.get("q", ""))
+        return self.response(200, count=len(rows), more=more,
+                             result=[device_row(r) for r in rows])

@@ -28,6 +28,10 @@ def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
+def no_spaces(value):
+    return "".join(value.split()) if isinstance(value, str) else value
+
+
 class Required:
     """A value must be given (`message`); unlike WTForms' InputRequired it sets no
     `required` flag, so the browser does not refuse the page in its own words first."""
@@ -110,8 +114,10 @@ class LookupForm(FlaskForm):
     class Meta:
         csrf = False
 
-    id_number = StringField(_l("人员身份证号"), filters=[strip],
-                            render_kw={"maxlength": 18, "autofocus": True,
+    # A number pasted with spaces (1401 0519 …) is taken without them: the input is not
+    # cut at 18 characters, the spaces are dropped before the length check.
+    id_number = StringField(_l("人员身份证号"), filters=[no_spaces],
+                            render_kw={"maxlength": 25, "autofocus": True,
                                        "placeholder": _l("请输入18位身份证号")})
     kind = HiddenField()
 

@@ -5,15 +5,17 @@ from sqlalchemy import func
 from app.demo.injury import load_injury
 from app.extensions import db
 from app.i18n import _, _l
-from app.models.injury import DECLARATION_KINDS, InjuryDeclaration
+from app.models.injury import (DECLARATION_KINDS, HospitalState, InjuryDeclaration,
+                               InjuryHospital)
 from app.module import Hidden, LoginLink, Module, View
 from app.scope import region_scope
 from app.services.injury.commands import approve_overdue
 from app.services.injury.queries import hall_summary
-from app.views.injury import api, master, register, review, screens
+from app.views.injury import api, hospitals, master, register, review, screens
 from app.views.injury.cli import injury as injury_cli
 from app.workflows.engine import user_has_role
-from app.workflows.injury import AGENCY, EMPLOYER, HOSPITAL, InjuryDeclarationFlow
+from app.workflows.injury import (AGENCY, EMPLOYER, HOSPITAL, InjuryDeclarationFlow,
+                                  InjuryHospitalFlow)
 
 # Screens only: each REST resource mirrors the permissions of its screens (`screens = mirror(…)`).
 READ = {"InjuryDeviceItemView": ["can_list", "can_show"]}
@@ -21,7 +23,8 @@ ROLES = {
     HOSPITAL: {"InjuryHallView": "*", "InjuryDeclareView": "*", "InjuryPendingView": "*",
                "InjuryDeclarationView": "*", **READ},
     EMPLOYER: {"InjuryEmployerReviewView": "*", **READ},
-    AGENCY: {**READ, "InjuryAgencyReviewView": "*", "InjuryDeterminationView": "*"},
+    AGENCY: {**READ, "InjuryAgencyReviewView": "*", "InjuryDeterminationView": "*",
+             "InjuryHospitalView": "*"},
 }
 
 
@@ -45,8 +48,15 @@ def todos(user):
         db.select(D.state, func.count()).where(region_scope(D, user),
                                                D.state.in_([w[1] for w in wanted]))
         .group_by(D.state)).all())
-    return [{"label": label, "count": counts.get(state, 0), "url": url_for(endpoint) + query}
-            for label, state, endpoint, query in wanted]
+    found = [{"label": label, "count": counts.get(state, 0), "url": url_for(endpoint) + query}
+             for label, state, endpoint, query in wanted]
+    if user_has_role(user, {AGENCY}):
+        found.append({"label": _("待审核定点医疗机构"), "url": url_for(
+            "InjuryHospitalView.list") + "?_flt_0_state=pending", "count": db.session.execute(
+            db.select(func.count()).select_from(InjuryHospital).where(
+                region_scope(InjuryHospital, user),
+                InjuryHospital.state == HospitalState.PENDING.value)).scalar()})
+    return found
 
 
 def hall(user):
@@ -66,6 +76,8 @@ MODULE = Module(
         View(review.InjuryDeclarationView, "办理情况查询", _l("办理情况查询"), "fa-search"),
         View(review.InjuryEmployerReviewView, "单位审核", _l("单位审核"), "fa-building-o"),
         View(review.InjuryAgencyReviewView, "经办审核", _l("经办审核"), "fa-check-square-o"),
+        View(hospitals.InjuryHospitalView, "定点医疗机构审核", _l("定点医疗机构审核"),
+             "fa-hospital-o"),
         View(master.InjuryDeterminationView, "工伤认定信息", _l("工伤认定信息"),
              "fa-address-book-o"),
         View(master.InjuryDeviceItemView, "辅助器具目录", _l("辅助器具目录"), "fa-wheelchair"),
@@ -74,7 +86,7 @@ MODULE = Module(
     apis=(api.InjuryDeterminationApi, api.InjuryDeclarationApi, api.InjuryDeviceItemApi),
     roles=ROLES,
     default_roles={"medical": [HOSPITAL], "agency": [AGENCY], "employer": [EMPLOYER]},
-    workflows=(InjuryDeclarationFlow,),
+    workflows=(InjuryDeclarationFlow, InjuryHospitalFlow),
     todos=todos, home_panels=(hall,), help="injury/help.html",
     job_modules=("app.services.injury.jobs",),
     schedule={"injury_approve_overdue": "*/10 * * * *"},

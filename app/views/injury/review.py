@@ -15,7 +15,8 @@ from app.views.shared.export import ExcelExportMixin, ExportField
 from app.views.shared.filters import StateNotInFilter
 from app.views.shared.formatting import localtime
 from app.views.injury.screens import ApproveOverdueFirst
-from app.views.shared.mixins import Button, RegionScopedMixin, WorkflowActionsMixin
+from app.views.shared.mixins import (Button, RegionScopedMixin, WorkflowActionsMixin,
+                                     safe_next)
 from app.workflows.injury import KINDS, STATUS_FILTERS, InjuryDeclarationFlow
 
 LABELS = {
@@ -26,6 +27,7 @@ LABELS = {
     "employer_name": _l("用人单位"), "organization": _l("医疗机构"),
     "organization.name": _l("医疗机构"), "submitted_at": _l("提交时间"),
     "employer_opinion": _l("单位审核意见"), "agency_opinion": _l("经办审核意见"),
+    "last_opinion": _l("审核意见"),
 }
 
 
@@ -72,6 +74,16 @@ class StatusFilter(BaseFilter):
         return query.filter(InjuryDeclaration.state.in_(chosen[1])) if chosen else query
 
 
+class HospitalFilter(BaseFilter):
+    """医疗机构 (?hospital=<organisation id>) of the reviewers' lists and exports."""
+    name = "hospital"
+
+    def apply(self, query, value):
+        chosen = request.args.get("hospital", "")
+        return query.filter(InjuryDeclaration.organization_id == int(chosen)) \
+            if chosen.isdigit() else query
+
+
 class _DeclarationBase(ApproveOverdueFirst, RegionScopedMixin, WorkflowActionsMixin,
                        ExcelExportMixin, ModelView):
     datamodel = SQLAInterface(InjuryDeclaration)
@@ -80,17 +92,20 @@ class _DeclarationBase(ApproveOverdueFirst, RegionScopedMixin, WorkflowActionsMi
     batch_transitions = ()        # 提交 / 删除 of drafts live in 我的待提交业务
     label_columns = LABELS
     list_columns = ["id", "kind_label", "person_name", "id_number", "determination_no",
-                    "employer_name", "state_label", "submitted_at"]
+                    "employer_name", "state_label", "submitted_at", "last_opinion"]
+    hospital_filter = False       # the reviewers choose among the declaring hospitals
     search_columns = ["person_name", "id_number", "determination_no", "kind"]
     order_columns = ["id", "submitted_at"]
     base_order = ("submitted_at", "desc")
     formatters_columns = {"submitted_at": localtime}
     base_filters = [["state", StateNotInFilter, (S.DRAFT.value, S.DELETED.value)],
                     ["submitted_at", SubmittedMonthFilter, None],
-                    ["state", StatusFilter, None]]
+                    ["state", StatusFilter, None],
+                    ["organization_id", HospitalFilter, None]]
     export_fields = EXPORT_FIELDS
-    standard_export = ("id", "kind", "person_name", "id_number", "determination_no",
-                       "employer_name", "state", "submitted_at")
+    standard_export = ("id", "kind", "organization.name", "person_name", "id_number",
+                       "determination_no", "employer_name", "state", "submitted_at",
+                       "employer_opinion", "agency_opinion")
     export_title = _l("工伤业务申报")
     list_template = "injury/declarations.html"
     base_permissions = ["can_list", "can_show", "can_export", "can_export_standard",
@@ -103,7 +118,10 @@ class _DeclarationBase(ApproveOverdueFirst, RegionScopedMixin, WorkflowActionsMi
             if problem:       # the list is still shown, unfiltered, with the warning
                 flash(problem, "danger")
             kwargs.update(status_filters=STATUS_FILTERS, month=month,
-                          status=request.args.get("status", ""))
+                          status=request.args.get("status", ""),
+                          hospital=request.args.get("hospital", ""),
+                          hospitals=queries.declaring_hospitals(g.user)
+                          if self.hospital_filter else None)
         return super().render_template(template, **kwargs)
 
     @expose("/show/<pk>", methods=["GET"])
@@ -115,7 +133,10 @@ class _DeclarationBase(ApproveOverdueFirst, RegionScopedMixin, WorkflowActionsMi
         return self.render_template(
             "injury/show.html", title=self.show_title, item=item, kind=KINDS[item.kind],
             materials=materials, missing=missing, extras=self.show_extras(item),
-            can_resubmit=self.can_resubmit(item))
+            can_resubmit=self.can_resubmit(item),
+            redeclared=[d for d in queries.redeclarations(item) if d.state != S.DRAFT.value
+                        or d.organization_id == g.user.organization_id],
+            back=safe_next() or url_for(f"{type(self).__name__}.list"))
 
     @expose("/review/<pk>", methods=["GET"])
     @has_access
@@ -134,7 +155,10 @@ class InjuryDeclarationView(_DeclarationBase):
     base_permissions = _DeclarationBase.base_permissions + ["can_resubmit"]
 
     def can_resubmit(self, item):
-        return item.state == S.REJECTED.value and item.organization_id == g.user.organization_id
+        """未通过, the caller's own, and not re-declared yet (an open draft of it is opened)."""
+        return item.state == S.REJECTED.value and \
+            item.organization_id == g.user.organization_id and \
+            all(d.state == S.DRAFT.value for d in queries.redeclarations(item))
 
     def row_buttons(self, items):
         rows = super().row_buttons(items)
@@ -161,6 +185,9 @@ class InjuryEmployerReviewView(_DeclarationBase):
     route_base = "/injury/employer"
     list_title = _l("单位审核")
     show_title = _l("工伤业务审核")
+    list_columns = ["id", "kind_label", "organization.name", "person_name", "id_number",
+                    "employer_name", "state_label", "submitted_at", "last_opinion"]
+    hospital_filter = True
 
 
 class InjuryAgencyReviewView(_DeclarationBase):
@@ -168,4 +195,7 @@ class InjuryAgencyReviewView(_DeclarationBase):
     route_base = "/injury/agency"
     list_title = _l("经办审核")
     show_title = _l("工伤业务审核")
+    list_columns = ["id", "kind_label", "organization.name", "person_name", "id_number",
+                    "employer_name", "state_label", "submitted_at", "last_opinion"]
+    hospital_filter = True
 

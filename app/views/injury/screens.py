@@ -11,7 +11,7 @@ from app.services import files
 from app.services.injury import commands, queries
 from app.views.injury.forms import DECLARATION_FORMS, LookupForm, posted_lines
 from app.views.shared.attachments import OWNER_MODELS
-from app.views.shared.forms import on_refusal_show
+from app.views.shared.forms import on_refusal, on_refusal_show
 from app.views.system.home import latest_announcements
 from app.workflows.engine import apply_batch
 from app.workflows.injury import EDITABLE_STATES, KINDS, InjuryDeclarationFlow
@@ -30,6 +30,20 @@ class ApproveOverdueFirst:
         @blueprint.before_request
         def approve_overdue():
             commands.approve_overdue()
+        return blueprint
+
+
+class DesignatedHospitalsOnly:
+    """The person lookup, the declaration forms and 我的待提交业务 are refused (403, with the
+    reason) to a hospital whose 马上注册 the agency has not approved yet (issue 21 item 1)."""
+
+    def create_blueprint(self, appbuilder, *args, **kwargs):
+        blueprint = super().create_blueprint(appbuilder, *args, **kwargs)
+
+        @blueprint.before_request
+        def designated_only():
+            if getattr(g, "user", None) is not None:
+                queries.require_designated(g.user)
         return blueprint
 
 
@@ -57,7 +71,7 @@ class InjuryHallView(ApproveOverdueFirst, BaseView):
                                     attachments=files.files_of_many(announcements))
 
 
-class InjuryDeclareView(ApproveOverdueFirst, BaseView):
+class InjuryDeclareView(DesignatedHospitalsOnly, ApproveOverdueFirst, BaseView):
     """工伤保险业务: ID number → business menu → declaration form (SPEC W3, W4)."""
     route_base = "/injury/declare"
     default_view = "lookup"
@@ -101,6 +115,11 @@ class InjuryDeclareView(ApproveOverdueFirst, BaseView):
             flash(_("请先选择工伤认定信息"), "warning")
             return redirect(url_for("InjuryDeclareView.lookup", kind=kind))
         determination = queries.determination_for(g.user, det_id)
+        draft = queries.open_draft(g.user.organization_id, kind, determination.id)
+        if draft is not None:       # one draft per person, determination and kind
+            flash(_("该人员的这条工伤认定信息已有未提交的%(kind)s（#%(id)s），已为您打开，可修改后保存",
+                    kind=KINDS[kind].label, id=draft.id), "info")
+            return redirect(url_for("InjuryDeclareView.edit", pk=draft.id))
         form = DECLARATION_FORMS[kind](formdata=None, data={"determination": str(determination.id)})
         return self._form(kind, None, determination, form, [])
 
@@ -153,11 +172,16 @@ class InjuryDeclareView(ApproveOverdueFirst, BaseView):
     @expose("/devices", methods=["GET"])
     @has_access
     def devices(self):
-        """放大镜 of the device column: fuzzy search on any part of the code or name."""
-        return jsonify([{"code": d.code, "name": d.name, "category": d.category,
-                         "specification": d.specification or "", "price": str(d.price),
-                         "usage_years": d.usage_years}
-                        for d in queries.device_search(request.args.get("q", ""))])
+        """放大镜 of the device column: fuzzy search on any part of the code, name or
+        category; says when more match than are shown."""
+        rows, more = queries.device_search(request.args.get("q", ""))
+        return jsonify({"items": [{"code": d.code, "name": d.name, "category": d.category,
+                                   "specification": d.specification or "",
+                                   "price": str(d.price), "usage_years": d.usage_years}
+                                  for d in rows],
+                        "more": more,
+                        "message": _("仅显示前%(n)s条匹配的产品，请输入更多文字缩小范围", n=len(rows))
+                        if more else ""})
 
     # ---- 采集电子材料 ---------------------------------------------------------------------
     @expose("/materials/<int:pk>", methods=["GET"])
@@ -192,7 +216,7 @@ class InjuryDeclareView(ApproveOverdueFirst, BaseView):
         return redirect(url_for("InjuryDeclareView.materials", pk=pk))
 
 
-class InjuryPendingView(ApproveOverdueFirst, BaseView):
+class InjuryPendingView(DesignatedHospitalsOnly, ApproveOverdueFirst, BaseView):
     """我的待提交业务 (SPEC W5): drafts grouped by kind; 删除 and 提交 of ticked rows."""
     route_base = "/injury/pending"
     default_view = "index"
@@ -200,11 +224,14 @@ class InjuryPendingView(ApproveOverdueFirst, BaseView):
     @expose("/")
     @has_access
     def index(self):
+        return self._page(())
+
+    def _page(self, ticked):
         items = queries.drafts(g.user)
         groups = [(KINDS[code], [i for i in items if i.kind == code]) for code in KINDS]
         return self.render_template("injury/pending.html", title=_("我的待提交业务"),
                                     groups=[(k, rows) for k, rows in groups if rows],
-                                    status=queries.material_status(items))
+                                    status=queries.material_status(items), ticked=set(ticked))
 
     @expose("/batch/<name>", methods=["POST"])
     @has_access
@@ -212,6 +239,11 @@ class InjuryPendingView(ApproveOverdueFirst, BaseView):
         if name not in ("submit", "delete"):
             abort(404)
         ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+
+        def refused(error):         # the page again, the same rows still ticked
+            flash(error.message, "danger")
+            return self._page(ids)
+        on_refusal(refused)
         done = apply_batch(InjuryDeclarationFlow, ids, name, g.user)
         flash(_("已%(action)s%(n)s条业务", action=InjuryDeclarationFlow.get(name).label,
                 n=len(done)), "success")

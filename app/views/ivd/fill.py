@@ -67,6 +67,7 @@ class IvdFillView(BaseView):
         if request.args.get("name", "").strip():
             stmt = stmt.where(P.name.contains(request.args["name"].strip()))
         projects = db.session.execute(stmt.limit(100)).scalars().all()
+        projects.sort(key=lambda p: p.status != "running")   # the running project first
         org_id = getattr(g.user, "organization_id", None)
         mine = {r.project_id: r for r in db.session.execute(select(IvdHospitalReport).where(
             IvdHospitalReport.organization_id == org_id)).scalars()}
@@ -138,7 +139,7 @@ class IvdFillView(BaseView):
         write_cert_summary_pdf(
             buf, _("%(p)s 填报数据（按注册证汇总）", p=report.project.name),
             [(_("医疗机构"), report.organization.name), (_("状态"), report.state_label),
-             (_("导出时间"), clock.now())],
+             (_("数据校验码"), queries.lines_digest(report.id)), (_("导出时间"), clock.now())],
             HOSPITAL_PDF_COLUMNS,
             hospital_pdf_rows(report.project_id, IvdHospitalReport.id == report.id),
             footer_lines=[_("院长签字：__________    单位盖章：__________    日期：____年__月__日")])

@@ -6,7 +6,7 @@ ones the pages always posted (last_<item>, next_<item>, inuse_<item>, contact, c
 note_<line>). The page's CSRF token is checked by the application (CSRFProtect)."""
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
-from wtforms import Field, IntegerField, SelectField, StringField
+from wtforms import Field, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 from wtforms.widgets import html_params
@@ -202,18 +202,32 @@ class IvdSubmissionForm(FlaskForm):
 
 
 # ---- 报量项目配置's 查询 -----------------------------------------------------------------------
+def year_text(form, field):
+    """年度 in 查询: empty, or a year from 2000 to 2100 (else a message beside the field)."""
+    if field.data and not (field.data.isdigit() and 2000 <= int(field.data) <= 2100):
+        raise ValidationError(_("年度须为2000至2100之间的整数"))
+
+
 class IvdProjectQueryForm(FlaskForm):
     """查询 above 报量项目配置 (GET): 项目名称 (contains), 年度 and the derived 状态; a year
-    that is not a number is ignored, as the list always did."""
+    that is not one is named beside the field and not applied."""
 
     class Meta:
         csrf = False
 
     name = StringField(_l("项目名称"), filters=[strip], widget=TextBox())
-    year = IntegerField(_l("年度"), validators=[Optional()], widget=TextBox(size="6"))
+    year = StringField(_l("年度"), filters=[strip], validators=[Optional(), year_text],
+                       widget=TextBox(size="6"))
     status = SelectField(_l("状态"), validate_choice=False, choices=[SelectChoice("", "")] + [
         SelectChoice(code, label) for code, label in PROJECT_STATUS_LABELS.items()])
 
     @classmethod
     def from_args(cls, args):
-        return cls(formdata=args)
+        form = cls(formdata=args)
+        form.validate()
+        return form
+
+    @property
+    def year_value(self):
+        """The 年度 to filter by, or None (empty or refused)."""
+        return int(self.year.data) if self.year.data and not self.year.errors else None

@@ -46,8 +46,8 @@ class ProjectQueryFilter(BaseFilter):
         form, P, today = IvdProjectQueryForm.from_args(request.args), self.model, dt.date.today()
         if form.name.data:
             query = query.filter(P.name.contains(form.name.data))
-        if form.year.data is not None:
-            query = query.filter(P.year == form.year.data)
+        if form.year_value is not None:
+            query = query.filter(P.year == form.year_value)
         status = form.status.data
         if status == "not_started":
             query = query.filter(P.fill_start > today)
@@ -100,7 +100,8 @@ class IvdProjectView(RegionScopedMixin, ModelView):
         rules.check_project_change(item)
 
     def prefill_form(self, form, pk):
-        if self.scoped(pk).status != "not_started":
+        project = self.scoped(pk)
+        if rules.filling_started(project.id, project.status):
             form.threshold_pct.render_kw = {"readonly": True}
 
     def row_buttons(self, items):

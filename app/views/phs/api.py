@@ -326,7 +326,9 @@ def change_labels(row, change):
         institution_name=change.institution.name if change.institution else None,
         organization_name=change.organization.name if change.organization else None,
         reviewer_name=getattr(change.reviewer_org, "name", None),
-        comparison=[{"field": f, "label": str(label), "before": before, "after": after}
+        comparison=[{"field": f, "label": str(label), "before": before, "after": after,
+                     "before_label": rules.value_text(f, before),
+                     "after_label": rules.value_text(f, after)}
                     for f, label, before, after in phs_changes.comparison(change)])
     if "content" in row:
         row["content"] = values

@@ -6,7 +6,7 @@ screen and the API say the same. What depends on who asks and on the reports (wh
 what, which superior, the kind of a change request) stays in the services."""
 from flask import flash
 from flask_appbuilder.forms import DynamicForm
-from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -129,6 +129,15 @@ class PhsChangeRequestForm(ItemsForm):
     institution = SelectField(_l("机构"), validate_choice=False)
     superior = SelectField(_l("上级机构（新增时）"), validate_choice=False)
     reason = TextAreaField(_l("申请说明"), render_kw={"rows": 3})
+    # the institution whose current values the items were loaded from (a 修改 amends them)
+    loaded = HiddenField()
+
+    @classmethod
+    def amending(cls, inst, kind):
+        """The form of a 修改 with the institution's current values filled in."""
+        form = cls.of(inst)
+        form.kind.data, form.institution.data, form.loaded.data = kind, str(inst.id), str(inst.id)
+        return form
 
     def request_data(self):
         return {"kind": self.kind.data, "reason": self.reason.data,
@@ -152,8 +161,17 @@ class PhsAffiliationForm(DynamicForm):
     """机构隶属关系维护: the institutions ticked and their superior."""
     org = SelectMultipleField(_l("机构"), validate_choice=False, option_widget=CheckboxInput(),
                               validators=[Chosen(_l("请至少选择一个机构"))])
-    superior = SelectField(_l("上级机构"), validate_choice=False,
-                           validators=[Chosen(_l("请选择上级机构"))])
+    superior = SelectField(_l("上级机构"), validate_choice=False)
+    reason = StringField(_l("不参与原因"), render_kw={
+        "placeholder": _l("如：医院不承担基本公共卫生服务项目任务")})
+
+    def __init__(self, *args, dismiss=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.dismiss = dismiss      # 不参与本次报送: a reason (the service's), no superior
+
+    def validate_superior(self, field):
+        if not self.dismiss:
+            Chosen(_l("请选择上级机构"))(self, field)
 
 
 def validated(form):

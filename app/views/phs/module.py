@@ -38,4 +38,5 @@ MODULE = Module(
                  ("national", "nation"): NATIONAL},
     workflows=(PhsReportFlow, PhsChangeRequestFlow),
     todos=todos, demo=load_phs, help="phs/help.html",
+    audit_actions={"change_request": _l("提交申请修改")},
 )

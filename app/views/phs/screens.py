@@ -11,6 +11,7 @@ from app.extensions import db
 from app.i18n import _, _l
 from app.models.core import Organization
 from app.models.phs import PhsInstitution
+from app.services.parameters import param
 from app.services.phs import commands, queries, rules
 from app.services.phs import imports as phs_import
 from app.services.phs.imports import HEADERS, SERVICE_LABELS, SPONSOR_LABELS, TYPE_LABELS
@@ -19,7 +20,7 @@ from app.views.shared.formatting import localtime
 from app.views.phs.forms import HINTS, LABELS, PhsInstitutionForm, refused, validated
 from app.views.shared.forms import on_refusal
 from app.views.shared.imports import ImportMixin
-from app.views.shared.mixins import Button, RegionScopedMixin
+from app.views.shared.mixins import Button, RegionScopedMixin, back_url
 from app.workflows.engine import apply
 from app.workflows.phs import PhsReportFlow
 
@@ -92,9 +93,11 @@ class PhsInstitutionView(ImportMixin, RegionScopedMixin, ExcelExportMixin, Model
                 continue
             buttons[item.id] = [Button(_("填报"), url_for("PhsInstitutionView.fill", pk=item.id),
                                        "primary", post=False)]
-            if item.tier != "unit":
+            if item.tier != "unit" or rules.add_kind(g.user) == "unit":
                 buttons[item.id].append(Button(_("删除"), url_for(
-                    "PhsInstitutionView.remove", pk=item.id), "danger"))
+                    "PhsInstitutionView.remove", pk=item.id), "danger", confirm=_(
+                        "删除“%(n)s”将一并删除其填报的卫生室（服务站）并停用县级为其创建的账号，"
+                        "确定要删除吗？", n=item.name) if item.tier == "unit" else True))
         return buttons
 
     @expose("/<pk>/remove", methods=["POST"])
@@ -103,8 +106,10 @@ class PhsInstitutionView(ImportMixin, RegionScopedMixin, ExcelExportMixin, Model
     def remove(self, pk):
         item = self.scoped(pk)
         commands.remove(item, g.user)
-        flash(_("已删除“%(n)s”", n=item.name), "success")
-        return redirect(url_for("PhsInstitutionView.list"))
+        flash(_("已删除“%(n)s”", n=item.name) + (_("，其账号已停用") if item.tier == "unit"
+                                                  and not item.organization.active else ""),
+              "success")
+        return redirect(back_url(url_for("PhsInstitutionView.list")))
 
     def render_template(self, template, **kwargs):
         if template == self.list_template:
@@ -128,8 +133,10 @@ class PhsInstitutionView(ImportMixin, RegionScopedMixin, ExcelExportMixin, Model
             subs = queries.subordinates_of(org)
             names = queries.login_names([o.id for o in subs])
             reports = {r.organization_id: r for r in queries.reports_of_orgs(report.task_id, subs)}
-            units = [(o, names.get(o.id), reports.get(o.id)) for o in subs]
+            fresh = queries.initial_password_orgs([o.id for o in subs])
+            units = [(o, names.get(o.id), reports.get(o.id), o.id in fresh) for o in subs]
         return {"own": report, "own_actions": actions, "blocked": blocked,
+                "initial_password": param("initial_password"),
                 "add_kind": rules.add_kind(user), "units": units,
                 "unattached": (len(queries.unattached_orgs(org))
                                if rules.add_kind(user) == "unit" else 0)}
@@ -145,7 +152,7 @@ class PhsInstitutionView(ImportMixin, RegionScopedMixin, ExcelExportMixin, Model
         done = apply(PhsReportFlow, report, name, g.user, request.form.to_dict())
         flash(_("%(a)s成功，当前状态：%(s)s", a=PhsReportFlow.get(name).label,
                 s=done.state_label), "success")
-        return redirect(url_for("PhsInstitutionView.list"))
+        return redirect(back_url(url_for("PhsInstitutionView.list")))
 
     @expose("/new", methods=["GET", "POST"])
     @has_access
@@ -161,13 +168,32 @@ class PhsInstitutionView(ImportMixin, RegionScopedMixin, ExcelExportMixin, Model
             raise refusal
         inst = commands.add_institution(g.user, validated(form).items())
         if inst.tier == "unit":
-            flash(_("已新增“%(n)s”并创建账号，登录名：%(u)s，密码为系统初始密码，首次登录须修改。"
-                    "请告知该机构登录系统填报。", n=inst.name,
-                    u=queries.login_names([inst.organization_id]).get(inst.organization_id)),
-                  "success")
+            flash(_("已新增“%(n)s”并创建账号，登录名：%(u)s，初始密码：%(p)s，首次登录须修改。"
+                    "请打印账号通知单告知该机构登录系统填报。", n=inst.name,
+                    u=queries.login_names([inst.organization_id]).get(inst.organization_id),
+                    p=param("initial_password")), "success")
+            return redirect(url_for("PhsInstitutionView.slip", org_id=inst.organization_id))
         else:
             flash(_("已新增“%(n)s”", n=inst.name), "success")
         return redirect(url_for("PhsInstitutionView.list"))
+
+    @expose("/slip/<int:org_id>")
+    @has_access
+    @permission_name("fill")
+    def slip(self, org_id):
+        """账号通知单 of a unit the county added: unit, login name, initial password (while
+        the account has not changed it), where to log in, the forced change."""
+        county = g.user.organization
+        if rules.add_kind(g.user) != "unit":
+            abort(404)
+        unit = next((o for o in queries.subordinates_of(county) if o.id == org_id), None)
+        if unit is None:
+            abort(404)
+        accounts = queries.unit_accounts(unit)
+        return self.render_template("phs/slip.html", title=_("账号通知单"), unit=unit,
+                                    county=county, accounts=accounts,
+                                    password=param("initial_password"),
+                                    login_url=request.host_url.rstrip("/") + self.appbuilder.get_url_for_login)
 
     @expose("/<pk>/fill", methods=["GET", "POST"])
     @has_access

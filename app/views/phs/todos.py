@@ -39,10 +39,12 @@ def own_report_todos(user, org, round_):
     role = next((r for r in REPORTERS if user_has_role(user, {r})), None)
     if role is None:
         return []
-    state = db.session.execute(db.select(PhsReport.state).where(
-        PhsReport.task_id == round_.id, PhsReport.organization_id == org.id)).scalar()
-    state = state or S.DRAFT.value
+    found = db.session.execute(db.select(PhsReport.state, PhsReport.review_opinion).where(
+        PhsReport.task_id == round_.id, PhsReport.organization_id == org.id)).first()
+    state, opinion = found if found is not None else (S.DRAFT.value, None)
     to_report, sent_back = REPORTERS[role]
+    if state == S.RETURNED.value and opinion:       # the reason, where the to-do is read
+        sent_back = _("%(l)s（原因：%(r)s）", l=sent_back, r=opinion)
     url = url_for("PhsInstitutionView.list")
     rows = [{"label": to_report, "count": int(state == S.DRAFT.value), "url": url},
             {"label": sent_back, "count": int(state == S.RETURNED.value), "url": url}]

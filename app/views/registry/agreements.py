@@ -1,7 +1,7 @@
 """定点协议 screens (SPEC M6): 医疗机构定点协议管理 (新增协议 with the agency chosen by region
 and name, 编辑, 删除 before confirmation), the agency's 确认 / 修改, and the published
 定点医疗机构名单."""
-from flask import flash, g, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.models.sqla.filters import FilterNotEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -53,11 +53,30 @@ class RegistryAgreementView(AttachmentsMixin, RegionScopedMixin, WorkflowActions
     editable_states = ("pending", "confirmed")
 
     def may_edit(self, item):
-        return item.state != "deleted" and (
+        return item.state not in ("deleted", "withdrawn") and (
             item.agency_org_id == g.user.organization_id or rules.holds(item.institution, g.user))
 
     def can_upload(self, item, slot):
         return self.may_edit(item)
+
+    @expose("/upload/<pk>/<slot>", methods=["POST"])
+    @has_access
+    def upload(self, pk, slot):
+        """协议附件 on the agreement's page: by the institution a confirmed agreement goes
+        back to 待确认 (commands.attach_agreement_file)."""
+        item = self.scoped(pk)
+        slot_def = next((s for s in self.attachment_slots if s.name == slot), None)
+        if slot_def is None:
+            abort(404)
+        if not self.can_upload(item, slot_def):
+            flash(_("当前状态不能上传附件"), "danger")
+        else:
+            row = commands.attach_agreement_file(item, slot_def, request.files.get("file"),
+                                                 g.user)
+            flash(_("上传成功：%(name)s", name=row.original_name) + (
+                _("；协议需经办机构重新确认") if item.state == "pending"
+                and item.agency_org_id != g.user.organization_id else ""), "success")
+        return redirect(url_for("RegistryAgreementView.show", pk=pk))
 
     def row_buttons(self, items):
         buttons = super().row_buttons(items)
@@ -78,7 +97,8 @@ class RegistryAgreementView(AttachmentsMixin, RegionScopedMixin, WorkflowActions
     def add_agreement(self):
         insts = queries.held_institutions(g.user)
         if not insts:
-            flash(_("机构信息经国家审核赋码后才能新增定点协议"), "warning")
+            flash(_("机构已归档，不能新增定点协议") if queries.archived_held(g.user)
+                  else _("机构信息经国家审核赋码后才能新增定点协议"), "warning")
             return redirect(url_for("RegistryAgreementView.list"))
         return self._form(None, insts)
 
@@ -98,12 +118,14 @@ class RegistryAgreementView(AttachmentsMixin, RegionScopedMixin, WorkflowActions
             stored = {k: getattr(item, k) for k in FIELDS}
             stored.update(institution_id=str(item.institution_id),
                           agency_org_id=str(item.agency_org_id))
-        if request.method == "POST":
-            form = AgreementForm()
-        else:       # first shown, or 查询 (the agency search posts the form back with GET)
-            form = AgreementForm(formdata=request.args or None, data=stored)
+        # 查询 (the agency search) posts the form back as it is: nothing typed is lost and
+        # nothing of it (nor the CSRF token) goes into a URL; the page is drawn again.
+        posted = request.method == "POST"
+        form = AgreementForm() if posted else AgreementForm(formdata=None, data=stored)
         self._fill(form, item, insts)
-        if request.method == "POST":
+        if posted and request.form.get("agency_search"):
+            return self._form_page(item, form)
+        if posted:
             inst = next((i for i in insts if str(i.id) == str(form.institution_id.data)), None)
             refuse_with(form, lambda: self._form_page(item, form))
             values = check(form, lambda v: rules.clean_agreement(

@@ -58,7 +58,7 @@ from app.workflows.registry import (RegistryAgreementFlow, RegistryAuthorization
 from app.views.shared.api_permissions import mirror
 
 REGISTRY_ROLES = {rules.MAINTAINER, rules.DOCTOR_EDITOR, rules.NURSE_EDITOR, rules.REGISTRANT,
-                  rules.AGENCY, rules.NATIONAL}
+                  rules.AGENCY, rules.INSURER, rules.NATIONAL}
 INSTITUTION_FIELDS = ("legal_name", "name", "uscc", "no_uscc", "licence_no", "military",
                       "region_code", "address", "pooling_code", "uses_e_voucher", "category",
                       "grade", "phone")

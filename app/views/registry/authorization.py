@@ -26,6 +26,13 @@ from app.views.shared.mixins import Button, RegionScopedMixin, WorkflowActionsMi
 from app.workflows.registry import RegistryAuthorizationFlow
 
 
+REVIEW_ROWS = ((_l("医疗机构名称"), "institution_name"), (_l("法人单位名称"), "legal_name"),
+               (_l("统一社会信用代码"), "uscc"), (_l("医疗机构执业许可证登记号"), "licence_no"),
+               (_l("所属医保统筹区"), "pooling_area"), (_l("行政区划"), "region"),
+               (_l("详细地址"), "address"), (_l("被授权人"), "grantee_name"),
+               (_l("角色类型"), "role_label"))
+
+
 class RegistryRegisterView(BaseView):
     """M1: anyone opens an account and asks for a role; public, no login."""
     route_base = "/registry/register"
@@ -77,11 +84,12 @@ class RegistryAuthorizationView(AttachmentsMixin, RegionScopedMixin, WorkflowAct
     label_columns = {"auth_no": _l("授权文件编号"), "institution": _l("医疗机构"),
                      "user": _l("申请人"), "role_label": _l("角色类型"),
                      "state_label": _l("状态"), "uploaded_at": _l("上传时间"),
-                     "review_comment": _l("审核意见"), "created_at": _l("申请时间")}
+                     "review_comment": _l("审核意见"), "created_at": _l("申请时间"),
+                     "competition_label": _l("竞争申请")}
     list_columns = ["auth_no", "institution", "user", "role_label", "state_label",
-                    "uploaded_at"]
+                    "competition_label", "uploaded_at"]
     show_columns = ["auth_no", "institution", "user", "role_label", "state_label",
-                    "created_at", "uploaded_at", "review_comment"]
+                    "competition_label", "created_at", "uploaded_at", "review_comment"]
     search_columns = ["auth_no", "state", "role_kind"]
     base_order = ("id", "desc")
     formatters_columns = {"uploaded_at": localtime, "created_at": localtime}
@@ -96,7 +104,13 @@ class RegistryAuthorizationView(AttachmentsMixin, RegionScopedMixin, WorkflowAct
         return False        # the stamped scan goes through 授权文书上传 (recognised first)
 
     def show_extras(self, item):
-        return {**super().show_extras(item), "mine": item.user_id == g.user.id}
+        extras = {**super().show_extras(item), "mine": item.user_id == g.user.id}
+        if item.state == "uploaded" and item.user_id != g.user.id:
+            # the reviewer reads the data the document prints beside the scan
+            fields, matches = registry_auth.review_data(item)
+            extras["review"] = {"rows": [(label, fields[key]) for label, key in REVIEW_ROWS],
+                                "matches": matches, "competitors": item.competitors}
+        return extras
 
     def row_buttons(self, items):
         buttons = super().row_buttons(items)

@@ -287,9 +287,10 @@ class AgreementForm(RegistryForm):
     institution_id = Choice(rules.AGREEMENT_LABELS["institution"], [STAR],
                             description=_l("选择已赋码的医疗机构"))
     agency_region = Choice(_l("经办机构所在区划"))
-    agency_name = Text(_l("经办机构名称"), render_kw={"placeholder": _l("经办机构名称")})
+    agency_name = Text(_l("经办机构名称"), render_kw={"placeholder": _l("医保部门名称")})
     agency_org_id = Radio(rules.AGREEMENT_LABELS["agency"], [STAR],
-                          description=_l("经办机构为与本机构签订协议的医保部门，按区划和名称查询"))
+                          description=_l("经办机构为与本机构签订协议的医保部门（医疗保障局或医保经办机构），"
+                                         "不是医疗机构本身，按区划和名称查询"))
     agreement_no = Text(rules.AGREEMENT_LABELS["agreement_no"], [required(), too_long(64)])
     agreement_type = Choice(rules.AGREEMENT_LABELS["agreement_type"],
                             [STAR, one_of(AGREEMENT_TYPES, _l("请选择协议类型"))],

@@ -17,11 +17,13 @@ STAFF = {"RegistryStaffView": "*", "RegistryInstitutionView": ["can_list", "can_
 REVIEW = {"RegistryAuthorizationView": ["can_list", "can_show", "can_fire",
                                         "can_transition_form", "approve", "reject", *EXPORT],
           "RegistryInstitutionView": "*", "RegistryCertChangeView": "*",
-          "RegistryAgreementView": ["can_list", "can_show", "can_edit_agreement",
-                                    "can_upload", "can_fire", "can_transition_form",
-                                    "confirm", *EXPORT],
           "RegistryStaffView": ["can_list", "can_show", "can_fire",
                                 "can_transition_form", "approve", "reject", *EXPORT],
+          "DesignatedInstitutionView": "*"}
+# The 医保部门 that signs designated-service agreements (seed 004 第九步): confirms and
+# modifies the agreements made with it; the relief agency has no part in them.
+INSURE = {"RegistryAgreementView": ["can_list", "can_show", "can_edit_agreement", "can_upload",
+                                    "can_fire", "can_transition_form", "confirm", *EXPORT],
           "DesignatedInstitutionView": "*"}
 ROLES = {
     rules.REGISTRANT: APPLY,
@@ -30,6 +32,7 @@ ROLES = {
     rules.DOCTOR_EDITOR: STAFF,
     rules.NURSE_EDITOR: STAFF,
     rules.AGENCY: REVIEW,
+    rules.INSURER: INSURE,
     rules.NATIONAL: {"RegistryInstitutionView": "*",
                      "RegistryCertChangeView": ["can_list", "can_show", *EXPORT],
                      "DesignatedInstitutionView": "*"},
@@ -58,7 +61,8 @@ MODULE = Module(
     apis=(api.RegistryInstitutionApi, api.RegistryAuthorizationApi, api.RegistryAgreementApi,
           api.RegistryStaffApi),
     roles=ROLES,
-    default_roles={"agency": [rules.AGENCY], "national": [rules.NATIONAL]},
+    default_roles={"agency": [rules.AGENCY], "insurance_bureau": [rules.INSURER],
+                   "national": [rules.NATIONAL]},
     workflows=(RegistryInstitutionFlow, RegistryAuthorizationFlow, RegistryCertChangeFlow,
                RegistryAgreementFlow, RegistryStaffFlow),
     todos=todos, help="registry/guide.html",

@@ -7,7 +7,8 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access, permission_name
 
 from app.i18n import _, _l
-from app.models.registry import RegistryCertChange, RegistryInstitution, RegistryStaff
+from app.models.registry import (STAFF_TYPES, RegistryCertChange, RegistryInstitution,
+                                 RegistryStaff)
 from app.regions import region_children
 from app.scope import scoped_get
 from app.services.registry import commands, queries, rules
@@ -219,6 +220,10 @@ class RegistryCertChangeView(RegionScopedMixin, WorkflowActionsMixin, ExcelExpor
                 inst, g.user, check(form, lambda v: rules.clean_cert_change(inst, v) and {}))
             flash(_("证号变更申请已提交，等待医保经办机构审核"), "success")
             return redirect(url_for("RegistryCertChangeView.show", pk=change.id))
+        refusal = rules.cert_change_refusal(inst, g.user, queries.pending_cert_change(inst))
+        if refusal is not None:     # said at once, before anything is typed
+            flash(refusal.message, "warning")
+            return redirect(url_for("RegistryInstitutionView.show", pk=inst.id))
         return self._cert_change_page(inst, CertChangeForm(formdata=None))
 
     def _cert_change_page(self, inst, form):
@@ -238,11 +243,14 @@ class RegistryStaffView(RegionScopedMixin, WorkflowActionsMixin, ExcelExportMixi
     list_title = _l("医师护士信息维护")
     show_title = _l("人员信息")
     label_columns = {"institution": _l("医疗机构"), "name": _l("姓名"),
-                     "id_number": _l("身份证号"), "type_label": _l("人员类型"),
+                     "id_number": _l("身份证号"), "masked_id_number": _l("身份证号"),
+                     "shown_id_number": _l("身份证号"), "type_label": _l("人员类型"),
                      "cert_no": _l("执业证书编号"), "state_label": _l("审核状态"),
                      "review_comment": _l("审核意见"), "created_at": _l("创建时间")}
-    list_columns = ["institution", "name", "id_number", "type_label", "cert_no", "state_label"]
-    show_columns = list_columns + ["review_comment", "created_at"]
+    list_columns = ["institution", "name", "masked_id_number", "type_label", "cert_no",
+                    "state_label"]
+    show_columns = ["institution", "name", "shown_id_number", "type_label", "cert_no",
+                    "state_label", "review_comment", "created_at"]
     search_columns = ["name", "id_number", "staff_type", "state"]
     base_filters = [["state", FilterNotEqual, "deleted"]]
     base_order = ("id", "desc")
@@ -254,11 +262,17 @@ class RegistryStaffView(RegionScopedMixin, WorkflowActionsMixin, ExcelExportMixi
     editable_states = rules.EDITABLE_STAFF
     list_template = "registry/staff_list.html"
 
+    def scoped(self, pk):
+        """The full ID number only to those who may edit the record (staff_editor)."""
+        item = super().scoped(pk)
+        item.shown_id_number = (item.id_number if rules.staff_editor(item, g.user) is None
+                                else item.masked_id_number)
+        return item
+
     def row_buttons(self, items):
         buttons = super().row_buttons(items)
         for item in items:
-            if item.state in rules.EDITABLE_STAFF and item.organization_id == \
-                    g.user.organization_id:
+            if item.state in rules.EDITABLE_STAFF and rules.staff_editor(item, g.user) is None:
                 buttons[item.id] = [Button(_("修改"), url_for("RegistryStaffView.edit_staff",
                                                             pk=item.id), "primary",
                                            post=False)] + buttons.get(item.id, [])
@@ -282,15 +296,29 @@ class RegistryStaffView(RegionScopedMixin, WorkflowActionsMixin, ExcelExportMixi
         return self._staff_form(staff.institution, staff)
 
     def _staff_form(self, inst, staff):
+        if staff is not None:
+            refusal = rules.staff_editor(staff, g.user)
+            if refusal is not None:
+                flash(refusal.message, "danger")
+                return redirect(url_for("RegistryStaffView.list"))
         if request.method == "POST":
-            form = StaffForm()
+            form = self._kinds(StaffForm())
             refuse_with(form, lambda: self._staff_page(inst, form))
             staff = commands.save_staff(
                 inst, g.user, check(form, lambda v: rules.clean_staff(v)[1]), staff)
             flash(_("已保存“%(name)s”，状态：%(state)s", name=staff.name,
                     state=staff.state_label), "success")
             return redirect(url_for("RegistryStaffView.list"))
-        return self._staff_page(inst, StaffForm(formdata=None, obj=staff))
+        return self._staff_page(inst, self._kinds(StaffForm(formdata=None, obj=staff)))
+
+    @staticmethod
+    def _kinds(form):
+        """Only the kinds of staff this account maintains (医师 / 护士信息维护)."""
+        kinds = rules.staff_kinds(g.user)
+        form.staff_type.fill([(k, v) for k, v in STAFF_TYPES.items() if k in kinds])
+        if len(kinds) == 1 and not form.staff_type.data:
+            form.staff_type.data = next(iter(kinds))
+        return form
 
     def _staff_page(self, inst, form):
         return self.render_template(

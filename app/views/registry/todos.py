@@ -18,7 +18,7 @@ WANTED = (
     ({rules.AGENCY}, _l("待审核的机构维护授权"), m.RegistryAuthorization, "uploaded",
      "RegistryAuthorizationView.list"),
     ({rules.AGENCY}, _l("待审核的人员信息"), m.RegistryStaff, "submitted", "RegistryStaffView.list"),
-    ({rules.AGENCY}, _l("待确认的定点协议"), m.RegistryAgreement, "pending",
+    ({rules.INSURER}, _l("待确认的定点协议"), m.RegistryAgreement, "pending",
      "RegistryAgreementView.list"),
     ({rules.AGENCY}, _l("待审核的证号变更申请"), m.RegistryCertChange, "pending",
      "RegistryCertChangeView.list"),

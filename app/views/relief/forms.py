@@ -19,13 +19,21 @@ from wtforms.widgets import CheckboxInput
 
 from app.errors import InvalidError
 from app.i18n import _l
-from app.models.relief import DISEASES, GENDERS, RELIEF_CATEGORIES
+from app.models.relief import (DISEASES, GENDERS, MONEY_FIGURES, RELIEF_CATEGORIES,
+                               REPORT_FIGURES)
 from app.services.relief import rules
 from app.services.relief.rules import REVIEW_AMOUNTS, REVIEW_LABELS
+from app.workflows.relief import PHOTO_SLOT, SLOTS
 from app.views.shared.dates import (DATE_FORMATS, DATETIME_FORMATS, NativeInput, TypedDateField,
                                     TypedDateTimeField)
 
-MONEY = dict(places=2, widget=BS3TextFieldWidget())
+class MoneyField(DecimalField):
+    """An amount in yuan shown with its fen (66002.50, never 66002) and checked by the
+    rule of every relief amount: at most two decimals, refused rather than rounded."""
+
+    def __init__(self, label=None, validators=(), **kwargs):
+        kwargs.setdefault("widget", BS3TextFieldWidget())
+        super().__init__(label, [*validators, money(label)], places=2, **kwargs)
 
 
 def choices(mapping):
@@ -119,17 +127,26 @@ class ReliefApplicationForm(DynamicForm):
                           validators=[DataRequired()], widget=Select2Widget())
     other_disease = StringField(_l("其他疾病"), validators=[Optional(), _at_most(128)],
                                 widget=BS3TextFieldWidget())
-    emergency_cost = DecimalField(_l("急救费用（元）"), validators=[InputRequired()], **MONEY)
-    medical_cost = DecimalField(_l("医疗费用（元）"), validators=[InputRequired()], **MONEY)
-    living_cost = DecimalField(_l("生活费用（元）"), validators=[InputRequired()], **MONEY)
-    requested_amount = DecimalField(_l("申请基金拨付金额（元）"), validators=[InputRequired()],
-                                    description=_l("必须等于医疗费用与生活费用之和"), **MONEY)
+    emergency_cost = MoneyField(_l("急救费用（元）"), validators=[InputRequired()])
+    medical_cost = MoneyField(_l("医疗费用（元）"), validators=[InputRequired()])
+    living_cost = MoneyField(_l("生活费用（元）"), validators=[InputRequired()])
+    requested_amount = MoneyField(_l("申请基金拨付金额（元）"), validators=[InputRequired()],
+                                  description=_l("必须等于医疗费用与生活费用之和"))
+
+
+# 照片 and 附件信息 uploaded while filling in (SPEC R4): one file input per slot, saved with
+# the application; more files and removals on its detail page until it is submitted.
+for _slot in (PHOTO_SLOT,) + SLOTS:
+    setattr(ReliefApplicationForm, _slot.name, FileField(
+        _slot.label, render_kw={"accept": _slot.accept},
+        description=_l("jpg、jpeg、png 格式的图片") if _slot is PHOTO_SLOT
+        else _l("压缩格式的文件（zip、rar、7z）")))
 
 
 # ---- R3 预拨款 (FAB add) ---------------------------------------------------------------------
 class ReliefPrepaymentForm(DynamicForm):
-    amount = DecimalField(_l("拨款金额（元）"), validators=[InputRequired(),
-                          NumberRange(min=0.01, message=_l("拨款金额必须大于0"))], **MONEY)
+    amount = MoneyField(_l("拨款金额（元）"), validators=[
+        InputRequired(), NumberRange(min=0.01, message=_l("拨款金额必须大于0"))])
     paid_on = day_field(_l("拨款时间"), _l("请填写正确的拨款时间"), validators=[DataRequired()])
     remark = TextAreaField(_l("拨款备注"), validators=[Optional(), _at_most(256)],
                            widget=BS3TextAreaFieldWidget())
@@ -231,6 +248,22 @@ class ReliefRecoveryForm(DynamicForm):
 
 
 # ---- R9 数据上报 -----------------------------------------------------------------------------
+def _report_figure(name, label):
+    if name in MONEY_FIGURES:
+        return MoneyField(label, validators=[InputRequired(_l("请填写%(f)s", f=label))])
+    return IntegerField(label, widget=BS3TextFieldWidget(), validators=[
+        InputRequired(_l("请填写%(f)s", f=label)),
+        NumberRange(min=0, message=_l("%(f)s不能小于0", f=label))])
+
+
+class ReliefReportForm(DynamicForm):
+    """修改上报数据: the counts as whole numbers, the amounts in yuan with their fen."""
+
+
+for _name, _label in REPORT_FIGURES.items():
+    setattr(ReliefReportForm, _name, _report_figure(_name, _label))
+
+
 class ReliefReportNewForm(DynamicForm):
     """新增上报数据: one of the tasks the unit has not reported on yet."""
     task_id = SelectField(_l("上报任务名称"), choices=[], invalid_choice_message=_l(

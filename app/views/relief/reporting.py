@@ -8,7 +8,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access, permission_name
 from sqlalchemy import extract, func
 
-from app.errors import ForbiddenError
+from app.errors import DomainError, ForbiddenError
 from app.extensions import db
 from app.i18n import _, _l
 from app.models.core import Organization
@@ -16,6 +16,7 @@ from app.models.relief import (EVALUATION_SIDES, REPORT_FIGURES,
                                ReliefApplication, ReliefEvaluation, ReliefPerformance,
                                ReliefRecovery, ReliefReport, ReliefReportTask)
 from app.scope import region_scope, scoped_get
+from app.services import audit
 from app.services.parameters import param
 from app.services.periods import parse_period
 from app.services.relief import commands, queries, rules
@@ -26,10 +27,10 @@ from app.views.shared.attachments import AttachmentsMixin
 from app.views.shared.filters import ColumnFilter, StateNotInFilter
 from app.views.shared.formatting import localtime
 from app.views.relief.forms import (ReliefEvaluationForm, ReliefRecoveryForm,
-                                    ReliefReportNewForm, ReliefTaskPickForm)
+                                    ReliefReportForm, ReliefReportNewForm, ReliefTaskPickForm)
 from app.views.shared.forms import FormPageMixin, on_refusal, refused_page
 from app.views.shared.mixins import (AuditedCrudMixin, Button, RegionScopedMixin,
-                                     WorkflowActionsMixin)
+                                     WorkflowActionsMixin, back_url, safe_next)
 from app.views.system.screens import RegionTreeMixin
 from app.workflows.relief import ReliefReportFlow
 from app.views.shared.api_permissions import mirror
@@ -52,6 +53,7 @@ class ReliefEvaluationView(RegionScopedMixin, ModelView):
     list_columns = ["application", "evaluated_org", "organization", "year", "score", "content"]
     show_columns = list_columns + ["created_at"]
     edit_columns = ["score", "content"]
+    edit_template = "relief/evaluation_edit.html"
     formatters_columns = {"created_at": localtime}
     base_permissions = ["can_list", "can_show", "can_edit", "can_new", "can_overview"]
 
@@ -73,8 +75,39 @@ class ReliefEvaluationView(RegionScopedMixin, ModelView):
             on_refusal(refused_page(form, page))
             commands.evaluate(app, g.user, form.score.data, form.content.data)
             flash(_("评价已保存"), "success")
-            return redirect(url_for("ReliefEvaluationView.list"))
+            return redirect(back_url(url_for("ReliefEvaluationView.of_application",
+                                             app_pk=app.id)))
         return self._new_page(app, ReliefEvaluationForm(formdata=None))
+
+    @expose("/application/<int:app_pk>", methods=["GET"])
+    @has_access
+    @permission_name("list")
+    def of_application(self, app_pk):
+        """评价 of one disbursed application: both sides' evaluations, and 新增评价 while
+        the caller's side has not evaluated it (the rule's refusal says why otherwise)."""
+        app = scoped_get(ReliefApplication, app_pk, g.user)
+        E = ReliefEvaluation
+        rows = db.session.execute(db.select(E).where(E.application_id == app.id)
+                                  .order_by(E.id)).scalars().all()
+        try:
+            rules.evaluation_side(app, g.user)
+            refused = next((_("本单位已评价该申请，可在“我的评价”中修改") for e in rows
+                            if e.organization_id == g.user.organization_id), None)
+        except DomainError as exc:
+            refused = exc.message
+        mine = app.organization_id == g.user.organization_id
+        return self.render_template(
+            "relief/evaluations_of.html", title=_("评价"), app=app, rows=rows,
+            sides=EVALUATION_SIDES, refused=refused, back=safe_next() or url_for(
+                "ReliefApplicationView.list" if mine else "ReliefReviewView.list"),
+            app_url=url_for("ReliefApplicationView.show" if mine else "ReliefReviewView.show",
+                            pk=app.id))
+
+    def render_template(self, template, **kwargs):
+        """The edit page names the application and the rated unit."""
+        if template == self.edit_template and request.view_args.get("pk"):
+            kwargs["evaluation"] = self.scoped(request.view_args["pk"])
+        return super().render_template(template, **kwargs)
 
     def _new_page(self, app, form):
         side = "institution" if app.organization_id == g.user.organization_id else "agency"
@@ -106,19 +139,31 @@ class ReliefRecoveryView(RegionScopedMixin, AttachmentsMixin, ModelView):
     list_title = _l("追缴资金登记")
     show_title = _l("追缴记录详情")
     list_template = "relief/recoveries.html"
+    show_template = "relief/recovery_show.html"
     attachment_slots = (RECOVERY_SLOT,)
     base_order = ("recovered_on", "desc")
     label_columns = {"organization": _l("登记单位"), "amount": _l("追缴金额"),
                      "recovered_on": _l("追缴日期"), "remark": _l("备注"),
                      "applications": _l("关联救助申请"), "created_at": _l("登记时间")}
     list_columns = ["organization", "amount", "recovered_on", "applications", "remark"]
-    show_columns = list_columns + ["created_at"]
+    show_columns = ["organization", "amount", "recovered_on", "remark", "created_at"]
     formatters_columns = {"created_at": localtime,
                           "applications": lambda apps: "、".join(str(a) for a in apps or ())}
     base_permissions = ["can_list", "can_show", "can_new", "can_upload"]
 
     def can_upload(self, item, slot):
         return item.organization_id == g.user.organization_id
+
+    def show_extras(self, item):
+        """The linked applications as links to their pages, and 办理记录."""
+        extras = super().show_extras(item)
+        org_id = g.user.organization_id
+        extras["linked"] = [(a, url_for("ReliefApplicationView.show" if a.organization_id == org_id
+                                        else "ReliefReviewView.show", pk=a.id))
+                            for a in item.applications]
+        extras.update(history=audit.history("relief_recovery", item.id),
+                      state_label=lambda s: s, transition_label=lambda s: s)
+        return extras
 
     def statistics(self):
         R = ReliefRecovery
@@ -159,7 +204,7 @@ class ReliefRecoveryView(RegionScopedMixin, AttachmentsMixin, ModelView):
                                              form.recovered_on.data.isoformat(), form.remark.data,
                                              form.file.data)
             flash(_("追缴记录已保存"), "success")
-            return redirect(url_for("ReliefRecoveryView.show", pk=row.id))
+            return redirect(back_url(url_for("ReliefRecoveryView.show", pk=row.id)))
         return page()
 
     def _new_page(self, apps, form):
@@ -218,8 +263,10 @@ class ReliefReportView(_ReportBase):
     route_base = "/relief/reports"
     list_title = _l("数据上报")
     edit_title = _l("修改上报数据")
+    list_template = "relief/reports.html"
     base_filters = [MY_ORG, ["state", StateNotInFilter, ("deleted",)]]
     edit_columns = list(REPORT_FIGURES)
+    edit_form = ReliefReportForm
     base_permissions = ["can_list", "can_show", "can_edit", "can_new", "can_extract"]
 
     def pre_update(self, item):
@@ -227,14 +274,22 @@ class ReliefReportView(_ReportBase):
         rules.check_report_figures(item)
 
     def row_buttons(self, items):
+        """提交 of a report whose period has not ended is drawn disabled with why; a
+        province agency may also report to national directly."""
         rows = super().row_buttons(items)
         org = g.user.organization
+        submit = self.workflow.get("submit")
         for item in items:
+            refusal = submit.refusal(item, g.user, self.workflow, guards=False)
+            reason = refusal.message if refusal is not None and refusal.status != 403 else None
+            if item.state in submit.source and reason is not None:
+                rows.setdefault(item.id, []).insert(0, Button(
+                    submit.label, "", submit.style, reason=reason))
             if (item.state in self.editable_states and org is not None
                     and org.org_type == "agency" and org.level == "province"):
                 rows.setdefault(item.id, []).append(Button(
                     _("直接上报国家"), url_for("ReliefReportView.fire", name="submit", pk=item.id,
-                                             to_national=1), "primary"))
+                                             to_national=1), "primary", reason=reason))
         return rows
 
     @expose("/new", methods=["GET", "POST"])
