@@ -317,3 +317,44 @@ def test_aggregate_a_child_sent_back_and_a_late_approval_at_once(app, ctx):
         ("ty_agency", aggregate),
         ("ty_agency", _fire(ReliefReportFlow, first, "send_back", {"comment": "请核对"})),
         ("ty_agency", _fire(ReliefReportFlow, late, "approve"))], broken, exclusive=())
+
+
+# ---- 疾病应急救助 attachments ------------------------------------------------------------------
+def test_submit_and_removing_its_required_file_at_once_one_wins(app, ctx):
+    """提交 checks the required files; removing one locks the application first and asks
+    again, so the application never goes out without its 病案首页."""
+    from app.demo import demo_zip
+    from app.models.files import Attachment
+    from app.models.relief import ReliefApplication
+    from app.services import files as file_service
+    from app.services.relief import commands as relief_commands
+    from app.workflows.relief import SLOTS, ReliefApplicationFlow
+    from tests.conftest import make_application
+    pk = make_application(patient_name="并发附件")
+    first = SLOTS[0]
+
+    def current_file():
+        return db.session.execute(select(Attachment).where(
+            Attachment.owner_type == ReliefApplication.__tablename__,
+            Attachment.owner_id == pk, Attachment.slot == first.name)).scalars().first()
+
+    def reset():
+        _put(ReliefApplication, [pk], state="draft")
+        if current_file() is None:
+            file_service.attach(db.session.get(ReliefApplication, pk), first,
+                                demo_zip(first.name), user("ty_hosp1"))
+
+    def remove(actor):
+        item = db.session.get(ReliefApplication, pk)
+        relief_commands.remove_file(actor, item, current_file(),
+                                    lambda application: application.state == "draft")
+
+    def broken():
+        item = db.session.get(ReliefApplication, pk)
+        if item.state == "submitted" and current_file() is None:
+            return "submitted without its 病案首页"
+        return None
+
+    _rounds(app, reset, [("ty_hosp1", _fire(ReliefApplicationFlow, pk, "submit")),
+                         ("ty_hosp1", remove)], broken)
+

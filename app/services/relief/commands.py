@@ -104,3 +104,21 @@ def generate_performance(user, start, end):
     record(user, "update", obj=row, comment=f"{start}~{end}")
     db.session.commit()
     return row
+
+
+def remove_file(user, application, attachment, may_remove):
+    """A wrongly uploaded file taken away (audited). The application is locked first and
+    `may_remove(application)` asked again under the lock, so a 提交 at the same moment cannot
+    pass its attachment check on a file removed meanwhile."""
+    try:
+        lock([application])
+        if not may_remove(application):
+            raise ConflictError(_("当前状态为“%(state)s”，不能删除附件",
+                                  state=application.state_label))
+        db.session.delete(attachment)
+        record(user, "update", obj=application,
+               comment=_("删除附件：%(name)s", name=attachment.original_name))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise

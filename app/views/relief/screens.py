@@ -21,6 +21,7 @@ from app.scope import region_scope
 from app.services import files
 from app.services.attachments import AttachmentError
 from app.services.audit import record
+from app.services.relief import commands
 from app.services.relief.queries import evaluated_by, reports_using_prepayment
 from app.services.relief.rules import check_application, check_prepayment, prepayment_refusal
 from app.views.relief.forms import (ReliefApplicationForm, ReliefDisburseForm,
@@ -236,11 +237,8 @@ class ReliefApplicationView(ApplicationRulesMixin, _ApplicationBase):
         if (row is None or row.owner_type != ReliefApplication.__tablename__
                 or row.owner_id != item.id or slot is None):
             abort(404)
-        if not self.can_upload(item, slot):
-            raise Refusal(_("当前状态为“%(state)s”，不能删除附件", state=item.state_label))
-        db.session.delete(row)
-        record(g.user, "update", obj=item, comment=_("删除附件：%(name)s", name=row.original_name))
-        db.session.commit()
+        commands.remove_file(g.user, item, row, lambda application: self.can_upload(
+            application, slot))
         flash(_("已删除附件：%(name)s", name=row.original_name), "success")
         return redirect(back_url(url_for("ReliefApplicationView.show", pk=item.id)))
 
