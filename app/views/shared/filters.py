@@ -69,6 +69,11 @@ def _stored(flt, value):
         return None
     if flt.datamodel.is_boolean(flt.column_name):
         return {"y": True, "n": False}.get(value)
+    if flt.datamodel.is_integer(flt.column_name):      # a picked organisation's id
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return None
     return value
 
 

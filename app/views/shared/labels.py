@@ -3,6 +3,7 @@ titles from the view's own title instead of "List/Show/Add/Edit <Model>"; 是/�
 a column with a fixed set of values (a workflow's states, a view's `search_choices`) shown and
 searched by its labels; dates searched from–to; a column without a Chinese label offered
 nowhere in the search. Mixed into every FAB model view through FormPageMixin."""
+from flask import g, has_request_context
 from flask_appbuilder.fieldwidgets import Select2Widget
 from wtforms import SelectField, StringField
 from wtforms.widgets import DateInput
@@ -69,10 +70,15 @@ class ChineseLabelsMixin:
                 kind, filters = "date", [DateFromFilter, DateToFilter]
             else:
                 continue
-            self._search_kinds[column] = kind
-            made = ChoiceFilters(f(column, model) for f in filters)
-            self._filters._search_filters[column] = made
-            self._filters._all_filters[column] = made
+            self._search(column, kind, filters)
+        if self._searches_by_organization():
+            self.search_columns = self.search_columns + ["organization_id"]
+            self.label_columns["organization_id"] = self.label_columns.get(
+                "organization", self.label_columns["organization_id"])
+            self._search("organization_id", "organization", [ChoiceEqualFilter])
+            if "county_code" not in self.search_columns:
+                self.search_columns = self.search_columns + ["county_code"]
+                self._search("county_code", "region", [ChoiceEqualFilter])
         for column in set(self.list_columns) | set(self.show_columns or []):
             if column in self.formatters_columns:
                 continue
@@ -81,10 +87,39 @@ class ChineseLabelsMixin:
             elif column in model.get_columns_list() and model.is_boolean(column):
                 self.formatters_columns[column] = yes_no
 
+    def _search(self, column, kind, filters):
+        self._search_kinds[column] = kind
+        made = ChoiceFilters(f(column, self.datamodel) for f in filters)
+        self._filters._search_filters[column] = made
+        self._filters._all_filters[column] = made
+
+    def _searches_by_organization(self):
+        """A list of several organisations' rows (a reviewer's, an agency's) is searched by
+        organisation and by county: pickers of those whose rows the user may see."""
+        model = self.datamodel.obj
+        return ("organization_id" not in self.search_columns
+                and hasattr(model, "organization_id") and hasattr(model, "county_code")
+                and getattr(self, "search_by_organization", True))
+
+    def _get_search_widget(self, form=None, exclude_cols=None, widgets=None):
+        """A user who sees one organisation's rows only (a hospital) gets no pickers."""
+        widgets = super()._get_search_widget(form=form, exclude_cols=exclude_cols,
+                                             widgets=widgets)
+        if _sees_one_organisation():
+            pickers = {c for c, kind in getattr(self, "_search_kinds", {}).items()
+                       if kind in PICKERS}
+            widgets["search"].template_args["include_cols"] = [
+                c for c in self.search_columns if c not in pickers]
+        return widgets
+
     def _init_forms(self):
         extra = dict(self.search_form_extra_fields or {})
         for column, kind in getattr(self, "_search_kinds", {}).items():
             label = self.label_columns.get(column)
+            if kind in PICKERS:
+                extra[column] = PICKERS[kind](label, model=self.datamodel.obj,
+                                              widget=Select2Widget())
+                continue
             if kind == "date":
                 extra[column] = StringField(label, widget=DateInput())
                 continue
@@ -101,6 +136,51 @@ class ChineseLabelsMixin:
             self.add_title = self.add_title or _l("新增%(name)s", name=name)
             self.edit_title = self.edit_title or _l("编辑%(name)s", name=name)
         super()._init_titles()
+
+
+def _sees_one_organisation():
+    from app.scope import scope_of
+    return has_request_context() and scope_of(getattr(g, "user", None))[0] in ("org", "none")
+
+
+class _ScopedPicker(SelectField):
+    """The values of `model`'s column that the signed-in user's rows hold, by name: read when
+    the search form is drawn (per request), through the same scope as the list."""
+
+    def __init__(self, label=None, model=None, **kwargs):
+        super().__init__(label, choices=[], **kwargs)
+        if model is not None and has_request_context() and getattr(g, "user", None) \
+                and not _sees_one_organisation():
+            from app.extensions import db
+            from app.scope import region_scope
+            self.choices = [(str(key), name) for key, name in db.session.execute(
+                self.named(db.select(getattr(model, self.column)).where(
+                    region_scope(model, g.user)).scalar_subquery()))]
+
+
+class OrganizationPicker(_ScopedPicker):
+    column = "organization_id"
+
+    @staticmethod
+    def named(seen):
+        from app.extensions import db
+        from app.models.core import Organization
+        return (db.select(Organization.id, Organization.name)
+                .where(Organization.id.in_(seen)).order_by(Organization.name))
+
+
+class CountyPicker(_ScopedPicker):
+    column = "county_code"
+
+    @staticmethod
+    def named(seen):
+        from app.extensions import db
+        from app.models.core import Region
+        return db.select(Region.code, Region.name).where(Region.code.in_(seen)).order_by(
+            Region.code)
+
+
+PICKERS = {"organization": OrganizationPicker, "region": CountyPicker}
 
 
 def empty_for_none(value):
