@@ -24,6 +24,7 @@ from wtforms import StringField
 from app.errors import InvalidError
 from app.extensions import db, limiter
 from app.views.shared.api_permissions import api_allows
+from app.views.system import fab_screens
 from app.i18n import _, _l
 from app.models.core import User, utcnow
 from app.services import captcha
@@ -253,6 +254,10 @@ class PortalSecurityManager(SecurityManager):
     user_model = User
     authdbview = PortalAuthDBView
     security_api = PortalSecurityApi
+    userdbmodelview = fab_screens.PortalUserDBModelView
+    rolemodelview = fab_screens.PortalRoleModelView
+    groupmodelview = fab_screens.PortalUserGroupModelView
+    userstatschartview = fab_screens.PortalUserStatsChartView
     resetmypasswordview = ChangeOwnPasswordView
 
     def create_limiter(self, app):

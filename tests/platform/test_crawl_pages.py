@@ -243,3 +243,17 @@ def test_the_audit_log_shows_kinds_and_states_by_their_labels(login_as, ctx):
     text, _ = visible(client.get("/system/audit/list/?psize_AuditLogView=100")
                       .get_data(as_text=True))
     assert not re.search(r"\b(registry_\w+|ab_user|draft|submitted|None)\b", text)
+
+
+def test_fabs_security_screens_speak_chinese_to_the_super_admin(login_as):
+    """FAB's users, groups and statistics screens: Chinese column names, 是/否 for 启用
+    (role and permission *names* are data and stay as they are)."""
+    c = login_as("admin")
+    for url, words in (("/users/list/", ("启用", "用户名", "角色")),
+                       ("/groups/list/", ("名称", "标签", "角色")),
+                       ("/userstatschartview/chart/", ("登录次数", "登录失败次数"))):
+        page = c.get(url).get_data(as_text=True)
+        text = re.sub(r"<script.*?</script>|<[^>]+>", " ", page, flags=re.S)
+        assert all(w in page for w in words), url
+        assert not re.search(r"\b(True|False|Active|Login Count|Groups|Label|Description|"
+                             r"First Name|Last Name|Email)\b", text), url
