@@ -71,9 +71,10 @@ def _stored(flt, value):
         return {"y": True, "n": False}.get(value)
     if flt.datamodel.is_integer(flt.column_name):      # a picked organisation's id
         try:
-            return int(value)
+            number = int(value)
         except (TypeError, ValueError):
             return None
+        return number if -2 ** 31 <= number < 2 ** 31 else None   # no 500 on PostgreSQL
     return value
 
 
